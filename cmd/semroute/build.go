@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/embed/local"
+	"github.com/semroute/semroute/embed/openai"
+	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+)
+
+// loadConfig reads the config and merges labeled examples into it.
+func loadConfig(path, examples string) (*router.Config, error) {
+	if path == "" {
+		return nil, usageError{errors.New("--config FILE is required")}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	cfg, err := router.Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if examples != "" {
+		exs, err := intents.ReadLabeled(examples)
+		if err != nil {
+			return nil, err
+		}
+		cfg.AddExamples(exs)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// openEmbedder builds the configured embedder.
+func openEmbedder(c router.EmbedderConfig) (embed.Embedder, func() error, error) {
+	switch c.Kind {
+	case "openai":
+		e, err := openai.New(openai.Options{
+			BaseURL: c.BaseURL, Model: c.Model, APIKey: os.Getenv(c.APIKeyEnv),
+			Batch: c.Batch, Timeout: time.Duration(c.TimeoutMS) * time.Millisecond, Retries: c.Retries,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return e, func() error { return nil }, nil
+	default:
+		e, err := local.Open(c.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return e, e.Close, nil
+	}
+}
+
+// buildRouter opens the embedder and the index and builds the router; close
+// releases them.
+func buildRouter(ctx context.Context, cfg *router.Config, log *slog.Logger) (r *router.Router, close func(), err error) {
+	emb, closeEmb, err := openEmbedder(cfg.Embedder)
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := chromem.Open(cfg.Index.DataDir)
+	if err != nil {
+		closeEmb()
+		return nil, nil, err
+	}
+	close = func() { idx.Close(); closeEmb() }
+	var th *router.Thresholds
+	if f := cfg.Routing.ThresholdsFile; f != "" {
+		if th, err = router.LoadThresholds(f, emb.Fingerprint()); err != nil {
+			close()
+			return nil, nil, err
+		}
+	}
+	r, err = router.New(ctx, cfg, router.Options{Embedder: emb, Index: idx, Thresholds: th, Logger: log})
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	return r, close, nil
+}
+
+func newLogger(stderr *os.File, debug bool) *slog.Logger {
+	level := slog.LevelWarn
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+}

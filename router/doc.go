@@ -1,0 +1,13 @@
+// Package router is semroute's core: it holds the configuration (intents,
+// targets, models, fallback), builds a Router from it, and turns each prompt
+// into a Decision — the "decision" step of the data path (HTTP →
+// pre-moderation → embed → index search → decision → target → …).
+//
+// Building a router embeds every example utterance (reusing vectors already
+// in the index of record), fits a softmax head on them, and compiles the
+// vectors into a contiguous slab for the hot path. Routing a prompt embeds
+// it, scores every intent, applies the per-intent threshold and the
+// top-1/top-2 margin, and names the nearest example utterance of the winner.
+// A Router is immutable and safe for concurrent use; a changed config means
+// building a new one and swapping it in.
+package router

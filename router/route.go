@@ -1,0 +1,147 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// knnK is how many nearest exemplars the knn scorer reads.
+const knnK = 32
+
+// Scores is a prompt's scoring before thresholds: what the eval harness fits
+// thresholds on.
+type Scores struct {
+	Best, Second int     // intent indexes; Second is -1 with one intent
+	S1, S2       float64 // their scores
+	Nearest      int     // exemplar nearest the prompt among Best's, -1 if none
+	Similarity   float64
+	NoWords      bool // the prompt had no word to match
+	top          []Alternative
+}
+
+// Route decides where text goes.
+func (r *Router) Route(ctx context.Context, text string) (Decision, error) {
+	start := time.Now()
+	s, err := r.Score(ctx, text)
+	if err != nil {
+		return Decision{}, err
+	}
+	d := r.Decide(s)
+	d.LatencyUS = float64(time.Since(start).Nanoseconds()) / 1e3
+	return d, nil
+}
+
+// Score embeds and scores text against every intent.
+func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
+	if strings.TrimSpace(text) == "" {
+		return Scores{}, ErrEmptyPrompt
+	}
+	sc := r.pool.Get().(*scratch)
+	defer r.pool.Put(sc)
+	if r.inplace != nil {
+		sc.vec = r.inplace.EmbedTo(sc.vec, text)
+	} else {
+		vs, err := r.emb.Embed(ctx, []string{text})
+		if err != nil {
+			return Scores{}, fmt.Errorf("embed prompt: %w", err)
+		}
+		if len(vs) != 1 || len(vs[0]) != r.slab.Dim() {
+			return Scores{}, fmt.Errorf("embed prompt: the embedder returned a vector of the wrong size")
+		}
+		copy(sc.vec, vs[0])
+	}
+	sc.feats = r.features(sc.feats[:0], text)
+	s := Scores{Best: -1, Second: -1, Nearest: -1, NoWords: len(sc.feats) == 0}
+	if s.NoWords {
+		return s, nil
+	}
+	if r.head != nil {
+		sc.rows = r.head.Probs(sc.probs, sc.vec, sc.feats, sc.rows)
+	} else {
+		r.knnScores(sc)
+	}
+	top := topN(sc.probs, r.cfg.Routing.Alternatives+1)
+	s.top = make([]Alternative, len(top))
+	for k, i := range top {
+		s.top[k] = Alternative{Intent: r.intents[i].Name, Score: float64(sc.probs[i])}
+	}
+	s.Best, s.S1 = top[0], s.top[0].Score
+	if len(top) > 1 {
+		s.Second, s.S2 = top[1], s.top[1].Score
+	}
+	sc.hits = r.slab.SearchRange(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], 1, sc.hits, &sc.flat)
+	if len(sc.hits) == 1 {
+		s.Nearest, s.Similarity = int(sc.hits[0].Index), float64(sc.hits[0].Score)
+	}
+	return s, nil
+}
+
+// knnScores scores each intent by its nearest exemplar's cosine similarity
+// among the prompt's knnK nearest; intents with none there score 0.
+func (r *Router) knnScores(sc *scratch) {
+	clear(sc.probs)
+	sc.hits = r.slab.Search(sc.vec, knnK, sc.hits, &sc.flat)
+	for _, h := range sc.hits {
+		i := r.owner[h.Index]
+		sc.probs[i] = max(sc.probs[i], max(h.Score, 0))
+	}
+}
+
+// topN returns the indexes of the n best scores, best first.
+func topN(scores []float32, n int) []int {
+	n = min(n, len(scores))
+	idx := make([]int, 0, n)
+	for i, s := range scores {
+		if len(idx) == n && s <= scores[idx[n-1]] {
+			continue
+		}
+		if len(idx) == n {
+			idx = idx[:n-1]
+		}
+		j := len(idx)
+		idx = append(idx, i)
+		for j > 0 && scores[idx[j-1]] < s {
+			idx[j] = idx[j-1]
+			j--
+		}
+		idx[j] = i
+	}
+	return idx
+}
+
+// Decide applies the thresholds and the margin to a prompt's scores.
+func (r *Router) Decide(s Scores) Decision {
+	d := Decision{Alternatives: []Alternative{}}
+	if s.NoWords || s.Best < 0 {
+		d.Fallback, d.Reason, d.Target = true, ReasonNoWords, r.cfg.Fallback
+		return d
+	}
+	d.Score, d.Margin = s.S1, s.S1-s.S2
+	d.Threshold = r.threshold[s.Best]
+	switch {
+	case s.S1 < d.Threshold:
+		d.Fallback, d.Reason = true, ReasonThreshold
+	case d.Margin < r.margin:
+		d.Fallback, d.Reason = true, ReasonMargin
+	case s.Nearest >= 0 && s.Similarity < r.minSim:
+		d.Fallback, d.Reason = true, ReasonSimilarity
+	}
+	if d.Fallback {
+		d.Target = r.cfg.Fallback
+		d.Alternatives = append(d.Alternatives, s.top...)
+	} else {
+		name := r.intents[s.Best].Name
+		d.Intent = &name
+		d.Target = r.intents[s.Best].Target
+		d.Alternatives = append(d.Alternatives, s.top[1:]...)
+	}
+	if s.Nearest >= 0 {
+		d.MatchedUtterance, d.Similarity = r.texts[s.Nearest], s.Similarity
+	}
+	if n := r.cfg.Routing.Alternatives; len(d.Alternatives) > n {
+		d.Alternatives = d.Alternatives[:n]
+	}
+	return d
+}

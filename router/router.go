@@ -1,0 +1,266 @@
+package router
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/intents"
+)
+
+// Collection is the index collection that holds the intents' exemplars.
+const Collection = "intents"
+
+// ErrEmptyPrompt is returned for a prompt with nothing but white space.
+var ErrEmptyPrompt = errors.New("empty prompt")
+
+// Options are a router's collaborators.
+type Options struct {
+	Embedder embed.Embedder
+	// Index is the store of record for exemplars and their vectors; nil
+	// keeps them in memory only.
+	Index index.Index
+	// Thresholds, when set, are fitted thresholds to use.
+	Thresholds *Thresholds
+	Head       HeadOptions
+	Logger     *slog.Logger
+}
+
+// Router turns prompts into decisions. It is immutable once built.
+type Router struct {
+	cfg      *Config
+	emb      embed.Embedder
+	inplace  embed.InPlace // nil when the embedder has no in-place path
+	featurer embed.Featurer
+	intents  []intents.Intent
+	// Exemplars are grouped by intent in the slab: intent i owns the rows
+	// ranges[i] ≤ row < ranges[i+1].
+	ranges    []int
+	texts     []string
+	slab      *flat.Slab
+	owner     []int32 // slab row → intent
+	head      *Head   // nil with the knn scorer
+	scorer    string
+	threshold []float64 // per intent
+	margin    float64
+	minSim    float64
+	pool      sync.Pool
+}
+
+// scratch is one routing call's working memory, pooled.
+type scratch struct {
+	vec   []float32
+	feats []embed.Feature
+	rows  []uint32
+	probs []float32
+	hits  []flat.Result
+	flat  flat.Scratch
+}
+
+// New builds a router for cfg (which must have passed Validate).
+func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
+	if opt.Embedder == nil {
+		return nil, errors.New("build router: no embedder")
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Router{cfg: cfg, emb: opt.Embedder, intents: cfg.Intents}
+	r.inplace, _ = opt.Embedder.(embed.InPlace)
+	r.featurer, _ = opt.Embedder.(embed.Featurer)
+
+	r.ranges = make([]int, 0, len(cfg.Intents)+1)
+	for i, in := range cfg.Intents {
+		r.ranges = append(r.ranges, len(r.texts))
+		seen := map[string]bool{}
+		for _, u := range in.Utterances {
+			u = strings.TrimSpace(u)
+			if u == "" || seen[u] {
+				continue
+			}
+			seen[u] = true
+			r.texts = append(r.texts, u)
+			r.owner = append(r.owner, int32(i))
+		}
+	}
+	r.ranges = append(r.ranges, len(r.texts))
+	if len(r.texts) == 0 {
+		return nil, errors.New("build router: no utterances")
+	}
+
+	vecs, err := r.vectors(ctx, opt.Index)
+	if err != nil {
+		return nil, fmt.Errorf("build router: %w", err)
+	}
+	dim := opt.Embedder.Fingerprint().Dim
+	r.slab = flat.New(dim, vecs)
+	r.scorer = chooseScorer(cfg.Routing.Scorer, len(r.texts), len(cfg.Intents))
+	if r.scorer == ScorerHead {
+		exs := make([]Example, len(r.texts))
+		for i, t := range r.texts {
+			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
+		}
+		r.head = FitHead(exs, len(cfg.Intents), dim, opt.Head)
+	}
+	r.setThresholds(opt.Thresholds)
+	r.pool.New = func() any {
+		return &scratch{vec: make([]float32, dim), probs: make([]float32, len(cfg.Intents))}
+	}
+	log.Info("router built", "intents", len(cfg.Intents), "exemplars", len(r.texts), "scorer", r.scorer,
+		"embedder", opt.Embedder.Fingerprint().String())
+	return r, nil
+}
+
+// maxHeadWork bounds exemplars × intents for the head: past it (e.g. 10,000
+// intents of one utterance each) fitting would take minutes, and the knn
+// scorer is used instead.
+const maxHeadWork = 40_000_000
+
+func chooseScorer(want string, exemplars, classes int) string {
+	if want == ScorerAuto {
+		if exemplars*classes > maxHeadWork {
+			return ScorerKNN
+		}
+		return ScorerHead
+	}
+	return want
+}
+
+func (r *Router) setThresholds(t *Thresholds) {
+	global, margin := defaultHeadThreshold, defaultHeadMargin
+	if r.scorer == ScorerKNN {
+		global, margin = defaultKNNThreshold, defaultKNNMargin
+	}
+	minSim := 0.0
+	if r.emb.Fingerprint().Kind == "local" {
+		minSim = defaultLocalMinSimilarity
+	}
+	if t != nil && t.Scorer == r.scorer {
+		global, margin, minSim = t.Global, t.Margin, t.MinSimilarity
+	}
+	if v := r.cfg.Routing.MinSimilarity; v != nil {
+		minSim = *v
+	}
+	r.minSim = minSim
+	if v := r.cfg.Routing.Threshold; v != nil {
+		global = *v
+	}
+	if v := r.cfg.Routing.Margin; v != nil {
+		margin = *v
+	}
+	r.margin = margin
+	r.threshold = make([]float64, len(r.intents))
+	for i, in := range r.intents {
+		r.threshold[i] = global
+		if t != nil && t.Scorer == r.scorer {
+			if v, ok := t.PerIntent[in.Name]; ok {
+				r.threshold[i] = v
+			}
+		}
+		if in.Threshold != nil {
+			r.threshold[i] = *in.Threshold
+		}
+	}
+}
+
+func (r *Router) features(dst []embed.Feature, text string) []embed.Feature {
+	if r.featurer != nil {
+		return r.featurer.AppendFeatures(dst, text)
+	}
+	return embed.AppendFeatures(dst, text)
+}
+
+// exemplarID names an exemplar by its intent and text, so that an unchanged
+// utterance keeps its stored vector across restarts.
+func exemplarID(intent, text string) string {
+	h := sha256.Sum256([]byte(intent + "\x00" + text))
+	return hex.EncodeToString(h[:12])
+}
+
+// vectors returns a vector per exemplar: those already in the index under
+// the same embedder fingerprint are reused, the rest are embedded and
+// stored, and records of utterances no longer configured are deleted.
+func (r *Router) vectors(ctx context.Context, idx index.Index) ([][]float32, error) {
+	fp := r.emb.Fingerprint().String()
+	stored := map[string][]float32{}
+	var stale []string
+	if idx != nil {
+		recs, err := idx.List(ctx, Collection)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			if rec.Metadata["embedder"] == fp {
+				stored[rec.ID] = rec.Vector
+			} else {
+				stale = append(stale, rec.ID)
+			}
+		}
+	}
+	vecs := make([][]float32, len(r.texts))
+	var todo []int
+	for i, t := range r.texts {
+		id := exemplarID(r.intents[r.owner[i]].Name, t)
+		if v, ok := stored[id]; ok {
+			vecs[i] = v
+			delete(stored, id)
+		} else {
+			todo = append(todo, i)
+		}
+	}
+	for id := range stored {
+		stale = append(stale, id)
+	}
+	if len(todo) > 0 {
+		texts := make([]string, len(todo))
+		for j, i := range todo {
+			texts[j] = r.texts[i]
+		}
+		got, err := r.emb.Embed(ctx, texts)
+		if err != nil {
+			return nil, fmt.Errorf("embed %d utterances: %w", len(texts), err)
+		}
+		recs := make([]index.Record, len(todo))
+		for j, i := range todo {
+			vecs[i] = got[j]
+			name := r.intents[r.owner[i]].Name
+			recs[j] = index.Record{ID: exemplarID(name, r.texts[i]), Text: r.texts[i], Vector: got[j],
+				Metadata: map[string]string{"intent": name, "embedder": fp}}
+		}
+		if idx != nil {
+			if err := idx.Upsert(ctx, Collection, recs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if idx != nil && len(stale) > 0 {
+		if err := idx.Delete(ctx, Collection, stale...); err != nil {
+			return nil, err
+		}
+	}
+	return vecs, nil
+}
+
+// Intents returns the intents routed to, in config order.
+func (r *Router) Intents() []intents.Intent { return r.intents }
+
+// Scorer is the scorer in use: head or knn.
+func (r *Router) Scorer() string { return r.scorer }
+
+// Exemplars is the number of distinct example utterances.
+func (r *Router) Exemplars() int { return len(r.texts) }
+
+// Embedder is the router's embedder.
+func (r *Router) Embedder() embed.Embedder { return r.emb }
+
+// Config is the config the router was built from.
+func (r *Router) Config() *Config { return r.cfg }

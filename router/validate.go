@@ -1,0 +1,189 @@
+package router
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/semroute/semroute/intents"
+)
+
+// Scorers of RoutingConfig.Scorer.
+const (
+	ScorerAuto = "auto"
+	ScorerHead = "head"
+	ScorerKNN  = "knn"
+)
+
+// Validate checks the config and returns a *ConfigError listing every
+// problem, with the line of each in the YAML file, or nil.
+func (c *Config) Validate() error {
+	ps := &problems{c: c}
+	if c.Version != 1 {
+		ps.add("version", "version %d is not supported; this build reads version 1", c.Version)
+	}
+	c.validateEmbedder(ps)
+	switch c.Index.Kind {
+	case "memory":
+	case "pgvector":
+		ps.add("index.kind", `"pgvector" is not available in this build yet; use "memory"`)
+	default:
+		ps.add("index.kind", "unknown index kind %q; want memory", c.Index.Kind)
+	}
+	models := c.validateModels(ps)
+	c.validateRouting(ps)
+	if len(c.Intents) == 0 {
+		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
+	}
+	c.validateIntents(ps, models)
+	switch kinds := c.Fallback.Kinds(); {
+	case len(kinds) == 0:
+		ps.add("fallback", "missing; say where out-of-scope prompts go, e.g. fallback: {model: NAME}")
+	default:
+		checkTarget(ps, "fallback", c.Fallback, models)
+	}
+	if len(ps.list) > 0 {
+		return &ConfigError{File: c.path, Problems: ps.list}
+	}
+	return nil
+}
+
+func (c *Config) validateEmbedder(ps *problems) {
+	e := c.Embedder
+	switch e.Kind {
+	case "local":
+		if e.BaseURL != "" || e.Model != "" {
+			ps.add("embedder", "base_url and model are for kind openai; the local embedder takes only path")
+		}
+	case "openai":
+		if e.BaseURL == "" {
+			ps.add("embedder.base_url", "missing; the OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+		} else if err := checkURL(e.BaseURL); err != nil {
+			ps.add("embedder.base_url", "%v", err)
+		}
+		if e.Model == "" {
+			ps.add("embedder.model", "missing; the embedding model's name")
+		}
+	default:
+		ps.add("embedder.kind", "unknown embedder kind %q; want local or openai", e.Kind)
+	}
+	if e.Batch < 0 || e.TimeoutMS < 0 || e.Retries < 0 {
+		ps.add("embedder", "batch, timeout_ms and retries must not be negative")
+	}
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return nil
+}
+
+func (c *Config) validateModels(ps *problems) map[string]bool {
+	names := map[string]bool{}
+	for i, m := range c.Models {
+		f := fmt.Sprintf("models[%d]", i)
+		switch {
+		case m.Name == "":
+			ps.add(f+".name", "missing")
+		case names[m.Name]:
+			ps.add(f+".name", "model %q is defined twice", m.Name)
+		}
+		names[m.Name] = true
+		if m.BaseURL == "" {
+			ps.add(f+".base_url", "missing")
+		} else if err := checkURL(m.BaseURL); err != nil {
+			ps.add(f+".base_url", "%v", err)
+		}
+		if m.Model == "" {
+			ps.add(f+".model", "missing; the upstream's model name")
+		}
+		switch m.Provider {
+		case "", "openai", "anthropic", "ollama":
+		default:
+			ps.add(f+".provider", "unknown provider %q; want openai, anthropic or ollama", m.Provider)
+		}
+		if m.TimeoutMS < 0 {
+			ps.add(f+".timeout_ms", "must not be negative")
+		}
+	}
+	return names
+}
+
+func (c *Config) validateRouting(ps *problems) {
+	r := c.Routing
+	if r.Threshold != nil && (*r.Threshold < 0 || *r.Threshold > 1) {
+		ps.add("routing.threshold", "%v is outside [0, 1]", *r.Threshold)
+	}
+	if r.Margin != nil && (*r.Margin < 0 || *r.Margin > 1) {
+		ps.add("routing.margin", "%v is outside [0, 1]", *r.Margin)
+	}
+	if r.MinSimilarity != nil && (*r.MinSimilarity < -1 || *r.MinSimilarity > 1) {
+		ps.add("routing.min_similarity", "%v is outside [-1, 1]", *r.MinSimilarity)
+	}
+	if r.Alternatives < 0 || r.Alternatives > 100 {
+		ps.add("routing.alternatives", "%d is outside [0, 100]", r.Alternatives)
+	}
+	switch r.Scorer {
+	case ScorerAuto, ScorerHead, ScorerKNN:
+	default:
+		ps.add("routing.scorer", "unknown scorer %q; want auto, head or knn", r.Scorer)
+	}
+}
+
+func (c *Config) validateIntents(ps *problems, models map[string]bool) {
+	seen := map[string]int{}
+	for i, in := range c.Intents {
+		f := fmt.Sprintf("intents[%d]", i)
+		name := strings.TrimSpace(in.Name)
+		switch {
+		case name == "":
+			ps.add(f+".name", "missing")
+		case name == intents.OOS:
+			ps.add(f+".name", "%q marks out-of-scope examples and cannot be an intent", intents.OOS)
+		case seen[name] > 0:
+			ps.add(f+".name", "duplicate intent name %q (first defined at line %d)", name, c.lineOf(fmt.Sprintf("intents[%d].name", seen[name]-1)))
+		default:
+			seen[name] = i + 1
+		}
+		if len(in.Utterances) == 0 {
+			ps.add(f+".utterances", "no utterances; give at least one example of what users say")
+		}
+		for j, u := range in.Utterances {
+			if strings.TrimSpace(u) == "" {
+				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "empty utterance")
+			} else if !utf8.ValidString(u) {
+				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "not valid UTF-8")
+			}
+		}
+		if in.Threshold != nil && (*in.Threshold < 0 || *in.Threshold > 1) {
+			ps.add(f+".threshold", "%v is outside [0, 1]", *in.Threshold)
+		}
+		checkTarget(ps, f+".target", in.Target, models)
+	}
+}
+
+func checkTarget(ps *problems, f string, t intents.Target, models map[string]bool) {
+	kinds := t.Kinds()
+	switch len(kinds) {
+	case 0:
+		ps.add(f, "missing; give exactly one of model, rag, moderation, handoff")
+		return
+	case 1:
+	default:
+		ps.add(f, "has %s; give exactly one of model, rag, moderation, handoff", strings.Join(kinds, " and "))
+		return
+	}
+	for _, m := range t.Model {
+		if !models[m] {
+			ps.add(f+".model", "names model %q, which is not defined under models", m)
+		}
+	}
+	switch t.Moderation {
+	case "", "block", "redact", "flag", "handoff":
+	default:
+		ps.add(f+".moderation", "unknown action %q; want block, redact, flag or handoff", t.Moderation)
+	}
+}
