@@ -62,7 +62,7 @@ func (t *Tokens) AppendFeatures(dst []Feature, weight func(i int) float32) []Fea
 		}
 		prev = hw
 
-		n := copy(framed[1:], w)
+		n := copy(framed[1:maxGramWord+1], w)
 		framed[0], framed[n+1] = '<', '>'
 		f := framed[:n+2]
 		grams := 0

@@ -43,7 +43,7 @@ func loadConfig(path, examples string) (*router.Config, error) {
 }
 
 // openEmbedder builds the configured embedder.
-func openEmbedder(c router.EmbedderConfig) (embed.Embedder, func() error, error) {
+func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder, func() error, error) {
 	switch c.Kind {
 	case "openai":
 		e, err := openai.New(openai.Options{
@@ -52,6 +52,9 @@ func openEmbedder(c router.EmbedderConfig) (embed.Embedder, func() error, error)
 		})
 		if err != nil {
 			return nil, nil, err
+		}
+		if err := e.Probe(ctx); err != nil {
+			return nil, nil, fmt.Errorf("embedder %s: %w", c.BaseURL, err)
 		}
 		return e, func() error { return nil }, nil
 	default:
@@ -66,7 +69,7 @@ func openEmbedder(c router.EmbedderConfig) (embed.Embedder, func() error, error)
 // buildRouter opens the embedder and the index and builds the router; close
 // releases them.
 func buildRouter(ctx context.Context, cfg *router.Config, log *slog.Logger) (r *router.Router, close func(), err error) {
-	emb, closeEmb, err := openEmbedder(cfg.Embedder)
+	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,12 +92,4 @@ func buildRouter(ctx context.Context, cfg *router.Config, log *slog.Logger) (r *
 		return nil, nil, err
 	}
 	return r, close, nil
-}
-
-func newLogger(stderr *os.File, debug bool) *slog.Logger {
-	level := slog.LevelWarn
-	if debug {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }

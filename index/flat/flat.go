@@ -174,7 +174,8 @@ func insert(dst []Result, k int, r Result) []Result {
 }
 
 // Dot is the inner product of a and b (len(b) ≥ len(a)). Four accumulators
-// break the add dependency chain: 2.6× faster than one in BenchmarkDot.
+// break the add dependency chain: 1.8× faster than one in BenchmarkDot
+// (D = 384).
 func Dot(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	n := len(a)

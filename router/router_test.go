@@ -1,0 +1,203 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/intents"
+)
+
+func demoRouter(t *testing.T, opt Options) *Router {
+	t.Helper()
+	cfg, err := Load("../datasets/demo/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Embedder == nil {
+		opt.Embedder = localtest.Open(t)
+	}
+	r, err := New(context.Background(), cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestDemoDecisions(t *testing.T) {
+	r := demoRouter(t, Options{})
+	ctx := context.Background()
+	tests := []struct {
+		prompt, intent, target string
+	}{
+		{"I forgot my password and now I can't sign in", "account_access", "model:fast"},
+		{"I want a refund for my order", "refund", "model:fast,strong"},
+		{"please let me talk to a human agent", "talk_to_human", "handoff:support"},
+		{"I want to kill myself", "self_harm", "moderation:handoff"},
+		{"is the blender dishwasher safe?", "product_question", "rag:products"},
+		{"whre is my ordr", "order_status", "model:fast"}, // misspelt
+		{"what is the capital of mongolia", "", "model:strong"},
+		{"how tall is mount everest", "", "model:strong"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.prompt, func(t *testing.T) {
+			d, err := r.Route(ctx, tc.prompt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if d.Intent != nil {
+				got = *d.Intent
+			}
+			if got != tc.intent || d.Target.String() != tc.target || d.Fallback != (tc.intent == "") {
+				t.Errorf("intent %q target %s fallback %v (score %.2f, sim %.2f, reason %s); want %q %s",
+					got, d.Target, d.Fallback, d.Score, d.Similarity, d.Reason, tc.intent, tc.target)
+			}
+			if len(d.Alternatives) == 0 || d.LatencyUS <= 0 || d.MatchedUtterance == "" {
+				t.Errorf("decision lacks alternatives, latency or matched utterance: %+v", d)
+			}
+			if d.Margin < 0 || d.Score < 0 || d.Score > 1 {
+				t.Errorf("score %v margin %v", d.Score, d.Margin)
+			}
+		})
+	}
+}
+
+func TestBadPrompts(t *testing.T) {
+	r := demoRouter(t, Options{})
+	ctx := context.Background()
+	for _, p := range []string{"", "   \n\t "} {
+		if _, err := r.Route(ctx, p); !errors.Is(err, ErrEmptyPrompt) {
+			t.Errorf("Route(%q) err = %v, want ErrEmptyPrompt", p, err)
+		}
+	}
+	d, err := r.Route(ctx, "?!?! ... ---")
+	if err != nil || !d.Fallback || d.Reason != ReasonNoWords {
+		t.Errorf("punctuation only: %+v, %v; want a no_words fallback", d, err)
+	}
+	huge := strings.Repeat("where is my order ", 60000) // ~1 MB
+	if d, err := r.Route(ctx, huge); err != nil || d.Intent == nil || *d.Intent != "order_status" {
+		t.Errorf("1 MB prompt: %+v, %v", d, err)
+	}
+	if d, err := r.Route(ctx, "reset my pass\xff\xfeword please"); err != nil || d.Intent == nil {
+		t.Errorf("invalid UTF-8: %+v, %v; want a decision", d, err)
+	}
+}
+
+func TestSingleUtteranceAndManyIntents(t *testing.T) {
+	emb := localtest.Open(t)
+	ctx := context.Background()
+	fallback := intents.Target{Handoff: "q"}
+	one := &Config{Intents: []intents.Intent{{Name: "only", Utterances: []string{"cancel my subscription"}, Target: fallback}}, Fallback: fallback}
+	one.setDefaults("")
+	r, err := New(ctx, one, Options{Embedder: emb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := r.Route(ctx, "please cancel the subscription"); err != nil || d.Intent == nil {
+		t.Errorf("one intent, one utterance: %+v %v", d, err)
+	}
+
+	many := &Config{Fallback: fallback}
+	for i := 0; i < 10000; i++ {
+		many.Intents = append(many.Intents, intents.Intent{
+			Name:       fmt.Sprintf("intent%d", i),
+			Utterances: []string{fmt.Sprintf("ticket number %d about topic %d", i, i%97)},
+			Target:     fallback,
+		})
+	}
+	many.setDefaults("")
+	r, err = New(ctx, many, Options{Embedder: emb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Scorer() != ScorerKNN {
+		t.Errorf("10,000 intents use scorer %s, want knn", r.Scorer())
+	}
+	d, err := r.Route(ctx, "ticket number 4321 about topic 53")
+	if err != nil || d.Intent == nil || *d.Intent != "intent4321" {
+		t.Errorf("10,000 intents: %+v %v", d, err)
+	}
+}
+
+// counting wraps an embedder and counts the texts it embeds.
+type counting struct {
+	embed.Embedder
+	n atomic.Int64
+}
+
+func (c *counting) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	c.n.Add(int64(len(texts)))
+	return c.Embedder.Embed(ctx, texts)
+}
+
+func TestRestartReusesStoredVectors(t *testing.T) {
+	dir := t.TempDir()
+	emb := &counting{Embedder: localtest.Open(t)}
+	build := func(cfg *Config) *Router {
+		idx, err := chromem.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := New(context.Background(), cfg, Options{Embedder: emb, Index: idx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	cfg, _ := Load("../datasets/demo/config.yaml")
+	first := build(cfg)
+	embedded := emb.n.Load()
+	if embedded != int64(first.Exemplars()) {
+		t.Fatalf("first build embedded %d texts, want %d", embedded, first.Exemplars())
+	}
+	build(cfg)
+	if again := emb.n.Load() - embedded; again != 0 {
+		t.Errorf("restart embedded %d texts, want 0 (vectors are stored)", again)
+	}
+	cfg.Intents[0].Utterances[0] = "where on earth is my package"
+	build(cfg)
+	if again := emb.n.Load() - embedded; again != 1 {
+		t.Errorf("after changing one utterance %d texts were embedded, want 1", again)
+	}
+	idx, _ := chromem.Open(dir)
+	recs, _ := idx.List(context.Background(), Collection)
+	if len(recs) != first.Exemplars() {
+		t.Errorf("%d stored exemplars, want %d (the replaced utterance is deleted)", len(recs), first.Exemplars())
+	}
+}
+
+func TestThresholdsFile(t *testing.T) {
+	emb := localtest.Open(t)
+	path := filepath.Join(t.TempDir(), "thresholds.json")
+	other := emb.Fingerprint()
+	other.Version = "older"
+	if err := (&Thresholds{Embedder: other, Scorer: ScorerHead, Global: 0.5}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadThresholds(path, emb.Fingerprint()); !errors.Is(err, embed.ErrFingerprintMismatch) {
+		t.Fatalf("thresholds of another embedder: %v, want ErrFingerprintMismatch", err)
+	}
+	strict := &Thresholds{Embedder: emb.Fingerprint(), Scorer: ScorerHead, Global: 0.999, PerIntent: map[string]float64{"greeting": 0.01}}
+	strict.Save(path)
+	th, err := LoadThresholds(path, emb.Fingerprint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := demoRouter(t, Options{Thresholds: th})
+	d, _ := r.Route(context.Background(), "I want a refund for my order")
+	if !d.Fallback || d.Reason != ReasonThreshold || d.Threshold != 0.999 {
+		t.Errorf("with a fitted global threshold of 0.999: %+v", d)
+	}
+	d, _ = r.Route(context.Background(), "hello there")
+	if d.Fallback || d.Threshold != 0.01 {
+		t.Errorf("with greeting's own fitted threshold 0.01: %+v", d)
+	}
+}
