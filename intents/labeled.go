@@ -221,15 +221,18 @@ func parseCSV(r io.Reader) ([]Example, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				bad.add(pe.Line, "%v", pe.Err)
+				if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
+					break // the reader cannot resynchronise after a quoting error
+				}
 				continue
 			}
 			return nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			bad.add(line, "%d fields, the header has %d", len(rec), len(header))
 			continue

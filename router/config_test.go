@@ -40,11 +40,11 @@ func TestValidateReportsEveryProblemWithLines(t *testing.T) {
 		got = append(got, p{pr.Line, pr.Field})
 	}
 	want := []p{
-		{8, "intents[1].name"},          // duplicate
-		{9, "intents[1].utterances"},    // empty
-		{10, "intents[1].target"},       // two targets
+		{8, "intents[1].name"},           // duplicate
+		{9, "intents[1].utterances"},     // empty
+		{10, "intents[1].target"},        // two targets
 		{12, "intents[2].utterances[1]"}, // blank utterance
-		{13, "intents[2].target.model"}, // undefined model
+		{13, "intents[2].target.model"},  // undefined model
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\nerror:\n%v", diff, err)

@@ -202,3 +202,7 @@ func scaleUnit(v []float32, to float32) {
 		v[i] *= k
 	}
 }
+
+// Word returns the vocabulary word of frequency rank i (0 is the most
+// frequent).
+func (e *Embedder) Word(i int) string { return e.t.word(i) }

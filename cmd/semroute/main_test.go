@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+)
+
+func semroute(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// demoConfig copies the demo config into a temp dir so the test's index
+// data stays there.
+func demoConfig(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("../../datasets/demo/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(p, bytes.Replace(data, []byte("../../data/demo"), []byte("./data"), 1), 0o644)
+	return p
+}
+
+func TestRouteCommand(t *testing.T) {
+	localtest.Open(t)
+	cfg := demoConfig(t)
+	code, out, errs := semroute(t, "", "route", "--config", cfg, "I forgot my password", "what is the capital of mongolia")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want one JSON object per prompt:\n%s", len(lines), out)
+	}
+	var d struct {
+		Intent           *string          `json:"intent"`
+		Score            *float64         `json:"score"`
+		Margin           *float64         `json:"margin"`
+		Target           map[string]any   `json:"target"`
+		Fallback         bool             `json:"fallback"`
+		Alternatives     []map[string]any `json:"alternatives"`
+		MatchedUtterance string           `json:"matched_utterance"`
+		LatencyUS        *float64         `json:"latency_us"`
+	}
+	json.Unmarshal([]byte(lines[0]), &d)
+	if d.Intent == nil || *d.Intent != "account_access" || d.Score == nil || d.Margin == nil || d.Target["model"] != "fast" ||
+		d.Fallback || len(d.Alternatives) == 0 || d.MatchedUtterance == "" || d.LatencyUS == nil {
+		t.Errorf("first decision: %s", lines[0])
+	}
+	d.Intent = nil
+	json.Unmarshal([]byte(lines[1]), &d)
+	if d.Intent != nil || !d.Fallback || d.Target["model"] != "strong" || !strings.Contains(lines[1], `"intent":null`) {
+		t.Errorf("out-of-scope decision: %s", lines[1])
+	}
+
+	// Prompts from stdin, one a line; blank lines skipped.
+	code, out, _ = semroute(t, "where is my order\n\nhello\n", "route", "--config", cfg)
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("stdin: exit %d, output:\n%s", code, out)
+	}
+	// --examples adds intents from a labeled file.
+	ex := filepath.Join(t.TempDir(), "more.jsonl")
+	os.WriteFile(ex, []byte(`{"text":"what's the weather tomorrow","label":"weather"}`+"\n"+`{"text":"will it rain today","label":"weather"}`+"\n"), 0o644)
+	code, out, errs = semroute(t, "", "route", "--config", cfg, "--examples", ex, "is it going to rain tomorrow")
+	if code != 0 || !strings.Contains(out, `"intent":"weather"`) {
+		t.Errorf("--examples: exit %d %s %s", code, out, errs)
+	}
+	// Text format for people, with the labeled demo prompts.
+	code, out, _ = semroute(t, "", "route", "--config", cfg, "--format", "text", "--prompts", "../../datasets/demo/prompts.jsonl")
+	if code != 0 || !strings.Contains(out, "prompts routed as labeled") {
+		t.Errorf("--prompts: exit %d\n%s", code, out)
+	}
+}
+
+func TestRouteCommandErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\nintents:\n  - name: a\n    utterances: []\n    target: {model: x}\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no config", []string{"route", "hi"}, 2, "--config FILE is required"},
+		{"missing config", []string{"route", "--config", "/nonexistent.yaml", "hi"}, 1, "no such file"},
+		{"invalid config", []string{"route", "--config", bad, "hi"}, 1, "line 4: intents[0].utterances"},
+		{"bad format", []string{"route", "--config", bad, "--format", "xml"}, 2, "want json or text"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"bad flag", []string{"route", "--nope"}, 2, "flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := semroute(t, "", tc.args...)
+			if code != tc.code || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errs, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestRouteEmptyPrompt(t *testing.T) {
+	localtest.Open(t)
+	code, out, errs := semroute(t, "", "route", "--config", demoConfig(t), "  ", "hello")
+	if code != 1 || !strings.Contains(out, `"error":"empty prompt"`) || !strings.Contains(out, `"intent":"greeting"`) {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
