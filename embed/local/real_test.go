@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/semroute/semroute/embed/local"
 	"github.com/semroute/semroute/embed/local/localtest"
 )
 
@@ -43,5 +44,18 @@ func BenchmarkEmbedShortPrompt(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		e.EmbedTo(v, prompts[i%len(prompts)])
+	}
+}
+
+// BenchmarkOpen is the start-up cost of the embedded default: map the 44 MB
+// file and verify its checksum.
+func BenchmarkOpen(b *testing.B) {
+	localtest.Open(b) // skip when the file is absent
+	for b.Loop() {
+		e, err := local.Open("")
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close()
 	}
 }
