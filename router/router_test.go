@@ -86,7 +86,7 @@ func TestBadPrompts(t *testing.T) {
 	if d, err := r.Route(ctx, huge); err != nil || d.Intent == nil || *d.Intent != "order_status" {
 		t.Errorf("1 MB prompt: %+v, %v", d, err)
 	}
-	if d, err := r.Route(ctx, "reset my pass\xff\xfeword please"); err != nil || d.Intent == nil {
+	if d, err := r.Route(ctx, "I forgot my password \xff\xfe please help"); err != nil || d.Intent == nil || *d.Intent != "account_access" {
 		t.Errorf("invalid UTF-8: %+v, %v; want a decision", d, err)
 	}
 }
