@@ -1,6 +1,8 @@
 package router
 
 import (
+	"github.com/semroute/semroute/index/flat"
+
 	"context"
 	"fmt"
 	"strings"
@@ -51,6 +53,7 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 			return Scores{}, fmt.Errorf("embed prompt: the embedder returned a vector of the wrong size")
 		}
 		copy(sc.vec, vs[0])
+		flat.Normalize(sc.vec) // the head was fitted, and the slab is scanned, on unit vectors
 	}
 	sc.feats = r.features(sc.feats[:0], text)
 	s := Scores{Best: -1, Second: -1, Nearest: -1, NoWords: len(sc.feats) == 0}

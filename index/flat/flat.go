@@ -36,7 +36,7 @@ func New(dim int, vectors [][]float32) *Slab {
 	s := &Slab{dim: dim, data: make([]float32, 0, dim*len(vectors))}
 	for _, v := range vectors {
 		s.data = append(s.data, v[:dim]...)
-		normalize(s.data[len(s.data)-dim:])
+		Normalize(s.data[len(s.data)-dim:])
 	}
 	return s
 }
@@ -55,7 +55,8 @@ func (s *Slab) Dim() int { return s.dim }
 // Vector returns vector i (not a copy: do not modify it).
 func (s *Slab) Vector(i int) []float32 { return s.data[i*s.dim : (i+1)*s.dim] }
 
-func normalize(v []float32) {
+// Normalize scales v to unit length in place (a zero vector stays zero).
+func Normalize(v []float32) {
 	var ss float64
 	for _, x := range v {
 		ss += float64(x) * float64(x)

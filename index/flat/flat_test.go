@@ -18,7 +18,7 @@ func randomVectors(n, d int, seed uint64) [][]float32 {
 		for j := range v {
 			v[j] = float32(rng.NormFloat64())
 		}
-		normalize(v)
+		Normalize(v)
 		out[i] = v
 	}
 	return out
