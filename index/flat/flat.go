@@ -11,6 +11,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"github.com/semroute/semroute/index/flat/internal/simd"
 )
 
 // Result is one neighbour: the vector's position and its cosine similarity.
@@ -174,22 +176,7 @@ func insert(dst []Result, k int, r Result) []Result {
 	return dst
 }
 
-// Dot is the inner product of a and b (len(b) ≥ len(a)). Four accumulators
-// break the add dependency chain: 1.8× faster than one in BenchmarkDot
-// (D = 384).
-func Dot(a, b []float32) float32 {
-	var s0, s1, s2, s3 float32
-	n := len(a)
-	b = b[:n]
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < n; i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
+// Dot is the inner product of a and b (len(b) ≥ len(a)): the AVX2+FMA
+// kernel where the CPU has it, 6.7× faster than the four-accumulator Go loop
+// at D = 384 (BenchmarkDot in internal/simd).
+func Dot(a, b []float32) float32 { return simd.Dot(a, b) }

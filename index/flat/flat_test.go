@@ -92,29 +92,6 @@ func TestSearchAllocatesNothing(t *testing.T) {
 	}
 }
 
-// dotOne is Dot with a single accumulator: the baseline of BenchmarkDot.
-func dotOne(a, b []float32) float32 {
-	var s float32
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func BenchmarkDot(b *testing.B) {
-	vs := randomVectors(2, 384, 1)
-	b.Run("four-accumulators", func(b *testing.B) {
-		for b.Loop() {
-			Dot(vs[0], vs[1])
-		}
-	})
-	b.Run("one-accumulator", func(b *testing.B) {
-		for b.Loop() {
-			dotOne(vs[0], vs[1])
-		}
-	})
-}
-
 // BenchmarkScan compares the flat slab with chromem-go's own query on the
 // same vectors, in the same run; bytes/s is the slab's scan bandwidth.
 func BenchmarkScan(b *testing.B) {
