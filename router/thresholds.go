@@ -2,7 +2,6 @@ package router
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,5 +78,8 @@ func (t *Thresholds) Save(path string) error {
 	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save thresholds: %w", err)
 	}
-	return errors.Join(os.Rename(tmp, path))
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save thresholds: %w", err)
+	}
+	return nil
 }

@@ -134,11 +134,10 @@ func (e *Embedder) EmbedTo(dst []float32, text string) []float32 {
 	clear(dst)
 	wd := int(e.t.hdr.Dim)
 	words, hashed := dst[:wd], dst[wd:]
-	for i, r := range s.ranks {
+	for _, r := range s.ranks {
 		if r >= 0 {
 			e.t.addTo(words, int(r), e.weightOf(r))
 		}
-		_ = i
 	}
 	s.feats = s.tok.AppendFeatures(s.feats[:0], func(i int) float32 { return e.weightOf(s.ranks[i]) })
 	for _, f := range s.feats {
