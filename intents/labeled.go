@@ -248,24 +248,3 @@ func parseCSV(r io.Reader) ([]Example, error) {
 	}
 	return out, bad.err()
 }
-
-// FromExamples groups examples into intents, one per label in order of first
-// appearance, all sent to target. Examples labeled OOS are returned apart.
-func FromExamples(exs []Example, target Target) (in []Intent, oos []Example) {
-	pos := map[string]int{}
-	for _, ex := range exs {
-		label := strings.TrimSpace(ex.Label)
-		if label == OOS {
-			oos = append(oos, ex)
-			continue
-		}
-		i, ok := pos[label]
-		if !ok {
-			i = len(in)
-			pos[label] = i
-			in = append(in, Intent{Name: label, Target: target})
-		}
-		in[i].Utterances = append(in[i].Utterances, ex.Text)
-	}
-	return in, oos
-}

@@ -65,17 +65,6 @@ func TestBadRowsAreReportedWithLines(t *testing.T) {
 	}
 }
 
-func TestFromExamples(t *testing.T) {
-	exs := []Example{{Text: "a1", Label: "a"}, {Text: "x", Label: OOS}, {Text: "b1", Label: "b"}, {Text: "a2", Label: "a"}}
-	in, oos := FromExamples(exs, Target{Handoff: "q"})
-	if len(in) != 2 || in[0].Name != "a" || len(in[0].Utterances) != 2 || in[1].Target.Handoff != "q" {
-		t.Errorf("intents %+v", in)
-	}
-	if len(oos) != 1 || oos[0].Text != "x" {
-		t.Errorf("oos %+v", oos)
-	}
-}
-
 func TestModelsYAMLAndJSON(t *testing.T) {
 	var m Models
 	if err := m.UnmarshalJSON([]byte(`"fast"`)); err != nil || len(m) != 1 {

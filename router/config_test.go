@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/semroute/semroute/intents"
 )
 
 func TestLoadDemoConfig(t *testing.T) {
@@ -106,10 +108,34 @@ func TestValidateFields(t *testing.T) {
 			}
 		})
 	}
-	c, _ := Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: oos, utterances: [x], target: {model: m}}]\n"), "c.yaml")
+	c, _ := Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: b, utterances: [\"?!\"], target: {model: m}}]\nfallback: {model: m}\n"), "c.yaml")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"?!" has no words to match`) {
+		t.Errorf("utterance without words: %v", err)
+	}
+	c, _ = Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: oos, utterances: [x], target: {model: m}}]\n"), "c.yaml")
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), `"oos" marks out-of-scope`) || !strings.Contains(err.Error(), "fallback: missing") {
 		t.Errorf("err = %v, want both the oos name and the missing fallback", err)
+	}
+}
+
+func TestAddExamples(t *testing.T) {
+	c, err := Parse([]byte("models: [{name: m, base_url: http://127.0.0.1:1/v1, model: x}]\nintents: [{name: a, utterances: [a0], target: {model: m}}]\nfallback: {handoff: q}\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oos := c.AddExamples([]intents.Example{{Text: "a1", Label: "a"}, {Text: "x", Label: intents.OOS}, {Text: "b1", Label: "b"}, {Text: "a2", Label: " a "}})
+	if len(c.Intents) != 2 || len(c.Intents[0].Utterances) != 3 || c.Intents[0].Target.String() != "model:m" {
+		t.Errorf("a known label should add to its intent and keep its target: %+v", c.Intents)
+	}
+	if c.Intents[1].Name != "b" || c.Intents[1].Target.String() != "handoff:q" {
+		t.Errorf("a new label should become an intent with the fallback target: %+v", c.Intents[1])
+	}
+	if len(oos) != 1 || oos[0].Text != "x" {
+		t.Errorf("oos examples: %+v", oos)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("merged config: %v", err)
 	}
 }
 

@@ -108,8 +108,10 @@ func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 }
 
 // gradFloor skips classes whose gradient is negligible: after the first
-// epoch most of the probability mass sits on a few classes, and skipping the
-// rest makes fitting ~5× faster at no measurable cost in accuracy.
+// epoch most of the probability mass sits on a few classes. On CLINC150
+// (15,000 utterances, 150 intents) building the router takes 2.7 s with the
+// floor and 7.0 s without (gradFloor = 0), at 90.27 % against 90.31 %
+// in-scope test accuracy (TestQualityFloors logs both figures).
 const gradFloor = 1e-4
 
 func (h *Head) step(g, vec []float32, feats []embed.Feature, rows []uint32, rate float32) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
@@ -41,10 +42,12 @@ func inScopeAccuracy(t *testing.T, train, test, scorer string) float64 {
 	cfg.Routing.Scorer = scorer
 	cfg.setDefaults("")
 	cfg.AddExamples(trainRows)
+	start := time.Now()
 	r, err := New(context.Background(), cfg, Options{Embedder: localtest.Open(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%s: router (%s scorer, %d exemplars) built in %v", filepath.Base(filepath.Dir(train)), scorer, r.Exemplars(), time.Since(start).Round(10*time.Millisecond))
 	right, n := 0, 0
 	for _, row := range testRows {
 		if row.Label == intents.OOS {

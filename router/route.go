@@ -1,12 +1,12 @@
 package router
 
 import (
-	"github.com/semroute/semroute/index/flat"
-
 	"context"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/semroute/semroute/index/flat"
 )
 
 // knnK is how many nearest exemplars the knn scorer reads.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
@@ -70,6 +71,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 	if opt.Embedder == nil {
 		return nil, errors.New("build router: no embedder")
 	}
+	start := time.Now()
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -84,8 +86,8 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 		seen := map[string]bool{}
 		for _, u := range in.Utterances {
 			u = strings.TrimSpace(u)
-			if u == "" || seen[u] {
-				continue
+			if u == "" || seen[u] || len(embed.AppendFeatures(nil, u)) == 0 {
+				continue // nothing to learn from (Validate reports these)
 			}
 			seen[u] = true
 			r.texts = append(r.texts, u)
@@ -116,7 +118,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 		return &scratch{vec: make([]float32, dim), probs: make([]float32, len(cfg.Intents))}
 	}
 	log.Info("router built", "intents", len(cfg.Intents), "exemplars", len(r.texts), "scorer", r.scorer,
-		"embedder", opt.Embedder.Fingerprint().String())
+		"embedder", opt.Embedder.Fingerprint().String(), "took", time.Since(start).Round(time.Millisecond))
 	return r, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/intents"
 )
 
@@ -37,10 +38,9 @@ func (c *Config) Validate() error {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}
 	c.validateIntents(ps, models)
-	switch kinds := c.Fallback.Kinds(); {
-	case len(kinds) == 0:
+	if len(c.Fallback.Kinds()) == 0 {
 		ps.add("fallback", "missing; say where out-of-scope prompts go, e.g. fallback: {model: NAME}")
-	default:
+	} else {
 		checkTarget(ps, "fallback", c.Fallback, models)
 	}
 	if len(ps.list) > 0 {
@@ -154,6 +154,8 @@ func (c *Config) validateIntents(ps *problems, models map[string]bool) {
 		for j, u := range in.Utterances {
 			if strings.TrimSpace(u) == "" {
 				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "empty utterance")
+			} else if len(embed.AppendFeatures(nil, u)) == 0 {
+				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "%q has no words to match", u)
 			} else if !utf8.ValidString(u) {
 				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "not valid UTF-8")
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/semroute/semroute/embed/local"
@@ -33,6 +34,11 @@ func runModel(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer e.Close()
-	fmt.Fprintf(stdout, "wrote %s: %d words, %d-d sentence vectors, in %v\n", *out, e.Words(), e.Dim(), time.Since(start).Round(time.Millisecond))
+	size := int64(0)
+	if st, err := os.Stat(*out); err == nil {
+		size = st.Size()
+	}
+	fmt.Fprintf(stdout, "wrote %s (%.1f MB): %d words, %d-d sentence vectors, in %v\n",
+		*out, float64(size)/1e6, e.Words(), e.Dim(), time.Since(start).Round(time.Millisecond))
 	return nil
 }

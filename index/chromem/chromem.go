@@ -100,7 +100,12 @@ func check(r index.Record, dim int) error {
 	if len(r.Vector) != dim {
 		return fmt.Errorf("%w: record %q has %d, the collection %d", index.ErrDimension, r.ID, len(r.Vector), dim)
 	}
-	return nil
+	for _, x := range r.Vector {
+		if x != 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: record %q has a zero vector, which has no direction to compare", index.ErrInvalid, r.ID)
 }
 
 // unit returns v scaled to unit length (chromem-go requires it); a copy, so
@@ -112,8 +117,7 @@ func unit(v []float32) []float32 {
 	}
 	out := make([]float32, len(v))
 	if ss == 0 {
-		out[0] = 1 // chromem-go cannot store a zero vector; any unit vector scores 0 on average
-		return out
+		return out // a zero query matches nothing better than anything else
 	}
 	k := float32(1 / math.Sqrt(ss))
 	for i, x := range v {

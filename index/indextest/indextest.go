@@ -107,11 +107,15 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 			t.Errorf("search with a 2-d query: %v, want ErrDimension", err)
 		}
 	})
-	t.Run("record without ID is refused", func(t *testing.T) {
+	t.Run("record without ID or direction is refused", func(t *testing.T) {
 		x := open(t)
 		err := x.Upsert(ctx, "c", []index.Record{{Vector: []float32{1, 0, 0}}})
 		if !errors.Is(err, index.ErrInvalid) {
 			t.Errorf("err = %v, want ErrInvalid", err)
+		}
+		err = x.Upsert(ctx, "c", []index.Record{{ID: "z", Vector: []float32{0, 0, 0}}})
+		if !errors.Is(err, index.ErrInvalid) {
+			t.Errorf("zero vector: err = %v, want ErrInvalid", err)
 		}
 	})
 	t.Run("many records", func(t *testing.T) {
