@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -23,6 +24,10 @@ type Config struct {
 	Models   []Model          `yaml:"models"`
 	Routing  RoutingConfig    `yaml:"routing"`
 	Intents  []intents.Intent `yaml:"intents"`
+	// OutOfScope are examples of prompts that must not match any intent:
+	// the head learns them as a class of their own, and a prompt nearest to
+	// them goes to the fallback (reason matched_out_of_scope).
+	OutOfScope []string `yaml:"out_of_scope,omitempty"`
 	// Fallback is where out-of-scope prompts go.
 	Fallback intents.Target `yaml:"fallback"`
 
@@ -219,4 +224,27 @@ func (c *Config) lineOf(field string) int {
 		f = f[:i]
 	}
 	return 0
+}
+
+// Default is a config with every default, no intents, and a fallback that
+// hands off to the queue "fallback": the base for intents that come from
+// labeled files only.
+func Default() *Config {
+	c := &Config{Fallback: intents.Target{Handoff: "fallback"}}
+	c.setDefaults("")
+	return c
+}
+
+// Clone returns a copy of c whose intents and examples can be changed
+// without changing c's.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.Intents = make([]intents.Intent, len(c.Intents))
+	for i, in := range c.Intents {
+		in.Utterances = slices.Clone(in.Utterances)
+		d.Intents[i] = in
+	}
+	d.OutOfScope = slices.Clone(c.OutOfScope)
+	d.Models = slices.Clone(c.Models)
+	return &d
 }

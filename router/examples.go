@@ -9,7 +9,7 @@ import (
 // AddExamples merges labeled examples into the config's intents: a label
 // naming an intent adds utterances to it, a new label becomes an intent with
 // Routing.ExamplesTarget (default: the fallback target). Examples labeled
-// intents.OOS are returned, not added.
+// intents.OOS join OutOfScope, and are returned too.
 func (c *Config) AddExamples(exs []intents.Example) (oos []intents.Example) {
 	target := c.Fallback
 	if c.Routing.ExamplesTarget != nil {
@@ -23,6 +23,7 @@ func (c *Config) AddExamples(exs []intents.Example) (oos []intents.Example) {
 		label := strings.TrimSpace(ex.Label)
 		if label == intents.OOS {
 			oos = append(oos, ex)
+			c.OutOfScope = append(c.OutOfScope, ex.Text)
 			continue
 		}
 		i, ok := pos[label]

@@ -33,6 +33,8 @@ type HeadOptions struct {
 	// MaxWeights bounds Rows × Classes; past it sparse features share rows by
 	// hash (default 24M weights, 96 MB).
 	MaxWeights int
+	// Progress, when set, is called after each epoch.
+	Progress func(epoch, epochs int)
 }
 
 func (o HeadOptions) withDefaults() HeadOptions {
@@ -103,6 +105,9 @@ func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 		keep := 1 - opt.Decay*rate*float32(len(examples))/float32(classes)
 		scale(h.Dense, keep)
 		scale(h.Sparse, keep)
+		if opt.Progress != nil {
+			opt.Progress(epoch+1, opt.Epochs)
+		}
 	}
 	return h
 }

@@ -65,7 +65,7 @@ func TestRouterWithRemoteEmbedder(t *testing.T) {
 	if d.Intent == nil || *d.Intent != "zzz" || d.Similarity > 1.0001 {
 		t.Errorf("decision %+v: want zzz with a cosine similarity ≤ 1", d)
 	}
-	if r.minSim != 0 {
-		t.Errorf("min_similarity %v for a remote embedder, want 0 until fitted", r.minSim)
+	if r.gate.MinSimilarity != 0 {
+		t.Errorf("min_similarity %v for a remote embedder, want 0 until fitted", r.gate.MinSimilarity)
 	}
 }

@@ -19,8 +19,46 @@ type Scores struct {
 	S1, S2       float64 // their scores
 	Nearest      int     // exemplar nearest the prompt among Best's, -1 if none
 	Similarity   float64
-	NoWords      bool // the prompt had no word to match
-	top          []Alternative
+	// Coverage is the share, by weight, of the prompt's words and n-grams
+	// that occur in the best intent's utterances (1 with the knn scorer).
+	Coverage float64
+	// OOS is the out-of-scope examples' score (0 without any): a prompt
+	// that scores higher there than on its best intent falls back.
+	OOS     float64
+	NoWords bool // the prompt had no word to match
+	top     []Alternative
+}
+
+// Confidence is what thresholds apply to: the best intent's score times the
+// coverage. A prompt about something else scores high on some intent when
+// it shares a few telling words with it, but most of its words were never
+// seen there. On CLINC150 test this takes out-of-scope recall at 88 %
+// in-scope accuracy from 76 % (probability alone) to 83 % (BENCHMARKS.md).
+func (s Scores) Confidence() float64 { return s.S1 * s.Coverage }
+
+// Gate holds the cut-offs that turn scores into a decision.
+type Gate struct {
+	Threshold     []float64 // per intent, in config order
+	Margin        float64
+	MinSimilarity float64
+}
+
+// Reject says why a prompt with scores s falls back, or "" when it goes to
+// its best intent.
+func (g *Gate) Reject(s Scores) string {
+	switch {
+	case s.NoWords || s.Best < 0:
+		return ReasonNoWords
+	case s.OOS > s.S1:
+		return ReasonOutOfScope
+	case s.Confidence() < g.Threshold[s.Best]:
+		return ReasonThreshold
+	case s.S1-s.S2 < g.Margin:
+		return ReasonMargin
+	case s.Nearest >= 0 && s.Similarity < g.MinSimilarity:
+		return ReasonSimilarity
+	}
+	return ""
 }
 
 // Route decides where text goes.
@@ -65,7 +103,10 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 	} else {
 		r.knnScores(sc)
 	}
-	top := topN(sc.probs, r.cfg.Routing.Alternatives+1)
+	if r.classes > len(r.intents) {
+		s.OOS = float64(sc.probs[len(r.intents)])
+	}
+	top := topN(sc.probs[:len(r.intents)], r.cfg.Routing.Alternatives+1)
 	s.top = make([]Alternative, len(top))
 	for k, i := range top {
 		s.top[k] = Alternative{Intent: r.intents[i].Name, Score: float64(sc.probs[i])}
@@ -73,6 +114,10 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 	s.Best, s.S1 = top[0], s.top[0].Score
 	if len(top) > 1 {
 		s.Second, s.S2 = top[1], s.top[1].Score
+	}
+	s.Coverage = 1
+	if r.seen != nil {
+		s.Coverage = r.seen.coverage(sc.feats, s.Best)
 	}
 	sc.hits = r.slab.SearchRange(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], 1, sc.hits, &sc.flat)
 	if len(sc.hits) == 1 {
@@ -114,23 +159,17 @@ func topN(scores []float32, n int) []int {
 	return idx
 }
 
-// Decide applies the thresholds and the margin to a prompt's scores.
+// Decide applies the gate to a prompt's scores.
 func (r *Router) Decide(s Scores) Decision {
 	d := Decision{Alternatives: []Alternative{}}
-	if s.NoWords || s.Best < 0 {
-		d.Fallback, d.Reason, d.Target = true, ReasonNoWords, r.cfg.Fallback
+	d.Reason = r.gate.Reject(s)
+	if d.Reason == ReasonNoWords {
+		d.Fallback, d.Target = true, r.cfg.Fallback
 		return d
 	}
-	d.Score, d.Margin = s.S1, s.S1-s.S2
-	d.Threshold = r.threshold[s.Best]
-	switch {
-	case s.S1 < d.Threshold:
-		d.Fallback, d.Reason = true, ReasonThreshold
-	case d.Margin < r.margin:
-		d.Fallback, d.Reason = true, ReasonMargin
-	case s.Nearest >= 0 && s.Similarity < r.minSim:
-		d.Fallback, d.Reason = true, ReasonSimilarity
-	}
+	d.Score, d.Probability, d.Coverage, d.Margin = s.Confidence(), s.S1, s.Coverage, s.S1-s.S2
+	d.Threshold = r.gate.Threshold[s.Best]
+	d.Fallback = d.Reason != ""
 	if d.Fallback {
 		d.Target = r.cfg.Fallback
 		d.Alternatives = append(d.Alternatives, s.top...)

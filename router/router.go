@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,18 +43,21 @@ type Router struct {
 	inplace  embed.InPlace // nil when the embedder has no in-place path
 	featurer embed.Featurer
 	intents  []intents.Intent
-	// Exemplars are grouped by intent in the slab: intent i owns the rows
+	// classes is len(intents), plus one when the config has out-of-scope
+	// examples: they are the last class.
+	classes int
+	// Exemplars are grouped by class in the slab: class i owns the rows
 	// ranges[i] ≤ row < ranges[i+1].
-	ranges    []int
-	texts     []string
-	slab      *flat.Slab
-	owner     []int32 // slab row → intent
-	head      *Head   // nil with the knn scorer
-	scorer    string
-	threshold []float64 // per intent
-	margin    float64
-	minSim    float64
-	pool      sync.Pool
+	ranges []int
+	texts  []string
+	slab   *flat.Slab
+	owner  []int32  // slab row → class
+	head   *Head    // nil with the knn scorer
+	seen   *seenSet // each intent's features; nil with the knn scorer
+	scorer string
+	gate   Gate
+	global float64 // the threshold of intents that have none of their own
+	pool   *sync.Pool
 }
 
 // scratch is one routing call's working memory, pooled.
@@ -80,24 +84,17 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 	r.inplace, _ = opt.Embedder.(embed.InPlace)
 	r.featurer, _ = opt.Embedder.(embed.Featurer)
 
-	r.ranges = make([]int, 0, len(cfg.Intents)+1)
-	for i, in := range cfg.Intents {
-		r.ranges = append(r.ranges, len(r.texts))
-		seen := map[string]bool{}
-		for _, u := range in.Utterances {
-			u = strings.TrimSpace(u)
-			if u == "" || seen[u] || len(embed.AppendFeatures(nil, u)) == 0 {
-				continue // nothing to learn from (Validate reports these)
-			}
-			seen[u] = true
-			r.texts = append(r.texts, u)
-			r.owner = append(r.owner, int32(i))
-		}
+	r.ranges = make([]int, 0, len(cfg.Intents)+2)
+	for _, in := range cfg.Intents {
+		r.addClass(in.Utterances)
 	}
-	r.ranges = append(r.ranges, len(r.texts))
 	if len(r.texts) == 0 {
 		return nil, errors.New("build router: no utterances")
 	}
+	if len(cfg.OutOfScope) > 0 {
+		r.addClass(cfg.OutOfScope)
+	}
+	r.ranges = append(r.ranges, len(r.texts))
 
 	vecs, err := r.vectors(ctx, opt.Index)
 	if err != nil {
@@ -111,12 +108,13 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 		for i, t := range r.texts {
 			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
 		}
-		r.head = FitHead(exs, len(cfg.Intents), dim, opt.Head)
+		r.head = FitHead(exs, r.classes, dim, opt.Head)
+		r.seen = newSeenSet(exs)
 	}
 	r.setThresholds(opt.Thresholds)
-	r.pool.New = func() any {
-		return &scratch{vec: make([]float32, dim), probs: make([]float32, len(cfg.Intents))}
-	}
+	r.pool = &sync.Pool{New: func() any {
+		return &scratch{vec: make([]float32, dim), probs: make([]float32, r.classes)}
+	}}
 	log.Info("router built", "intents", len(cfg.Intents), "exemplars", len(r.texts), "scorer", r.scorer,
 		"embedder", opt.Embedder.Fingerprint().String(), "took", time.Since(start).Round(time.Millisecond))
 	return r, nil
@@ -137,6 +135,61 @@ func chooseScorer(want string, exemplars, classes int) string {
 	return want
 }
 
+// addClass adds a class with its distinct utterances.
+func (r *Router) addClass(utterances []string) {
+	r.ranges = append(r.ranges, len(r.texts))
+	seen := map[string]bool{}
+	for _, u := range utterances {
+		u = strings.TrimSpace(u)
+		if u == "" || seen[u] || len(embed.AppendFeatures(nil, u)) == 0 {
+			continue // nothing to learn from (Validate reports these)
+		}
+		seen[u] = true
+		r.texts = append(r.texts, u)
+		r.owner = append(r.owner, int32(r.classes))
+	}
+	r.classes++
+}
+
+// className is intent c's name, or intents.OOS for the out-of-scope class.
+func (r *Router) className(c int32) string {
+	if int(c) == len(r.intents) {
+		return intents.OOS
+	}
+	return r.intents[c].Name
+}
+
+// WithThresholds returns a router that shares r's exemplars and head but
+// decides with t (nil: the config's and the defaults).
+func (r *Router) WithThresholds(t *Thresholds) *Router {
+	c := *r
+	c.setThresholds(t)
+	return &c
+}
+
+// Thresholds are the cut-offs in use, per-intent ones where they differ
+// from the global threshold.
+func (r *Router) Thresholds() Thresholds {
+	t := Thresholds{Embedder: r.emb.Fingerprint(), Scorer: r.scorer, Global: r.global,
+		Margin: r.gate.Margin, MinSimilarity: r.gate.MinSimilarity}
+	for i, v := range r.gate.Threshold {
+		if v != r.global {
+			if t.PerIntent == nil {
+				t.PerIntent = map[string]float64{}
+			}
+			t.PerIntent[r.intents[i].Name] = v
+		}
+	}
+	return t
+}
+
+// Gate returns a copy of the cut-offs in use.
+func (r *Router) Gate() Gate {
+	g := r.gate
+	g.Threshold = slices.Clone(g.Threshold)
+	return g
+}
+
 func (r *Router) setThresholds(t *Thresholds) {
 	global, margin := defaultHeadThreshold, defaultHeadMargin
 	if r.scorer == ScorerKNN {
@@ -152,24 +205,23 @@ func (r *Router) setThresholds(t *Thresholds) {
 	if v := r.cfg.Routing.MinSimilarity; v != nil {
 		minSim = *v
 	}
-	r.minSim = minSim
 	if v := r.cfg.Routing.Threshold; v != nil {
 		global = *v
 	}
 	if v := r.cfg.Routing.Margin; v != nil {
 		margin = *v
 	}
-	r.margin = margin
-	r.threshold = make([]float64, len(r.intents))
+	r.global = global
+	r.gate = Gate{Threshold: make([]float64, len(r.intents)), Margin: margin, MinSimilarity: minSim}
 	for i, in := range r.intents {
-		r.threshold[i] = global
+		r.gate.Threshold[i] = global
 		if t != nil && t.Scorer == r.scorer {
 			if v, ok := t.PerIntent[in.Name]; ok {
-				r.threshold[i] = v
+				r.gate.Threshold[i] = v
 			}
 		}
 		if in.Threshold != nil {
-			r.threshold[i] = *in.Threshold
+			r.gate.Threshold[i] = *in.Threshold
 		}
 	}
 }
@@ -211,7 +263,7 @@ func (r *Router) vectors(ctx context.Context, idx index.Index) ([][]float32, err
 	vecs := make([][]float32, len(r.texts))
 	var todo []int
 	for i, t := range r.texts {
-		id := exemplarID(r.intents[r.owner[i]].Name, t)
+		id := exemplarID(r.className(r.owner[i]), t)
 		if v, ok := stored[id]; ok {
 			vecs[i] = v
 			delete(stored, id)
@@ -234,7 +286,7 @@ func (r *Router) vectors(ctx context.Context, idx index.Index) ([][]float32, err
 		recs := make([]index.Record, len(todo))
 		for j, i := range todo {
 			vecs[i] = got[j]
-			name := r.intents[r.owner[i]].Name
+			name := r.className(r.owner[i])
 			recs[j] = index.Record{ID: exemplarID(name, r.texts[i]), Text: r.texts[i], Vector: got[j],
 				Metadata: map[string]string{"intent": name, "embedder": fp}}
 		}
@@ -258,7 +310,8 @@ func (r *Router) Intents() []intents.Intent { return r.intents }
 // Scorer is the scorer in use: head or knn.
 func (r *Router) Scorer() string { return r.scorer }
 
-// Exemplars is the number of distinct example utterances.
+// Exemplars is the number of distinct example utterances, out-of-scope ones
+// included.
 func (r *Router) Exemplars() int { return len(r.texts) }
 
 // Embedder is the router's embedder.

@@ -25,7 +25,7 @@ type Thresholds struct {
 // Default thresholds when nothing is configured or fitted, per scorer. The
 // head's are probabilities; the knn scorer's are cosine similarities.
 const (
-	defaultHeadThreshold = 0.30
+	defaultHeadThreshold = 0.15
 	defaultHeadMargin    = 0.0
 	defaultKNNThreshold  = 0.55
 	defaultKNNMargin     = 0.0

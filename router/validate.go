@@ -38,6 +38,9 @@ func (c *Config) Validate() error {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}
 	c.validateIntents(ps, models)
+	for j, u := range c.OutOfScope {
+		checkUtterance(ps, fmt.Sprintf("out_of_scope[%d]", j), u)
+	}
 	if len(c.Fallback.Kinds()) == 0 {
 		ps.add("fallback", "missing; say where out-of-scope prompts go, e.g. fallback: {model: NAME}")
 	} else {
@@ -152,18 +155,23 @@ func (c *Config) validateIntents(ps *problems, models map[string]bool) {
 			ps.add(f+".utterances", "no utterances; give at least one example of what users say")
 		}
 		for j, u := range in.Utterances {
-			if strings.TrimSpace(u) == "" {
-				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "empty utterance")
-			} else if len(embed.AppendFeatures(nil, u)) == 0 {
-				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "%q has no words to match", u)
-			} else if !utf8.ValidString(u) {
-				ps.add(fmt.Sprintf("%s.utterances[%d]", f, j), "not valid UTF-8")
-			}
+			checkUtterance(ps, fmt.Sprintf("%s.utterances[%d]", f, j), u)
 		}
 		if in.Threshold != nil && (*in.Threshold < 0 || *in.Threshold > 1) {
 			ps.add(f+".threshold", "%v is outside [0, 1]", *in.Threshold)
 		}
 		checkTarget(ps, f+".target", in.Target, models)
+	}
+}
+
+func checkUtterance(ps *problems, f, u string) {
+	switch {
+	case strings.TrimSpace(u) == "":
+		ps.add(f, "empty utterance")
+	case len(embed.AppendFeatures(nil, u)) == 0:
+		ps.add(f, "%q has no words to match", u)
+	case !utf8.ValidString(u):
+		ps.add(f, "not valid UTF-8")
 	}
 }
 

@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"model": runModel,
 	"route": runRoute,
 	"bench": runBench,
+	"eval":  runEval,
 }
 
 func main() {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/semroute/semroute/embed"
@@ -112,17 +113,33 @@ func (e *Embedder) Words() int { return int(e.t.hdr.Words) }
 
 // Embed returns one unit vector per text (the zero vector for a text with no
 // word at all). It never fails on content; ctx is checked between texts.
+// Large batches are embedded on every core.
 func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	slab := make([]float32, len(texts)*e.fp.Dim)
-	for i, text := range texts {
-		if i%256 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		out[i] = e.EmbedTo(slab[i*e.fp.Dim:(i+1)*e.fp.Dim:(i+1)*e.fp.Dim], text)
+	d := e.fp.Dim
+	workers := max(min(runtime.GOMAXPROCS(0), len(texts)/parallelBatch), 1)
+	chunk := (len(texts) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(texts); lo += chunk {
+		wg.Go(func() {
+			for i := lo; i < min(lo+chunk, len(texts)); i++ {
+				if (i-lo)%256 == 0 && ctx.Err() != nil {
+					return
+				}
+				out[i] = e.EmbedTo(slab[i*d:(i+1)*d:(i+1)*d], texts[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// parallelBatch is the least number of texts per core worth a goroutine.
+const parallelBatch = 256
 
 // EmbedTo writes the vector of text into dst (len Dim) and returns it. It
 // allocates nothing once its pooled buffers have grown.

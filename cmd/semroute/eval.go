@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/semroute/semroute/eval"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+)
+
+func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "cascade" {
+		return runEvalCascade(ctx, args[1:], stdout, stderr)
+	}
+	fs := newFlags("eval", stderr)
+	config := fs.String("config", "", "YAML config with intents and routing settings (optional: intents can come from --train alone)")
+	train := fs.String("train", "", "labeled training rows, JSONL {\"text\",\"label\"} or CSV text,label; label oos = out of scope (required)")
+	val := fs.String("val", "", "labeled validation rows to fit thresholds on (default: cross-validate on --train)")
+	test := fs.String("test", "", "labeled test rows, only measured (required)")
+	fit := fs.Bool("fit", false, "fit the global threshold, margin, min_similarity and per-intent thresholds")
+	objective := fs.String("objective", "accuracy", "what --fit maximises: accuracy, oos_f1, or oos_recall=R (best in-scope accuracy with OOS recall ≥ R)")
+	perIntent := fs.Bool("per-intent", true, "with --fit, also fit per-intent thresholds where they gain")
+	folds := fs.Int("folds", 5, "cross-validation folds when fitting without --val")
+	thresholds := fs.String("thresholds", "", "where --fit writes thresholds (default: the config's routing.thresholds_file, else thresholds.json in --out or here)")
+	out := fs.String("out", "", "write report.json, report.md and report.html into this directory")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	quiet := fs.Bool("quiet", false, "no progress bars on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *train == "" || *test == "" {
+		return usageError{fmt.Errorf("--train FILE and --test FILE are required")}
+	}
+	obj, err := eval.ParseObjective(*objective)
+	if err != nil {
+		return usageError{err}
+	}
+	opt := eval.Options{TrainFile: *train, ValFile: *val, TestFile: *test, Fit: *fit, Folds: *folds,
+		FitOpt: eval.FitOptions{Objective: obj, PerIntent: *perIntent}}
+	cfg := router.Default()
+	if *config != "" {
+		if cfg, err = loadConfig(*config, ""); err != nil {
+			return err
+		}
+	}
+	opt.Config = cfg
+	for _, f := range []struct {
+		path string
+		dst  *[]intents.Example
+	}{{*train, &opt.Train}, {*val, &opt.Val}, {*test, &opt.Test}} {
+		if f.path == "" {
+			continue
+		}
+		if *f.dst, err = intents.ReadLabeled(f.path); err != nil {
+			return err
+		}
+	}
+	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
+	if err != nil {
+		return err
+	}
+	defer closeEmb()
+	opt.Embedder = emb
+	if !*fit && cfg.Routing.ThresholdsFile != "" {
+		if opt.Thresholds, err = router.LoadThresholds(cfg.Routing.ThresholdsFile, emb.Fingerprint()); err != nil {
+			return err
+		}
+	}
+	opt.Logger = slog.New(slog.DiscardHandler)
+	bars := newBars(stderr, *quiet)
+	opt.Progress = bars.update
+	rep, fitted, err := eval.Run(ctx, opt)
+	bars.finish()
+	if err != nil {
+		return err
+	}
+
+	if fitted != nil {
+		path := *thresholds
+		switch {
+		case path != "":
+		case cfg.Routing.ThresholdsFile != "":
+			path = cfg.Routing.ThresholdsFile
+		case *out != "":
+			path = filepath.Join(*out, "thresholds.json")
+		default:
+			path = "thresholds.json"
+		}
+		if err := fitted.Save(path); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "semroute eval: wrote fitted thresholds to %s\n", path)
+	}
+	if *out != "" {
+		if err := eval.WriteReports(*out, rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "semroute eval: wrote %s\n", filepath.Join(*out, "report.{json,md,html}"))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return eval.WriteText(stdout, rep)
+}
+
+// bars shows one progress bar per stage of a long run on stderr.
+type bars struct {
+	mu    sync.Mutex
+	w     io.Writer
+	off   bool
+	stage string
+	bar   *progressbar.ProgressBar
+	done  int
+}
+
+// minBar is the least number of items worth a progress bar.
+const minBar = 1000
+
+func newBars(w io.Writer, quiet bool) *bars { return &bars{w: w, off: quiet} }
+
+func (b *bars) update(stage string, done, total int) {
+	if b.off || total < minBar {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if stage != b.stage {
+		b.finishLocked()
+		b.stage, b.done = stage, 0
+		b.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(b.w), progressbar.OptionSetDescription(stage),
+			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100_000_000),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }))
+	}
+	if done > b.done { // workers report out of order
+		b.done = done
+		b.bar.Set(done)
+	}
+}
+
+func (b *bars) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.finishLocked()
+}
+
+func (b *bars) finishLocked() {
+	if b.bar != nil && !b.bar.IsFinished() {
+		b.bar.Finish()
+	}
+	b.bar, b.stage = nil, ""
+}
