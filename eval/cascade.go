@@ -373,44 +373,62 @@ func nonZero(v float64) float64 {
 	return v
 }
 
-// summarise computes APGR (the area under PGR over cost share, as a step
-// function taking the best PGR reachable at each cost) and CPT(50 %) and
-// CPT(80 %) from a curve sorted by cost share.
+// summarise computes APGR, the area under PGR over cost share in [0, 1],
+// and CPT(50 %) and CPT(80 %), the least cost shares that recover half and
+// 80 % of the gap, from a curve sorted by cost share. It reads the curve's
+// frontier (the best PGR at each cost) joined by straight lines: a router
+// reaches any point between two thresholds by choosing between them at
+// random in the right proportion.
 func summarise(curve []CurvePoint) Summary2 {
-	best := func(c float64) float64 {
-		b := math.Inf(-1)
-		for _, p := range curve {
-			if p.CostShare <= c+1e-9 {
-				b = max(b, p.PGR)
-			}
+	type pt struct{ c, v float64 }
+	var front []pt
+	for _, p := range curve {
+		c := clamp01(p.CostShare)
+		if len(front) > 0 && p.PGR <= front[len(front)-1].v {
+			continue
 		}
-		if math.IsInf(b, -1) {
+		if len(front) > 0 && c <= front[len(front)-1].c {
+			front[len(front)-1].v = p.PGR
+			continue
+		}
+		front = append(front, pt{c, p.PGR})
+	}
+	if len(front) == 0 {
+		return Summary2{CPT50: 1, CPT80: 1}
+	}
+	at := func(c float64) float64 {
+		if c < front[0].c {
 			return 0
 		}
-		return b
+		for i := 1; i < len(front); i++ {
+			if a, b := front[i-1], front[i]; c <= b.c {
+				return a.v + (b.v-a.v)*(c-a.c)/(b.c-a.c)
+			}
+		}
+		return front[len(front)-1].v
+	}
+	cpt := func(x float64) float64 {
+		if front[0].v >= x {
+			return front[0].c
+		}
+		for i := 1; i < len(front); i++ {
+			if a, b := front[i-1], front[i]; b.v >= x {
+				return a.c + (b.c-a.c)*(x-a.v)/(b.v-a.v)
+			}
+		}
+		return 1
 	}
 	var s Summary2
-	const steps = 100
+	const steps = 1000
 	for i := 0; i <= steps; i++ {
-		v := best(float64(i) / steps)
 		w := 1.0
 		if i == 0 || i == steps {
 			w = 0.5
 		}
-		s.APGR += w * v / steps
+		s.APGR += w * at(float64(i)/steps) / steps
 	}
-	s.CPT50, s.CPT80 = cpt(curve, 0.5), cpt(curve, 0.8)
+	s.CPT50, s.CPT80 = cpt(0.5), cpt(0.8)
 	return s
-}
-
-// cpt is the least cost share at which PGR reaches x (1 when never).
-func cpt(curve []CurvePoint, x float64) float64 {
-	for _, p := range curve {
-		if p.PGR >= x {
-			return max(p.CostShare, 0)
-		}
-	}
-	return 1
 }
 
 // oracle sends to the strong model exactly the queries it gains on, in

@@ -2,28 +2,14 @@ package router
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/semroute/semroute/datasets"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 )
-
-// sharedDatasets is ../shared/datasets beside the repository (or
-// $SEMROUTE_DATASETS); tests that need it skip, saying so, when it is absent.
-func sharedDatasets(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SEMROUTE_DATASETS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "datasets")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("skipping: the public datasets are not at %s (set SEMROUTE_DATASETS)", dir)
-	}
-	return dir
-}
 
 // inScopeAccuracy builds a router from train's labels with the given scorer
 // and scores test's in-scope rows, thresholds aside: the share whose best
@@ -67,7 +53,7 @@ func inScopeAccuracy(t *testing.T, train, test, scorer string) float64 {
 
 // TestQualityFloors are issue 2's floors for the embedded default.
 func TestQualityFloors(t *testing.T) {
-	root := sharedDatasets(t)
+	root := datasets.Shared(t)
 	for _, tc := range []struct {
 		set   string
 		floor float64

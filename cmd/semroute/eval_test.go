@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/router"
+)
+
+// demoSplit writes the demo intents' utterances as a labeled train file.
+func demoSplit(t *testing.T) (train, test string) {
+	t.Helper()
+	cfg, err := router.Load("../../datasets/demo/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, in := range cfg.Intents {
+		for _, u := range in.Utterances {
+			line, _ := json.Marshal(map[string]string{"text": u, "label": in.Name})
+			b.Write(append(line, '\n'))
+		}
+	}
+	train = filepath.Join(t.TempDir(), "train.jsonl")
+	os.WriteFile(train, []byte(b.String()), 0o644)
+	return train, "../../datasets/demo/prompts.jsonl"
+}
+
+func TestEvalCommand(t *testing.T) {
+	emb := localtest.Open(t)
+	train, test := demoSplit(t)
+	out := filepath.Join(t.TempDir(), "report")
+	code, stdout, stderr := semroute(t, "", "eval", "--train", train, "--test", test, "--fit", "--objective", "oos_f1", "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("--json output is not one JSON object: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"n", "accuracy", "in_scope_accuracy", "oos_precision", "oos_recall", "oos_f1", "macro_f1",
+		"per_intent", "top_confusions", "thresholds", "embedder", "latency_us"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("report has no %q", k)
+		}
+	}
+	if rep["n"] != float64(44) {
+		t.Errorf("n = %v, want the 44 demo prompts", rep["n"])
+	}
+	for _, f := range []string{"report.json", "report.md", "report.html", "thresholds.json"} {
+		data, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil || len(data) == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if f == "report.html" && (strings.Count(string(data), "<svg") != 3 || strings.Contains(string(data), "http://") && !strings.Contains(string(data), "http://www.w3.org/2000/svg")) {
+			t.Errorf("report.html should hold three inline SVG charts and fetch nothing")
+		}
+	}
+	th, err := router.LoadThresholds(filepath.Join(out, "thresholds.json"), emb.Fingerprint())
+	if err != nil || th.Objective != "oos_f1" || th.Scorer != "head" {
+		t.Fatalf("fitted thresholds %+v: %v", th, err)
+	}
+
+	// route uses the fitted file through the config, and refuses it when it
+	// was fitted with another embedder.
+	cfg := demoConfig(t)
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "routing:\n", "routing:\n  thresholds_file: "+filepath.Join(out, "thresholds.json")+"\n", 1)), 0o644)
+	if code, _, stderr := semroute(t, "", "route", "--config", cfg, "where is my order"); code != 0 {
+		t.Fatalf("route with fitted thresholds: exit %d: %s", code, stderr)
+	}
+	th.Embedder.Version = "other"
+	th.Save(filepath.Join(out, "thresholds.json"))
+	code, _, stderr = semroute(t, "", "route", "--config", cfg, "where is my order")
+	if code == 0 || !strings.Contains(stderr, "fingerprint") && !strings.Contains(stderr, "embedder") {
+		t.Errorf("route accepted thresholds fitted with another embedder: exit %d: %s", code, stderr)
+	}
+}
+
+func TestEvalCommandText(t *testing.T) {
+	localtest.Open(t)
+	train, test := demoSplit(t)
+	code, stdout, stderr := semroute(t, "", "eval", "--train", train, "--test", test)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"in-scope accuracy", "out of scope", "not fitted", "latency per prompt"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestEvalCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"text\":\"hi\",\"label\":\"a\"}\n{\"label\":\"a\"}\n{\"text\":\"x\",\"label\":\"a\",\"extra\":1}\n"), 0o644)
+	notData := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notData, []byte("just some notes\nand more\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"eval", "--test", bad}, 2, []string{"--train"}},
+		{[]string{"eval", "--train", bad, "--test", bad, "--objective", "f2"}, 2, []string{"objective"}},
+		{[]string{"eval", "--train", bad, "--test", bad}, 1, []string{"line 2", "missing or empty text", "line 3", "extra"}},
+		{[]string{"eval", "--train", notData, "--test", notData}, 1, []string{"notes.txt"}},
+		{[]string{"eval", "cascade"}, 2, []string{"--data"}},
+		{[]string{"eval", "cascade", "--data", bad}, 1, []string{"line 1", "missing query"}},
+	} {
+		code, _, stderr := semroute(t, "", tc.args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d (%s)", tc.args, code, tc.code, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, stderr)
+			}
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/semroute/semroute/datasets"
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+)
+
+func readLabeled(t *testing.T, path string) []intents.Example {
+	t.Helper()
+	rows, err := intents.ReadLabeled(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestCLINC150Floors is issue 3's floor: thresholds fitted on val, then
+// in-scope accuracy ≥ 88 % and OOS recall ≥ 70 % on test at that setting.
+// The objective asks val for 90 % OOS recall: val's out-of-scope prompts
+// are easier than unseen traffic, and the goal is 80 % on test.
+func TestCLINC150Floors(t *testing.T) {
+	dir := filepath.Join(datasets.Shared(t), "clinc150")
+	emb := localtest.Open(t)
+	rep, fitted, err := Run(context.Background(), Options{Embedder: emb,
+		Train: readLabeled(t, filepath.Join(dir, "train.jsonl")), Val: readLabeled(t, filepath.Join(dir, "val.jsonl")),
+		Test: readLabeled(t, filepath.Join(dir, "test.jsonl")), Fit: true,
+		FitOpt: FitOptions{Objective: Objective{Kind: "oos_recall", Target: 0.9}, PerIntent: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("CLINC150 test: in-scope accuracy %.4f, OOS recall %.4f, OOS precision %.4f, accuracy %.4f, macro F1 %.4f; thresholds global %.2f margin %.2f min_similarity %.2f, %d per intent; %.1f s",
+		rep.InScopeAccuracy, rep.OOSRecall, rep.OOSPrecision, rep.Accuracy, rep.MacroF1, fitted.Global, fitted.Margin, fitted.MinSimilarity, len(fitted.PerIntent), rep.Seconds.Total)
+	if rep.InScopeAccuracy < 0.88 || rep.OOSRecall < 0.70 {
+		t.Errorf("in-scope accuracy %.4f (floor 0.88), OOS recall %.4f (floor 0.70)", rep.InScopeAccuracy, rep.OOSRecall)
+	}
+	if rep.N != 5500 || rep.OutOfScope != 1000 || len(rep.PerIntent) != 150 || rep.Fit.Rows != 3100 || fitted.Embedder != emb.Fingerprint() {
+		t.Errorf("report shape: n %d, oos %d, intents %d, fitted on %d rows, fingerprint %v", rep.N, rep.OutOfScope, len(rep.PerIntent), rep.Fit.Rows, fitted.Embedder)
+	}
+}
+
+// TestSNIPS records SNIPS (no out-of-scope rows) with the defaults.
+func TestSNIPS(t *testing.T) {
+	dir := filepath.Join(datasets.Shared(t), "snips")
+	rep, _, err := Run(context.Background(), Options{Embedder: localtest.Open(t),
+		Train: readLabeled(t, filepath.Join(dir, "train.jsonl")), Test: readLabeled(t, filepath.Join(dir, "test.jsonl"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SNIPS test: in-scope accuracy %.4f (default thresholds), macro F1 %.4f", rep.InScopeAccuracy, rep.MacroF1)
+	if rep.InScopeAccuracy < 0.95 {
+		t.Errorf("SNIPS in-scope accuracy %.4f < 0.95", rep.InScopeAccuracy)
+	}
+}
+
+// TestRunCrossValidated fits by 5-fold cross-validation on the demo
+// intents' utterances and measures the labeled demo prompts.
+func TestRunCrossValidated(t *testing.T) {
+	cfg, err := router.Load("../datasets/demo/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var train []intents.Example
+	for _, in := range cfg.Intents {
+		for _, u := range in.Utterances {
+			train = append(train, intents.Example{Text: u, Label: in.Name})
+		}
+	}
+	test := readLabeled(t, "../datasets/demo/prompts.jsonl")
+	var stages []string
+	rep, fitted, err := Run(context.Background(), Options{Embedder: localtest.Open(t), Train: train, Test: test, Fit: true,
+		FitOpt: FitOptions{Objective: Objective{Kind: "accuracy"}, PerIntent: true},
+		Progress: func(stage string, done, total int) {
+			if done == total {
+				stages = append(stages, stage)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.Fit.On, "5-fold") || rep.Fit.Rows != len(train) || fitted == nil {
+		t.Errorf("fit on %q, %d rows; want 5-fold cross-validation over %d rows", rep.Fit.On, rep.Fit.Rows, len(train))
+	}
+	if rep.Accuracy < 0.7 {
+		t.Errorf("demo accuracy %.3f with cross-validated thresholds", rep.Accuracy)
+	}
+	if !strings.Contains(strings.Join(stages, ","), "fold 5/5") {
+		t.Errorf("progress stages %v: want every fold", stages)
+	}
+	t.Logf("demo prompts: accuracy %.3f, in-scope %.3f, OOS recall %.3f with thresholds fitted by CV: %+v", rep.Accuracy, rep.InScopeAccuracy, rep.OOSRecall, fitted)
+}
+
+// TestCascadeSeparable: the weak model is always right about cooking and
+// always wrong about tax law, so confidence from neighbours must send just
+// the tax questions to the strong model, as the oracle does: the whole gap
+// back at half the strong calls (APGR 0.75, CPT(80 %) 0.4).
+func TestCascadeSeparable(t *testing.T) {
+	emb := localtest.Open(t)
+	cook := []string{"pasta", "bread", "soup", "cake", "risotto", "curry", "pancakes", "salad", "omelette", "stew"}
+	law := []string{"inheritance", "capital gains", "payroll", "vat", "property", "dividend", "pension", "import", "gift", "estate"}
+	var recs []CascadeRecord
+	t1, f1 := true, false
+	for i := range 200 {
+		var q string
+		weak := &t1
+		if i%2 == 0 {
+			q = fmt.Sprintf("how long should I bake the %s recipe number %d", cook[i/2%10], i)
+		} else {
+			q = fmt.Sprintf("what is the tax law on %s income for case %d", law[i/2%10], i)
+			weak = &f1
+		}
+		recs = append(recs, CascadeRecord{ID: fmt.Sprint(i), Query: q, Models: map[string]ModelResult{
+			"weak": {Correct: weak}, "strong": {Correct: &t1}}})
+	}
+	rep, fitted, err := EvalCascade(context.Background(), CascadeOptions{Records: recs, Embedder: emb,
+		Models: []string{"weak", "strong"}, Cost: map[string]float64{"weak": 1, "strong": 10},
+		TestShare: 0.3, TargetQuality: 0.95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Semroute.APGR < 0.72 || rep.Semroute.CPT80 > 0.45 || rep.Oracle.APGR-rep.Semroute.APGR > 0.03 || rep.Random.APGR != 0.5 {
+		t.Errorf("semroute %+v, oracle %+v: want APGR ≥ 0.72 and CPT(80%%) ≤ 0.45, as the oracle", rep.Semroute, rep.Oracle)
+	}
+	if f := rep.Fitted; f == nil || f.QualityVsStrong < 0.9 || f.CostSaving < 0.3 || fitted.Embedder != emb.Fingerprint() {
+		t.Errorf("fitted %+v", rep.Fitted)
+	}
+	last := rep.Curve[len(rep.Curve)-1]
+	if math.Abs(last.CostShare-1) > 1e-9 || math.Abs(last.PGR-1) > 1e-9 {
+		t.Errorf("always-strong end of the curve %+v, want cost share 1 and PGR 1", last)
+	}
+}
+
+// TestCascadeRouteLLM runs the RouteLLM sets and records the figures
+// beside the random baseline; it asserts only what must hold whatever the
+// signal's quality.
+func TestCascadeRouteLLM(t *testing.T) {
+	dir := filepath.Join(datasets.Shared(t), "cascade_routellm")
+	emb := localtest.Open(t)
+	for _, set := range []string{"mmlu", "gsm8k", "mt_bench"} {
+		recs, err := ReadCascade(filepath.Join(dir, set+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, _, err := EvalCascade(context.Background(), CascadeOptions{Records: recs, Embedder: emb,
+			Models:    []string{"mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"},
+			Cost:      map[string]float64{"mistralai/Mixtral-8x7B-Instruct-v0.1": 0.000201, "gpt-4-1106-preview": 0.00333},
+			TestShare: 0.3, TargetQuality: 0.95})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: APGR %.3f CPT50 %.3f CPT80 %.3f (random 0.5/0.5/0.8, oracle %.3f/%.3f/%.3f); fitted for 95%%: quality %.1f%% of strong, cost saved %.1f%%",
+			set, rep.Semroute.APGR, rep.Semroute.CPT50, rep.Semroute.CPT80, rep.Oracle.APGR, rep.Oracle.CPT50, rep.Oracle.CPT80,
+			100*rep.Fitted.QualityVsStrong, 100*rep.Fitted.CostSaving)
+		if rep.Oracle.APGR < rep.Semroute.APGR || rep.Oracle.CPT50 > rep.Semroute.CPT50 {
+			t.Errorf("%s: semroute %+v beats the oracle %+v", set, rep.Semroute, rep.Oracle)
+		}
+	}
+}
