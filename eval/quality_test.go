@@ -164,3 +164,44 @@ func TestCascadeRouteLLM(t *testing.T) {
 		}
 	}
 }
+
+// TestCoverageAblation measures what coverage adds to out-of-scope
+// detection on CLINC150 test: the best OOS recall at ≥ 88 % in-scope
+// accuracy over the threshold sweep, with the confidence (probability ×
+// coverage) and with the probability alone. It records the figures the
+// README quotes and fails if coverage stops helping.
+func TestCoverageAblation(t *testing.T) {
+	dir := filepath.Join(datasets.Shared(t), "clinc150")
+	cfg := router.Default()
+	cfg.AddExamples(readLabeled(t, filepath.Join(dir, "train.jsonl")))
+	r, err := router.New(context.Background(), cfg, router.Options{Embedder: localtest.Open(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ScoreAll(context.Background(), r, readLabeled(t, filepath.Join(dir, "test.jsonl")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := func(rows []Scored) float64 {
+		g := r.Gate()
+		g.MinSimilarity = 0
+		b := 0.0
+		for _, p := range Sweep(rows, &g) {
+			if p.InScopeAccuracy >= 0.88 {
+				b = max(b, p.OOSRecall)
+			}
+		}
+		return b
+	}
+	with := best(rows)
+	plain := make([]Scored, len(rows))
+	for i, s := range rows {
+		s.Scores.Coverage = 1
+		plain[i] = s
+	}
+	without := best(plain)
+	t.Logf("CLINC150 test, best OOS recall at ≥ 88%% in-scope accuracy: %.3f with coverage, %.3f with the probability alone", with, without)
+	if with <= without {
+		t.Errorf("coverage does not help: %.3f against %.3f", with, without)
+	}
+}

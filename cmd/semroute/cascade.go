@@ -146,4 +146,3 @@ func modelsByQuality(recs []eval.CascadeRecord) []string {
 	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(key[a], key[b]), cmp.Compare(a, b)) })
 	return names
 }
-
