@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -94,18 +93,9 @@ func runEvalCascade(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(stderr, "semroute eval cascade: wrote the fitted threshold to %s\n", path)
 	}
-	if *out != "" {
-		if err := eval.WriteCascadeReports(*out, rep); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "semroute eval cascade: wrote %s\n", filepath.Join(*out, "cascade-report.{json,md,html}"))
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	return eval.WriteCascadeText(stdout, rep)
+	return emitReport(stdout, stderr, "eval cascade", *out, "cascade-report", *asJSON, rep,
+		func(dir string) error { return eval.WriteCascadeReports(dir, rep) },
+		func(w io.Writer) error { return eval.WriteCascadeText(w, rep) })
 }
 
 // modelsByQuality lists the models every record has, cheapest first by

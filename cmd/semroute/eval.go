@@ -99,18 +99,27 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		fmt.Fprintf(stderr, "semroute eval: wrote fitted thresholds to %s\n", path)
 	}
-	if *out != "" {
-		if err := eval.WriteReports(*out, rep); err != nil {
+	return emitReport(stdout, stderr, "eval", *out, "report", *asJSON, rep,
+		func(dir string) error { return eval.WriteReports(dir, rep) },
+		func(w io.Writer) error { return eval.WriteText(w, rep) })
+}
+
+// emitReport writes an eval's report files into dir (when set), then the
+// report to stdout: as one JSON object, or as text.
+func emitReport(stdout, stderr io.Writer, cmd, dir, base string, asJSON bool, rep any,
+	files func(dir string) error, text func(io.Writer) error) error {
+	if dir != "" {
+		if err := files(dir); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "semroute eval: wrote %s\n", filepath.Join(*out, "report.{json,md,html}"))
+		fmt.Fprintf(stderr, "semroute %s: wrote %s\n", cmd, filepath.Join(dir, base+".{json,md,html}"))
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	return eval.WriteText(stdout, rep)
+	return text(stdout)
 }
 
 // bars shows one progress bar per stage of a long run on stderr.
