@@ -205,3 +205,40 @@ func TestCoverageAblation(t *testing.T) {
 		t.Errorf("coverage does not help: %.3f against %.3f", with, without)
 	}
 }
+
+// TestCascadeThreeModelsBudget: with three models and a budget, the fitted
+// threshold keeps the training cost within it, and the file refuses another
+// embedder.
+func TestCascadeThreeModelsBudget(t *testing.T) {
+	emb := localtest.Open(t)
+	topics := []string{"how long should I bake the bread", "what is the tax law on pension income", "which telescope shows saturn rings"}
+	var recs []CascadeRecord
+	yes, no := true, false
+	for i := range 300 {
+		k := i % 3 // cheap knows topic 0, mid knows topics 0 and 1, strong all
+		recs = append(recs, CascadeRecord{ID: fmt.Sprint(i), Query: fmt.Sprintf("%s question %d", topics[k], i), Models: map[string]ModelResult{
+			"cheap": {Correct: map[bool]*bool{true: &yes, false: &no}[k == 0]}, "mid": {Correct: map[bool]*bool{true: &yes, false: &no}[k <= 1]},
+			"strong": {Correct: &yes}}})
+	}
+	rep, fitted, err := EvalCascade(context.Background(), CascadeOptions{Records: recs, Embedder: emb,
+		Models: []string{"cheap", "mid", "strong"}, Cost: map[string]float64{"cheap": 1, "mid": 3, "strong": 10},
+		TestShare: 0.3, Budget: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Fitted; f == nil || f.TrainCost > 5 || f.TestQuality < 0.95 {
+		t.Errorf("fitted within a budget of 5: %+v; want quality ≈ 1 at (1+3+10)/3 ≈ 4.7", rep.Fitted)
+	}
+	path := filepath.Join(t.TempDir(), "cascade.json")
+	if err := SaveJSON(path, fitted); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadCascadeThresholds(path, emb.Fingerprint()); err != nil || len(got.Models) != 3 || got.Threshold != fitted.Threshold {
+		t.Errorf("load: %+v, %v", got, err)
+	}
+	other := emb.Fingerprint()
+	other.Version = "other"
+	if _, err := LoadCascadeThresholds(path, other); err == nil {
+		t.Error("a cascade fitted with another embedder was accepted")
+	}
+}
