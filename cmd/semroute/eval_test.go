@@ -124,3 +124,32 @@ func TestEvalCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCommandConfig takes the intents from the config and adds the
+// training rows to them.
+func TestEvalCommandConfig(t *testing.T) {
+	localtest.Open(t)
+	code, stdout, stderr := semroute(t, "", "eval", "--config", demoConfig(t), "--train", "../../datasets/demo/prompts.jsonl",
+		"--test", "../../datasets/demo/prompts.jsonl", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		N    int `json:"n"`
+		Data struct {
+			Intents    int `json:"intents"`
+			Exemplars  int `json:"exemplars"`
+			OOSTrained int `json:"oos_examples"`
+		} `json:"data"`
+		Accuracy float64 `json:"accuracy"`
+	}
+	json.Unmarshal([]byte(stdout), &rep)
+	// 12 intents from the config; the 44 prompts' 36 in-scope rows add
+	// utterances to them and their 8 oos rows become out-of-scope examples.
+	if rep.N != 44 || rep.Data.Intents != 12 || rep.Data.OOSTrained != 8 || rep.Data.Exemplars <= 129 {
+		t.Errorf("report %+v", rep)
+	}
+	if rep.Accuracy < 0.95 {
+		t.Errorf("accuracy %.3f on prompts the router was built from", rep.Accuracy)
+	}
+}
