@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -18,10 +19,13 @@ import (
 // Config is the whole semroute configuration, as written in YAML. Defaults
 // are filled in by Load; Validate reports every problem at once.
 type Config struct {
-	Version  int              `yaml:"version"`
-	Embedder EmbedderConfig   `yaml:"embedder"`
-	Index    IndexConfig      `yaml:"index"`
-	Models   []Model          `yaml:"models"`
+	Version  int            `yaml:"version"`
+	Embedder EmbedderConfig `yaml:"embedder"`
+	Index    IndexConfig    `yaml:"index"`
+	Models   []Model        `yaml:"models"`
+	// Upstream is how model calls fail over; Server is the HTTP service.
+	Upstream UpstreamConfig   `yaml:"upstream"`
+	Server   ServerConfig     `yaml:"server"`
 	Routing  RoutingConfig    `yaml:"routing"`
 	Intents  []intents.Intent `yaml:"intents"`
 	// OutOfScope are examples of prompts that must not match any intent:
@@ -63,10 +67,71 @@ type IndexConfig struct {
 type Model struct {
 	Name      string `yaml:"name"`
 	Provider  string `yaml:"provider,omitempty"` // openai (default), anthropic, ollama
-	BaseURL   string `yaml:"base_url"`
+	BaseURL   string `yaml:"base_url,omitempty"`
 	Model     string `yaml:"model"`
 	APIKeyEnv string `yaml:"api_key_env,omitempty"`
 	TimeoutMS int    `yaml:"timeout_ms,omitempty"`
+	// Deployments serve the same model from several endpoints or keys;
+	// without them the model has one, from BaseURL and APIKeyEnv.
+	Deployments []Deployment `yaml:"deployments,omitempty"`
+	// Balance picks among deployments: weight (default), least_in_flight
+	// or latency.
+	Balance string `yaml:"balance,omitempty"`
+	// Price is in US dollars per million tokens.
+	Price Price `yaml:"price,omitempty"`
+}
+
+// Deployment is one endpoint of a model.
+type Deployment struct {
+	BaseURL   string `yaml:"base_url"`
+	APIKeyEnv string `yaml:"api_key_env,omitempty"`
+	Weight    int    `yaml:"weight,omitempty"` // default 1
+}
+
+// Price is a model's price in US dollars per million tokens.
+type Price struct {
+	Input  float64 `yaml:"input"`
+	Output float64 `yaml:"output"`
+}
+
+// UpstreamConfig bounds retries and sets the circuit breakers.
+type UpstreamConfig struct {
+	// Retries of one model before falling back to the next (default 2).
+	Retries *int `yaml:"retries,omitempty"`
+	// BackoffMS is the first retry's delay, doubled each time with jitter
+	// (default 100), up to MaxBackoffMS (default 2000). A Retry-After
+	// header is honoured up to MaxBackoffMS.
+	BackoffMS    int `yaml:"backoff_ms,omitempty"`
+	MaxBackoffMS int `yaml:"max_backoff_ms,omitempty"`
+	// A deployment's breaker opens after BreakerFailures failures in a row
+	// (default 5) and lets a trial request through after BreakerCooldownMS
+	// (default 10000).
+	BreakerFailures   int `yaml:"breaker_failures,omitempty"`
+	BreakerCooldownMS int `yaml:"breaker_cooldown_ms,omitempty"`
+}
+
+// ServerConfig is the HTTP service's.
+type ServerConfig struct {
+	Addr string `yaml:"addr,omitempty"` // default 127.0.0.1:8080
+	// AutoModels are the model names that route by meaning (default
+	// ["auto"]).
+	AutoModels []string `yaml:"auto_models,omitempty"`
+	// RouteTurns is how many of the last user turns are routed on
+	// (default 1).
+	RouteTurns   int      `yaml:"route_turns,omitempty"`
+	MaxBodyBytes int64    `yaml:"max_body_bytes,omitempty"` // default 1 MiB
+	APIKeys      []APIKey `yaml:"api_keys,omitempty"`
+	// ShutdownMS bounds the drain of in-flight requests (default 15000).
+	ShutdownMS int `yaml:"shutdown_ms,omitempty"`
+}
+
+// APIKey is one accepted key: its SHA-256 (hex) or the env var that holds
+// it, and its scope, client or admin.
+type APIKey struct {
+	Name   string `yaml:"name"`
+	SHA256 string `yaml:"sha256,omitempty"`
+	Env    string `yaml:"env,omitempty"`
+	Scope  string `yaml:"scope"`
 }
 
 // RoutingConfig tunes the decision.
@@ -154,6 +219,28 @@ func (c *Config) setDefaults(dir string) {
 	}
 	if c.Routing.Scorer == "" {
 		c.Routing.Scorer = ScorerAuto
+	}
+	u := &c.Upstream
+	if u.Retries == nil {
+		u.Retries = new(2)
+	}
+	u.BackoffMS = cmp.Or(u.BackoffMS, 100)
+	u.MaxBackoffMS = cmp.Or(u.MaxBackoffMS, 2000)
+	u.BreakerFailures = cmp.Or(u.BreakerFailures, 5)
+	u.BreakerCooldownMS = cmp.Or(u.BreakerCooldownMS, 10000)
+	s := &c.Server
+	s.Addr = cmp.Or(s.Addr, "127.0.0.1:8080")
+	if len(s.AutoModels) == 0 {
+		s.AutoModels = []string{"auto"}
+	}
+	s.RouteTurns = cmp.Or(s.RouteTurns, 1)
+	s.MaxBodyBytes = cmp.Or(s.MaxBodyBytes, 1<<20)
+	s.ShutdownMS = cmp.Or(s.ShutdownMS, 15000)
+	for i := range c.Models {
+		m := &c.Models[i]
+		m.Provider = cmp.Or(m.Provider, "openai")
+		m.Balance = cmp.Or(m.Balance, "weight")
+		m.TimeoutMS = cmp.Or(m.TimeoutMS, 60000)
 	}
 	rel := func(p *string) {
 		if *p != "" && !filepath.IsAbs(*p) && dir != "" {

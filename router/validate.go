@@ -34,6 +34,7 @@ func (c *Config) Validate() error {
 	}
 	models := c.validateModels(ps)
 	c.validateRouting(ps)
+	c.validateServer(ps, models)
 	if len(c.Intents) == 0 {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}
@@ -95,10 +96,31 @@ func (c *Config) validateModels(ps *problems) map[string]bool {
 			ps.add(f+".name", "model %q is defined twice", m.Name)
 		}
 		names[m.Name] = true
-		if m.BaseURL == "" {
-			ps.add(f+".base_url", "missing")
-		} else if err := checkURL(m.BaseURL); err != nil {
-			ps.add(f+".base_url", "%v", err)
+		switch {
+		case m.BaseURL == "" && len(m.Deployments) == 0:
+			ps.add(f+".base_url", "missing; give base_url or deployments")
+		case m.BaseURL != "" && len(m.Deployments) > 0:
+			ps.add(f+".base_url", "give base_url or deployments, not both")
+		case m.BaseURL != "":
+			if err := checkURL(m.BaseURL); err != nil {
+				ps.add(f+".base_url", "%v", err)
+			}
+		}
+		for j, d := range m.Deployments {
+			if err := checkURL(d.BaseURL); err != nil {
+				ps.add(fmt.Sprintf("%s.deployments[%d].base_url", f, j), "%v", err)
+			}
+			if d.Weight < 0 {
+				ps.add(fmt.Sprintf("%s.deployments[%d].weight", f, j), "must not be negative")
+			}
+		}
+		switch m.Balance {
+		case "", "weight", "least_in_flight", "latency":
+		default:
+			ps.add(f+".balance", "unknown balance %q; want weight, least_in_flight or latency", m.Balance)
+		}
+		if m.Price.Input < 0 || m.Price.Output < 0 {
+			ps.add(f+".price", "must not be negative")
 		}
 		if m.Model == "" {
 			ps.add(f+".model", "missing; the upstream's model name")
@@ -113,6 +135,45 @@ func (c *Config) validateModels(ps *problems) map[string]bool {
 		}
 	}
 	return names
+}
+
+func (c *Config) validateServer(ps *problems, models map[string]bool) {
+	s, u := c.Server, c.Upstream
+	if (u.Retries != nil && *u.Retries < 0) || u.BackoffMS < 0 || u.MaxBackoffMS < 0 || u.BreakerFailures < 0 || u.BreakerCooldownMS < 0 {
+		ps.add("upstream", "retries, backoff_ms, max_backoff_ms, breaker_failures and breaker_cooldown_ms must not be negative")
+	}
+	for i, a := range s.AutoModels {
+		if models[a] {
+			ps.add(fmt.Sprintf("server.auto_models[%d]", i), "%q is also a model's name; a request for it would be ambiguous", a)
+		}
+	}
+	if s.RouteTurns < 0 || s.MaxBodyBytes < 0 || s.ShutdownMS < 0 {
+		ps.add("server", "route_turns, max_body_bytes and shutdown_ms must not be negative")
+	}
+	for i, k := range s.APIKeys {
+		f := fmt.Sprintf("server.api_keys[%d]", i)
+		if k.Scope != "client" && k.Scope != "admin" {
+			ps.add(f+".scope", "%q; want client or admin", k.Scope)
+		}
+		switch {
+		case (k.SHA256 == "") == (k.Env == ""):
+			ps.add(f, "give exactly one of sha256 (the key's SHA-256 in hex) and env (the variable that holds the key)")
+		case k.SHA256 != "" && !isHex(k.SHA256, 64):
+			ps.add(f+".sha256", "want 64 hex digits: the SHA-256 of the key, e.g. from `printf %%s KEY | sha256sum`")
+		}
+	}
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range strings.ToLower(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Config) validateRouting(ps *problems) {

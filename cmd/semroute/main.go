@@ -20,6 +20,11 @@ Usage:
   semroute model import [--from FILE.tgz] [--out FILE]   convert the word vectors (make model runs it)
   semroute route --config FILE [--examples FILE] [--format json|text] [PROMPT ...]
                                                         decide where prompts go (stdin: one a line)
+  semroute serve --config FILE [--addr HOST:PORT] [--debug]
+                                                        the OpenAI-compatible service (SIGHUP reloads the config)
+  semroute eval [--config FILE] --train FILE --test FILE [--val FILE] [--fit] [--out DIR] [--json]
+                                                        measure routing and fit thresholds
+  semroute eval cascade --data FILE [--target-quality Q] measure a cheap-then-strong cascade
   semroute bench [--exemplars N] [--queries N]          measure routing speed on this machine
 
 Run 'semroute COMMAND --help' for a command's flags.
@@ -32,6 +37,7 @@ var commands = map[string]command{
 	"route": runRoute,
 	"bench": runBench,
 	"eval":  runEval,
+	"serve": runServe,
 }
 
 func main() {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/router/gateway"
+)
+
+func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	config := fs.String("config", "", "the YAML config (required)")
+	addr := fs.String("addr", "", "listen address (default: the config's server.addr, else 127.0.0.1:8080)")
+	debug := fs.Bool("debug", false, "debug logging, prompts included (off by default: no prompt text or keys in logs)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*config, "")
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
+	if err != nil {
+		return err
+	}
+	defer closeEmb()
+	idx, err := chromem.Open(cfg.Index.DataDir)
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	srv := gateway.New(gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug})
+	if *addr == "" {
+		*addr = cfg.Server.Addr
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	fmt.Fprintf(stderr, "semroute serve: listening on http://%s (readyz answers 200 once the router is built)\n", ln.Addr())
+	if err := srv.Load(ctx, cfg); err != nil {
+		cancel()
+		<-served
+		return err
+	}
+	log.Info("ready", "intents", len(cfg.Intents), "addr", ln.Addr().String())
+	return <-served
+}

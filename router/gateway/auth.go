@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/semroute/semroute/router"
+)
+
+// keyset holds the SHA-256 of each accepted key with its scope; keys
+// themselves are never kept.
+type keyset struct {
+	hashes [][32]byte
+	admin  []bool
+	names  []string
+}
+
+func newKeyset(keys []router.APIKey) (*keyset, error) {
+	ks := &keyset{}
+	for _, k := range keys {
+		var h [32]byte
+		switch {
+		case k.Env != "":
+			v := os.Getenv(k.Env)
+			if v == "" {
+				return nil, fmt.Errorf("server.api_keys %q: the variable %s is not set", k.Name, k.Env)
+			}
+			h = sha256.Sum256([]byte(v))
+		default:
+			b, err := hex.DecodeString(k.SHA256)
+			if err != nil || len(b) != 32 {
+				return nil, fmt.Errorf("server.api_keys %q: sha256 is not 64 hex digits", k.Name)
+			}
+			copy(h[:], b)
+		}
+		ks.hashes = append(ks.hashes, h)
+		ks.admin = append(ks.admin, k.Scope == "admin")
+		ks.names = append(ks.names, k.Name)
+	}
+	return ks, nil
+}
+
+// check returns the scope of the presented key: "admin", "client", or ""
+// when it matches none. Every stored hash is compared, in constant time.
+func (ks *keyset) check(key string) string {
+	h := sha256.Sum256([]byte(key))
+	scope := ""
+	for i, s := range ks.hashes {
+		if subtle.ConstantTimeCompare(h[:], s[:]) == 1 {
+			if ks.admin[i] {
+				scope = "admin"
+			} else if scope == "" {
+				scope = "client"
+			}
+		}
+	}
+	return scope
+}
+
+func presentedKey(c *gin.Context) string {
+	if v, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(v)
+	}
+	return c.GetHeader("x-api-key")
+}
+
+// authorize lets a request through when its key has the scope: with no
+// keys configured, client endpoints are open and the admin ones closed.
+func (s *Server) authorize(admin bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ks := s.st.Load().keys
+		if len(ks.hashes) == 0 {
+			if admin {
+				fail(c, http.StatusForbidden, typePerm, "admin_key_required", "",
+					"the intents API needs an admin key: add one under server.api_keys with scope admin")
+			}
+			return
+		}
+		key := presentedKey(c)
+		scope := ks.check(key)
+		switch {
+		case key == "" || scope == "":
+			fail(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")
+		case admin && scope != "admin":
+			fail(c, http.StatusForbidden, typePerm, "admin_key_required", "", "this endpoint needs a key with scope admin")
+		}
+	}
+}

@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/upstream"
+)
+
+// answerRequestError answers a decode problem.
+func answerRequestError(c *gin.Context, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		code := ""
+		if re.status == http.StatusRequestEntityTooLarge {
+			code = "request_too_large"
+		}
+		fail(c, re.status, typeInvalid, code, re.param, re.msg)
+		return
+	}
+	fail(c, http.StatusBadRequest, typeInvalid, "", "", err.Error())
+}
+
+// decide routes text and records the decision in metrics and the log
+// fields (the intent only, never the text).
+func (s *Server) decide(c *gin.Context, st *state, text string) (router.Decision, error) {
+	d, err := st.router.Route(c.Request.Context(), text)
+	if err != nil {
+		return d, err
+	}
+	intent := intents.OOS
+	if d.Intent != nil {
+		intent = *d.Intent
+	}
+	s.m.routed.Inc()
+	s.m.routeLatency.Observe(d.LatencyUS / 1e6)
+	s.m.decisions.WithLabelValues(intent, d.Target.String()).Inc()
+	if d.Fallback {
+		s.m.outOfScope.Inc()
+	}
+	c.Set("intent", intent)
+	if s.opt.Debug {
+		s.log.Debug("routed", "prompt", text, "intent", intent, "score", d.Score)
+	}
+	return d, nil
+}
+
+func (s *Server) route(c *gin.Context) {
+	body, err := readBody(c.Request.Body)
+	if err != nil {
+		answerRequestError(c, err)
+		return
+	}
+	var req struct {
+		Input *string `json:"input"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		badRequest(c, "", fmt.Sprintf("the request body is not a JSON object like {\"input\": \"...\"}: %v", err))
+		return
+	}
+	if req.Input == nil {
+		badRequest(c, "input", "missing input: the prompt to route")
+		return
+	}
+	d, err := s.decide(c, s.st.Load(), *req.Input)
+	if errors.Is(err, router.ErrEmptyPrompt) {
+		badRequest(c, "input", "input is empty")
+		return
+	}
+	if err != nil {
+		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) models(c *gin.Context) {
+	st := s.st.Load()
+	var data []gin.H
+	for _, a := range st.cfg.Server.AutoModels {
+		data = append(data, gin.H{"id": a, "object": "model", "created": 0, "owned_by": "semroute"})
+	}
+	for _, m := range st.cfg.Models {
+		data = append(data, gin.H{"id": m.Name, "object": "model", "created": 0, "owned_by": m.Provider})
+	}
+	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
+}
+
+func (s *Server) chat(c *gin.Context) {
+	st := s.st.Load()
+	body, err := readBody(c.Request.Body)
+	if err != nil {
+		answerRequestError(c, err)
+		return
+	}
+	req, err := decodeChat(body)
+	if err != nil {
+		answerRequestError(c, err)
+		return
+	}
+	var target intents.Target
+	switch {
+	case st.auto[req.Model]:
+		text := routingText(req.Messages, st.cfg.Server.RouteTurns)
+		if strings.TrimSpace(text) == "" {
+			badRequest(c, "messages", "no user message with text to route on")
+			return
+		}
+		d, err := s.decide(c, st, text)
+		if err != nil {
+			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+			return
+		}
+		target = d.Target
+		h := c.Writer.Header()
+		h.Set("x-semroute-intent", c.GetString("intent"))
+		h.Set("x-semroute-score", strconv.FormatFloat(d.Score, 'f', 4, 64))
+	case st.pool.Model(req.Model) != nil:
+		target = intents.Target{Model: intents.Models{req.Model}}
+		c.Set("intent", "")
+	default:
+		fail(c, http.StatusNotFound, typeInvalid, "model_not_found", "model",
+			fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
+		return
+	}
+	c.Writer.Header().Set("x-semroute-target", target.String())
+	if len(target.Model) == 0 {
+		s.notImplemented(c, target)
+		return
+	}
+	if req.Stream {
+		s.stream(c, st, target, req)
+		return
+	}
+	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)
+	if err != nil {
+		s.upstreamFailed(c, err)
+		return
+	}
+	s.m.usage(res)
+	c.Set("model", res.Model)
+	h := c.Writer.Header()
+	h.Set("x-semroute-model", res.Model)
+	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+	h.Set("x-semroute-attempts", strconv.Itoa(res.Attempts))
+	c.Data(http.StatusOK, "application/json", res.Body)
+}
+
+// notImplemented answers targets whose modules have not landed.
+func (s *Server) notImplemented(c *gin.Context, t intents.Target) {
+	capability := map[string]string{intents.KindRAG: "the RAG pipeline (rag/)", intents.KindModeration: "the moderation pass (moderation/)",
+		intents.KindHandoff: "human handoff"}[strings.Join(t.Kinds(), "")]
+	fail(c, http.StatusNotImplemented, typeNotImpl, "target_not_implemented", "",
+		fmt.Sprintf("this prompt routes to %s, which needs %s; this build of semroute does not have it yet", t.String(), capability))
+}
+
+// upstreamFailed answers a failed upstream call that sent nothing yet.
+func (s *Server) upstreamFailed(c *gin.Context, err error) {
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		fail(c, http.StatusBadGateway, typeUpstream, "", "", err.Error())
+		return
+	}
+	c.Set("model", ue.Model)
+	switch ue.Kind {
+	case upstream.KindClient:
+		// The upstream refused the request itself: pass its answer on.
+		var e struct {
+			Error json.RawMessage `json:"error"`
+		}
+		if json.Unmarshal(ue.Body, &e) == nil && len(e.Error) > 0 {
+			c.Data(ue.Status, "application/json", ue.Body)
+			c.Abort()
+			return
+		}
+		fail(c, ue.Status, typeInvalid, "upstream_rejected", "", fmt.Sprintf("model %s rejected the request (HTTP %d)", ue.Model, ue.Status))
+	case upstream.KindUnconfigured:
+		fail(c, http.StatusServiceUnavailable, typeServer, "model_not_configured", "", ue.Err.Error())
+	case upstream.KindRateLimited:
+		if ue.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(int((ue.RetryAfter+time.Second-1)/time.Second)))
+		}
+		fail(c, http.StatusTooManyRequests, typeRate, "upstream_rate_limited", "", ue.Error())
+	case upstream.KindBreakerOpen:
+		fail(c, http.StatusServiceUnavailable, typeUpstream, "upstream_unavailable", "", ue.Error())
+	case upstream.KindTimeout:
+		fail(c, http.StatusGatewayTimeout, typeUpstream, "upstream_timeout", "", ue.Error())
+	default:
+		fail(c, http.StatusBadGateway, typeUpstream, "upstream_error", "", ue.Error())
+	}
+}
+
+// sseWriter sends a stream to the client, committing the headers (with the
+// answering model) on the first write.
+type sseWriter struct {
+	c       *gin.Context
+	model   string
+	started bool
+}
+
+func (w *sseWriter) Attempting(model string) { w.model = model }
+func (w *sseWriter) Started() bool           { return w.started }
+
+func (w *sseWriter) Write(p []byte) error {
+	if !w.started {
+		w.started = true
+		h := w.c.Writer.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("x-semroute-model", w.model)
+		w.c.Set("model", w.model)
+		w.c.Writer.WriteHeader(http.StatusOK)
+	}
+	if _, err := w.c.Writer.Write(p); err != nil {
+		return err
+	}
+	w.c.Writer.Flush()
+	return nil
+}
+
+// stream relays a streamed answer. A failure before the first byte is
+// answered like any other; after it, the stream ends with an error event in
+// OpenAI's format ({"error": {...}}) and no [DONE], so that no client takes
+// half an answer for a whole one.
+func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
+	w := &sseWriter{c: c}
+	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, w)
+	if err == nil {
+		s.m.usage(res)
+		return
+	}
+	if !w.started {
+		s.upstreamFailed(c, err)
+		return
+	}
+	s.log.Warn("stream broken after its first byte", "model", w.model, "err", err)
+	ev, _ := json.Marshal(gin.H{"error": apiError{Message: "the upstream failed mid-stream; the answer above is incomplete: " + err.Error(),
+		Type: typeUpstream, Code: strp("stream_interrupted")}})
+	w.c.Writer.Write([]byte("data: " + string(ev) + "\n\n"))
+	w.c.Writer.Flush()
+}

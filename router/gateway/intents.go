@@ -1,0 +1,269 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+)
+
+// intentStore keeps the intents as changed through the API, in the data
+// directory. Once it exists it replaces the config's intents.
+type intentStore struct{ path string }
+
+type intentsFile struct {
+	Version int              `json:"version"`
+	Intents []intents.Intent `json:"intents"`
+}
+
+func intentsPath(cfg *router.Config) string { return filepath.Join(cfg.Index.DataDir, "intents.json") }
+
+// load returns the stored intents, or nil when none were stored.
+func (s *intentStore) load() ([]intents.Intent, error) {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read intents: %w", err)
+	}
+	var f intentsFile
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 {
+		return nil, fmt.Errorf("intents file %s is damaged or of another version (%v); move it away to start from the config's intents", s.path, err)
+	}
+	return f.Intents, nil
+}
+
+// save writes the intents durably: a temporary file, fsync, rename, and an
+// fsync of the directory, so that a crash leaves the old or the new file.
+func (s *intentStore) save(list []intents.Intent) error {
+	data, err := json.MarshalIndent(intentsFile{Version: 1, Intents: list}, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".intents-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (s *Server) listIntents(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"object": "list", "data": s.st.Load().cfg.Intents})
+}
+
+func findIntent(list []intents.Intent, name string) int {
+	return slices.IndexFunc(list, func(in intents.Intent) bool { return in.Name == name })
+}
+
+func (s *Server) getIntent(c *gin.Context) {
+	list := s.st.Load().cfg.Intents
+	i := findIntent(list, c.Param("name"))
+	if i < 0 {
+		fail(c, http.StatusNotFound, typeNotFound, "intent_not_found", "name", fmt.Sprintf("no intent named %q", c.Param("name")))
+		return
+	}
+	c.JSON(http.StatusOK, list[i])
+}
+
+// change applies edit to a copy of the current intents, checks the result,
+// builds a router from it, saves it, and only then makes it current: what
+// is acknowledged is on disk, and a failed change leaves everything as it
+// was.
+func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Intent) ([]intents.Intent, *requestError)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st.Load()
+	cfg := st.cfg.Clone()
+	list, rerr := edit(cfg.Intents)
+	if rerr != nil {
+		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		return
+	}
+	cfg.Intents = list
+	if err := cfg.Validate(); err != nil {
+		var ce *router.ConfigError
+		if errors.As(err, &ce) {
+			msgs := make([]string, len(ce.Problems))
+			for i, p := range ce.Problems {
+				msgs[i] = p.Field + ": " + p.Msg
+			}
+			badRequest(c, "", "the change leaves the intents invalid: "+strings.Join(msgs, "; "))
+			return
+		}
+		badRequest(c, "", err.Error())
+		return
+	}
+	next, err := s.build(c.Request.Context(), cfg)
+	if err != nil {
+		fail(c, http.StatusInternalServerError, typeServer, "", "", "building the router: "+err.Error())
+		return
+	}
+	if err := s.store.save(list); err != nil {
+		fail(c, http.StatusInternalServerError, typeServer, "", "", "saving the intents: "+err.Error())
+		return
+	}
+	s.st.Store(next)
+	c.JSON(status, gin.H{"object": "list", "data": list})
+}
+
+// decodeIntent reads an intent from the body; name, when given, must match.
+func decodeIntent(c *gin.Context, name string) (intents.Intent, *requestError) {
+	var in intents.Intent
+	body, err := readBody(c.Request.Body)
+	if err != nil {
+		var re *requestError
+		errors.As(err, &re)
+		return in, re
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return in, bad("", "the body is not an intent {name, utterances, target, threshold?, description?}: %v", err)
+	}
+	if name != "" && in.Name == "" {
+		in.Name = name
+	}
+	if name != "" && in.Name != name {
+		return in, bad("name", "the body names %q but the URL %q", in.Name, name)
+	}
+	return in, nil
+}
+
+func (s *Server) createIntent(c *gin.Context) {
+	in, rerr := decodeIntent(c, "")
+	if rerr != nil {
+		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		return
+	}
+	s.change(c, http.StatusCreated, func(list []intents.Intent) ([]intents.Intent, *requestError) {
+		if findIntent(list, in.Name) >= 0 {
+			return nil, &requestError{status: http.StatusConflict, param: "name", msg: fmt.Sprintf("intent %q exists; PUT /v1/intents/%s replaces it", in.Name, in.Name)}
+		}
+		return append(list, in), nil
+	})
+}
+
+func (s *Server) replaceIntent(c *gin.Context) {
+	in, rerr := decodeIntent(c, c.Param("name"))
+	if rerr != nil {
+		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		return
+	}
+	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
+		if i := findIntent(list, in.Name); i >= 0 {
+			list[i] = in
+			return list, nil
+		}
+		return append(list, in), nil
+	})
+}
+
+func (s *Server) deleteIntent(c *gin.Context) {
+	name := c.Param("name")
+	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
+		i := findIntent(list, name)
+		if i < 0 {
+			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
+		}
+		return slices.Delete(list, i, i+1), nil
+	})
+}
+
+func decodeUtterances(c *gin.Context) ([]string, *requestError) {
+	body, err := readBody(c.Request.Body)
+	if err != nil {
+		var re *requestError
+		errors.As(err, &re)
+		return nil, re
+	}
+	var req struct {
+		Utterances []string `json:"utterances"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Utterances) == 0 {
+		return nil, bad("utterances", "send {\"utterances\": [\"...\"]} with at least one utterance")
+	}
+	return req.Utterances, nil
+}
+
+func (s *Server) addUtterances(c *gin.Context) {
+	us, rerr := decodeUtterances(c)
+	if rerr != nil {
+		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		return
+	}
+	name := c.Param("name")
+	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
+		i := findIntent(list, name)
+		if i < 0 {
+			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
+		}
+		for _, u := range us {
+			if !slices.Contains(list[i].Utterances, u) {
+				list[i].Utterances = append(list[i].Utterances, u)
+			}
+		}
+		return list, nil
+	})
+}
+
+func (s *Server) removeUtterances(c *gin.Context) {
+	us, rerr := decodeUtterances(c)
+	if rerr != nil {
+		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		return
+	}
+	name := c.Param("name")
+	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
+		i := findIntent(list, name)
+		if i < 0 {
+			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
+		}
+		var missing []string
+		for _, u := range us {
+			j := slices.Index(list[i].Utterances, u)
+			if j < 0 {
+				missing = append(missing, u)
+				continue
+			}
+			list[i].Utterances = slices.Delete(list[i].Utterances, j, j+1)
+		}
+		if len(missing) > 0 {
+			return nil, &requestError{status: http.StatusNotFound, param: "utterances", msg: fmt.Sprintf("intent %q has no utterance %q", name, missing)}
+		}
+		return list, nil
+	})
+}

@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/semroute/semroute/router/upstream"
+)
+
+// metrics are the service's Prometheus series, on a registry of its own.
+type metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	decisions    *prometheus.CounterVec
+	outOfScope   prometheus.Counter
+	routed       prometheus.Counter
+	routeLatency prometheus.Histogram
+	upLatency    *prometheus.HistogramVec
+	upErrors     *prometheus.CounterVec
+	retries      *prometheus.CounterVec
+	breaker      *prometheus.GaugeVec
+	tokens       *prometheus.CounterVec
+	cost         *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "status"})
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_decisions_total", Help: "Routing decisions by intent (oos when out of scope) and target."}, []string{"intent", "target"})
+	m.outOfScope = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_out_of_scope_total", Help: "Decisions that went to the fallback; divide by semroute_routed_total for the out-of-scope rate."})
+	m.routed = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_routed_total", Help: "Routing decisions made."})
+	m.routeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "semroute_routing_seconds", Help: "Time to embed, score and decide.",
+		Buckets: prometheus.ExponentialBuckets(5e-6, 2, 14)})
+	m.upLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "semroute_upstream_seconds", Help: "Upstream call time by model (streams: until the last byte).",
+		Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)}, []string{"model"})
+	m.upErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_upstream_errors_total", Help: "Failed upstream attempts by model and kind."}, []string{"model", "kind"})
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_upstream_retries_total", Help: "Retries by model."}, []string{"model"})
+	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_breaker_open", Help: "1 while a deployment's circuit breaker is open."}, []string{"model", "deployment"})
+	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_tokens_total", Help: "Tokens by model and kind (prompt, completion)."}, []string{"model", "kind"})
+	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cost_usd_total", Help: "Cost in US dollars by model, from token usage and the configured prices."}, []string{"model"})
+	m.reg.MustRegister(m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// Attempt, Retry and Breaker make metrics an upstream.Observer.
+func (m *metrics) Attempt(model, _ string, d time.Duration, err *upstream.Error) {
+	if d > 0 {
+		m.upLatency.WithLabelValues(model).Observe(d.Seconds())
+	}
+	if err != nil {
+		m.upErrors.WithLabelValues(model, err.Kind).Inc()
+	}
+}
+
+func (m *metrics) Retry(model string) { m.retries.WithLabelValues(model).Inc() }
+
+func (m *metrics) Breaker(model, dep string, open bool) {
+	v := 0.0
+	if open {
+		v = 1
+	}
+	m.breaker.WithLabelValues(model, dep).Set(v)
+}
+
+func (m *metrics) usage(res upstream.Result) {
+	m.tokens.WithLabelValues(res.Model, "prompt").Add(float64(res.Usage.PromptTokens))
+	m.tokens.WithLabelValues(res.Model, "completion").Add(float64(res.Usage.CompletionTokens))
+	m.cost.WithLabelValues(res.Model).Add(res.Cost)
+}

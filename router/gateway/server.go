@@ -1,0 +1,261 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/upstream"
+)
+
+// Options are a server's collaborators.
+type Options struct {
+	// ConfigPath is reread on Reload (SIGHUP).
+	ConfigPath string
+	Embedder   embed.Embedder
+	// Index stores the intents' exemplars; it must stay the same across
+	// reloads.
+	Index  index.Index
+	Logger *slog.Logger
+	// Debug logs prompt text; off by default.
+	Debug bool
+}
+
+// state is what a config builds; requests read the current one, and
+// reloads and intent changes swap in a new one.
+type state struct {
+	cfg    *router.Config
+	router *router.Router
+	pool   *upstream.Pool
+	keys   *keyset
+	auto   map[string]bool
+}
+
+// Server is the HTTP service.
+type Server struct {
+	opt     Options
+	log     *slog.Logger
+	st      atomic.Pointer[state]
+	mu      sync.Mutex // serialises reloads and intent changes
+	m       *metrics
+	engine  *gin.Engine
+	store   *intentStore
+	started atomic.Bool
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// New makes a server that answers /healthz at once and the rest once Load
+// has built a router.
+func New(opt Options) *Server {
+	s := &Server{opt: opt, log: opt.Logger, m: newMetrics()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.engine = s.routes()
+	return s
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Load builds cfg's router and upstreams and makes them current. Intents
+// changed through the API (kept in the data directory) replace the
+// config's.
+func (s *Server) Load(ctx context.Context, cfg *router.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.load(ctx, cfg)
+}
+
+func (s *Server) load(ctx context.Context, cfg *router.Config) error {
+	if old := s.st.Load(); old != nil && (old.cfg.Index != cfg.Index) {
+		return fmt.Errorf("the index settings changed (%+v → %+v); that needs a restart", old.cfg.Index, cfg.Index)
+	}
+	store := &intentStore{path: intentsPath(cfg)}
+	stored, err := store.load()
+	if err != nil {
+		return err
+	}
+	if stored != nil {
+		cfg = cfg.Clone()
+		cfg.Intents = stored
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("intents saved in %s: %w", store.path, err)
+		}
+	}
+	st, err := s.build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.store = store
+	s.st.Store(st)
+	return nil
+}
+
+func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
+	keys, err := newKeyset(cfg.Server.APIKeys)
+	if err != nil {
+		return nil, err
+	}
+	var th *router.Thresholds
+	if f := cfg.Routing.ThresholdsFile; f != "" {
+		if th, err = router.LoadThresholds(f, s.opt.Embedder.Fingerprint()); err != nil {
+			return nil, err
+		}
+	}
+	r, err := router.New(ctx, cfg, router.Options{Embedder: s.opt.Embedder, Index: s.opt.Index, Thresholds: th, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}}
+	for _, a := range cfg.Server.AutoModels {
+		st.auto[a] = true
+	}
+	for _, m := range cfg.Models {
+		if v := st.pool.Model(m.Name).Unconfigured(); v != "" {
+			s.log.Warn("model not configured: chat completions for it answer 503", "model", m.Name, "set", v)
+		}
+	}
+	if len(cfg.Server.APIKeys) == 0 {
+		s.log.Warn("no API keys configured: the client endpoints are open and the intents API is closed")
+	}
+	return st, nil
+}
+
+// Reload rereads the config file and swaps it in; on any error the old
+// config keeps serving.
+func (s *Server) Reload(ctx context.Context) error {
+	cfg, err := router.Load(s.opt.ConfigPath)
+	if err != nil {
+		return err
+	}
+	return s.Load(ctx, cfg)
+}
+
+// Ready reports whether a router is loaded.
+func (s *Server) Ready() bool { return s.st.Load() != nil }
+
+func (s *Server) routes() *gin.Engine {
+	e := gin.New()
+	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
+		s.log.Error("panic while serving", "path", c.FullPath(), "err", err)
+		fail(c, http.StatusInternalServerError, typeServer, "", "", "internal error")
+	}), s.accessLog, s.limitBody)
+	e.NoRoute(func(c *gin.Context) {
+		fail(c, http.StatusNotFound, typeNotFound, "unknown_url", "", fmt.Sprintf("no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		fail(c, http.StatusMethodNotAllowed, typeInvalid, "method_not_allowed", "", fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.HandleMethodNotAllowed = true
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{})))
+
+	v1 := e.Group("/v1", s.needState)
+	client := v1.Group("", s.authorize(false))
+	client.POST("/route", s.route)
+	client.POST("/chat/completions", s.chat)
+	client.GET("/models", s.models)
+	admin := v1.Group("/intents", s.authorize(true))
+	admin.GET("", s.listIntents)
+	admin.POST("", s.createIntent)
+	admin.GET("/:name", s.getIntent)
+	admin.PUT("/:name", s.replaceIntent)
+	admin.DELETE("/:name", s.deleteIntent)
+	admin.POST("/:name/utterances", s.addUtterances)
+	admin.DELETE("/:name/utterances", s.removeUtterances)
+	return e
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	if !s.Ready() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "loading", "router": false})
+		return
+	}
+	st := s.st.Load()
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "router": true, "intents": len(st.router.Intents()),
+		"exemplars": st.router.Exemplars(), "embedder": st.router.Embedder().Fingerprint().String()})
+}
+
+func (s *Server) needState(c *gin.Context) {
+	if !s.Ready() {
+		fail(c, http.StatusServiceUnavailable, typeServer, "not_ready", "", "semroute is still building its router; retry shortly")
+	}
+}
+
+func (s *Server) limitBody(c *gin.Context) {
+	limit := int64(1 << 20)
+	if st := s.st.Load(); st != nil {
+		limit = st.cfg.Server.MaxBodyBytes
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+}
+
+// accessLog logs one line a request, without prompts or keys.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	s.m.requests.WithLabelValues(route, fmt.Sprint(c.Writer.Status())).Inc()
+	s.log.Info("request", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
+}
+
+// Serve answers on ln until ctx ends, then drains in-flight requests for up
+// to the config's shutdown_ms. SIGHUP reloads the config.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-hup:
+			if err := s.Reload(ctx); err != nil {
+				s.log.Error("reload refused; the old config keeps serving", "err", err)
+			} else {
+				s.log.Info("config reloaded", "path", s.opt.ConfigPath)
+			}
+		case <-ctx.Done():
+			wait := 15 * time.Second
+			if st := s.st.Load(); st != nil {
+				wait = time.Duration(st.cfg.Server.ShutdownMS) * time.Millisecond
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			s.log.Info("shutting down: draining in-flight requests", "within", wait)
+			if err := hs.Shutdown(sctx); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+	}
+}

@@ -1,0 +1,11 @@
+// Package upstream calls the models that routing targets: OpenAI-compatible
+// endpoints over plain HTTP (the request body passes through with only its
+// model replaced), and Anthropic and Ollama through langchaingo. A model may
+// have several deployments, balanced by weight, fewest requests in flight or
+// latency; each deployment has a circuit breaker. A call retries with
+// exponential backoff and jitter on 429, 5xx, timeouts and connection
+// errors (honouring Retry-After), then falls back to the next model of the
+// target's tier. A stream that fails before its first byte falls back the
+// same way; one that fails after it cannot be taken back, and the caller
+// ends it with an error event (Stream.Started says which).
+package upstream

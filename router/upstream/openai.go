@@ -1,0 +1,162 @@
+package upstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Bounds on what is read from an upstream.
+const (
+	maxBody      = 32 << 20
+	maxErrorBody = 64 << 10
+)
+
+// openaiProvider calls OpenAI-compatible /chat/completions endpoints.
+type openaiProvider struct{ pool *Pool }
+
+// upstreamBody is the client's body with the model replaced.
+func upstreamBody(req *Request, model string) ([]byte, error) {
+	fields := make(map[string]json.RawMessage, len(req.Body)+1)
+	for k, v := range req.Body {
+		fields[k] = v
+	}
+	name, err := json.Marshal(model)
+	if err != nil {
+		return nil, err
+	}
+	fields["model"] = name
+	return json.Marshal(fields)
+}
+
+func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *Request, s Stream) ([]byte, Usage, error) {
+	body, err := upstreamBody(req, m.Model.Model)
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	timeout := time.Duration(m.TimeoutMS) * time.Millisecond
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The timeout bounds the whole call, or, for a stream, the wait for its
+	// first byte: a long answer may stream for longer.
+	timer := time.AfterFunc(timeout, cancel)
+	defer timer.Stop()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(d.BaseURL, "/")+"/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return nil, Usage{}, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if d.apiKey != "" {
+		hreq.Header.Set("Authorization", "Bearer "+d.apiKey)
+	}
+	if req.Stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	}
+	resp, err := o.pool.client.Do(hreq)
+	if err != nil {
+		return nil, Usage{}, timeoutOr(timer, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, Usage{}, statusError(m.Name, d.BaseURL, resp.StatusCode, resp.Header, eb)
+	}
+	if !req.Stream {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if err != nil {
+			return nil, Usage{}, timeoutOr(timer, err)
+		}
+		var r struct {
+			Usage *Usage `json:"usage"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, Usage{}, &Error{Kind: KindServer, Status: resp.StatusCode, Err: fmt.Errorf("the answer is not JSON: %v", err)}
+		}
+		var u Usage
+		if r.Usage != nil {
+			u = *r.Usage
+		}
+		return b, u, nil
+	}
+	u, err := relaySSE(resp.Body, s, timer)
+	return nil, u, err
+}
+
+// timeoutOr reports a fired timer as a timeout.
+func timeoutOr(timer *time.Timer, err error) error {
+	if !timer.Stop() {
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+// relaySSE copies an OpenAI-format event stream to s, event by event, and
+// reads the usage from the last chunk that has one. A stream that ends
+// without [DONE], or that carries an error event, is broken.
+func relaySSE(r io.Reader, s Stream, timer *time.Timer) (Usage, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var u Usage
+	var event bytes.Buffer
+	first := true
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return u, &Error{Kind: KindStream, Err: fmt.Errorf("an event line is longer than %d bytes", br.Size())}
+		}
+		if len(line) > 0 {
+			if first {
+				timer.Stop() // the first byte is here: no more deadline
+				first = false
+			}
+			event.Write(line)
+			trimmed := bytes.TrimRight(line, "\r\n")
+			if data, ok := bytes.CutPrefix(trimmed, []byte("data:")); ok {
+				data = bytes.TrimSpace(data)
+				switch {
+				case bytes.Equal(data, []byte("[DONE]")):
+					event.WriteString("\n")
+					return u, s.Write(event.Bytes())
+				case bytes.Contains(data, []byte(`"error"`)):
+					var e struct {
+						Error json.RawMessage `json:"error"`
+					}
+					if json.Unmarshal(data, &e) == nil && len(e.Error) > 0 && string(e.Error) != "null" {
+						if err := s.Write(append(event.Bytes(), '\n')); err != nil {
+							return u, err
+						}
+						return u, &Error{Kind: KindStream, Err: errors.New("the upstream sent an error event mid-stream"), Body: e.Error}
+					}
+				case bytes.Contains(data, []byte(`"usage"`)):
+					var c struct {
+						Usage *Usage `json:"usage"`
+					}
+					if json.Unmarshal(data, &c) == nil && c.Usage != nil {
+						u = *c.Usage
+					}
+				}
+			}
+			if len(trimmed) == 0 { // a blank line ends an event
+				if err := s.Write(event.Bytes()); err != nil {
+					return u, err
+				}
+				event.Reset()
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("the stream ended without [DONE]")
+			}
+			if first {
+				return u, timeoutOr(timer, err)
+			}
+			return u, &Error{Kind: KindStream, Err: err}
+		}
+	}
+}
