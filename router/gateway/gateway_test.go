@@ -1,0 +1,580 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/router"
+)
+
+// upstreamFake is an OpenAI-compatible model server.
+type upstreamFake struct {
+	*httptest.Server
+	name  string
+	hits  atomic.Int64
+	mu    sync.Mutex
+	last  map[string]json.RawMessage
+	fault func(n int64, w http.ResponseWriter, r *http.Request) bool
+}
+
+func newUpstream(t *testing.T, name string) *upstreamFake {
+	u := &upstreamFake{name: name}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := u.hits.Add(1)
+		var body map[string]json.RawMessage
+		json.NewDecoder(r.Body).Decode(&body)
+		u.mu.Lock()
+		u.last = body
+		fault := u.fault
+		u.mu.Unlock()
+		if fault != nil && fault(n, w, r) {
+			return
+		}
+		if string(body["stream"]) == "true" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for _, part := range []string{"answer ", "from ", name} {
+				fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%q}}]}\n\n", part)
+				w.(http.Flusher).Flush()
+			}
+			io.WriteString(w, "data: [DONE]\n\n")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"answer from %s"},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150}}`, name)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstreamFake) setFault(f func(n int64, w http.ResponseWriter, r *http.Request) bool) {
+	u.mu.Lock()
+	u.fault = f
+	u.mu.Unlock()
+}
+
+const intentsYAML = `
+routing: {threshold: 0.05}
+intents:
+  - name: weather
+    target: {model: [fast, strong]}
+    utterances: [what is the weather today, will it rain tomorrow, is it going to be sunny this weekend, how cold is it outside, do I need an umbrella]
+  - name: music
+    target: {model: strong}
+    utterances: [play some jazz, put on my workout playlist, skip this song, turn the music up, play the new album]
+  - name: handbook
+    target: {rag: handbook}
+    utterances: [what does the employee handbook say about leave, how many vacation days do I get, what is the parental leave policy]
+fallback: {model: strong}
+`
+
+type harness struct {
+	srv     *Server
+	http    *httptest.Server
+	dir     string
+	cfgPath string
+	fast    *upstreamFake
+	strong  *upstreamFake
+}
+
+// start runs a gateway over two fake upstreams; extra is YAML added to the
+// config (server and upstream sections).
+func start(t *testing.T, extra string) *harness {
+	t.Helper()
+	h := &harness{dir: t.TempDir(), fast: newUpstream(t, "fast"), strong: newUpstream(t, "strong")}
+	yaml := fmt.Sprintf("version: 1\nindex: {kind: memory, data_dir: %s}\nmodels:\n  - {name: fast, base_url: %s/v1, model: small-1, price: {input: 1, output: 2}}\n  - {name: strong, base_url: %s/v1, model: large-1, price: {input: 10, output: 20}}\nupstream: {backoff_ms: 1, max_backoff_ms: 5}\n%s%s",
+		filepath.Join(h.dir, "data"), h.fast.URL, h.strong.URL, extra, intentsYAML)
+	h.cfgPath = filepath.Join(h.dir, "config.yaml")
+	os.WriteFile(h.cfgPath, []byte(yaml), 0o644)
+	h.srv, h.http = h.open(t)
+	return h
+}
+
+// open starts a server on the harness's config and data directory.
+func (h *harness) open(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
+	cfg, err := router.Load(h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := chromem.Open(cfg.Index.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	srv := New(Options{ConfigPath: h.cfgPath, Embedder: localtest.Open(t), Index: idx})
+	if err := srv.Load(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return srv, hs
+}
+
+func (h *harness) client(key string) openai.Client {
+	opts := []option.RequestOption{option.WithBaseURL(h.http.URL + "/v1"), option.WithMaxRetries(0)}
+	if key != "" {
+		opts = append(opts, option.WithAPIKey(key))
+	} else {
+		opts = append(opts, option.WithAPIKey("unused"))
+	}
+	return openai.NewClient(opts...)
+}
+
+// do sends a JSON request and decodes the answer.
+func (h *harness) do(t *testing.T, method, path, key, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, h.http.URL+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(data, &out)
+	return resp.StatusCode, resp.Header, out
+}
+
+// errorOf checks that an answer is an OpenAI-format error and returns its
+// message.
+func errorOf(t *testing.T, body map[string]any) string {
+	t.Helper()
+	e, ok := body["error"].(map[string]any)
+	if !ok || e["message"] == "" || e["type"] == "" {
+		t.Fatalf("not an OpenAI-format error: %v", body)
+	}
+	return e["message"].(string)
+}
+
+func TestChatThroughOpenAIClient(t *testing.T) {
+	h := start(t, "")
+	var resp *http.Response
+	c := h.client("")
+	out, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "auto",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), openai.UserMessage("will it rain tomorrow in paris")},
+	}, option.WithJSONSet("x_vendor_flag", map[string]any{"keep": true}), option.WithJSONSet("seed", 42), option.WithResponseInto(&resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Choices[0].Message.Content != "answer from fast" {
+		t.Errorf("answer %q", out.Choices[0].Message.Content)
+	}
+	hd := resp.Header
+	if hd.Get("x-semroute-intent") != "weather" || hd.Get("x-semroute-model") != "fast" || hd.Get("x-semroute-target") != "model:fast,strong" ||
+		hd.Get("x-semroute-score") == "" || hd.Get("x-semroute-cost") != "0.0002" {
+		t.Errorf("decision headers %v", hd)
+	}
+	h.fast.mu.Lock()
+	last := h.fast.last
+	h.fast.mu.Unlock()
+	if string(last["model"]) != `"small-1"` || string(last["x_vendor_flag"]) != `{"keep":true}` || string(last["seed"]) != "42" {
+		t.Errorf("the upstream got %v: want the model replaced and every other field as sent", last)
+	}
+	// A concrete model name goes straight to that model, without routing.
+	out, err = c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "strong",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("will it rain tomorrow")}}, option.WithResponseInto(&resp))
+	if err != nil || out.Choices[0].Message.Content != "answer from strong" || resp.Header.Get("x-semroute-intent") != "" {
+		t.Errorf("direct model: %v %v %v", out, err, resp.Header)
+	}
+}
+
+func TestStreamThroughOpenAIClient(t *testing.T) {
+	h := start(t, "")
+	c := h.client("")
+	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "auto",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz please")}})
+	var text strings.Builder
+	for st.Next() {
+		if ch := st.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Delta.Content)
+		}
+	}
+	if err := st.Err(); err != nil || text.String() != "answer from strong" {
+		t.Errorf("streamed %q, err %v", text.String(), err)
+	}
+}
+
+// TestStreamFailureMidway: the upstream drops the connection after two
+// chunks. The client must see an error, never a silently cut answer.
+func TestStreamFailureMidway(t *testing.T) {
+	h := start(t, "")
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"the first half\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+		return true
+	})
+	c := h.client("")
+	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "auto",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz please")}})
+	var text strings.Builder
+	for st.Next() {
+		if ch := st.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Delta.Content)
+		}
+	}
+	if text.String() != "the first half" || st.Err() == nil || !strings.Contains(st.Err().Error(), "mid-stream") {
+		t.Errorf("got %q and error %v: want the half and an error naming the interruption", text.String(), st.Err())
+	}
+}
+
+// TestStreamFallbackBeforeFirstByte: fast fails before sending anything, so
+// strong answers the stream and the client never knows.
+func TestStreamFallbackBeforeFirstByte(t *testing.T) {
+	h := start(t, "")
+	h.fast.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusInternalServerError)
+		return true
+	})
+	var resp *http.Response
+	c := h.client("")
+	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "auto",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("will it rain tomorrow")}}, option.WithResponseInto(&resp))
+	var text strings.Builder
+	for st.Next() {
+		if ch := st.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Delta.Content)
+		}
+	}
+	if st.Err() != nil || text.String() != "answer from strong" || resp.Header.Get("x-semroute-model") != "strong" || h.fast.hits.Load() != 3 {
+		t.Errorf("got %q, err %v, model %q, fast tried %d times (want 3: one call and two retries)", text.String(), st.Err(), resp.Header.Get("x-semroute-model"), h.fast.hits.Load())
+	}
+}
+
+// TestFlakyUpstreamWithFallback: fast fails half its requests (5xx,
+// resets, 429s); with strong as the fallback, 1,000 requests all succeed,
+// whether fast's breaker opens (the default) or retries carry the load
+// (breaker practically off).
+func TestFlakyUpstreamWithFallback(t *testing.T) {
+	for _, breakerFailures := range []int{0, 1 << 30} {
+		t.Run(fmt.Sprintf("breaker_failures=%d", breakerFailures), func(t *testing.T) { flaky(t, breakerFailures) })
+	}
+}
+
+func flaky(t *testing.T, breakerFailures int) {
+	h := start(t, "")
+	if breakerFailures > 0 {
+		cfg, _ := router.Load(h.cfgPath)
+		cfg.Upstream.BreakerFailures = breakerFailures
+		if err := h.srv.Load(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rmu sync.Mutex
+	rng := rand.New(rand.NewPCG(1, 2))
+	h.fast.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		rmu.Lock()
+		x := rng.IntN(6)
+		rmu.Unlock()
+		switch x {
+		case 0:
+			w.WriteHeader(http.StatusInternalServerError)
+		case 1:
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 2:
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		default:
+			return false
+		}
+		return true
+	})
+	var failed, byStrong atomic.Int64
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for range work {
+				code, hd, body := h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`)
+				if code != 200 {
+					failed.Add(1)
+					t.Logf("failed: %d %v", code, body)
+				}
+				if hd.Get("x-semroute-model") == "strong" {
+					byStrong.Add(1)
+				}
+			}
+		})
+	}
+	for i := range 1000 {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Errorf("%d of 1,000 requests failed", failed.Load())
+	}
+	t.Logf("1,000 requests: %d answered by the fallback, fast saw %d attempts", byStrong.Load(), h.fast.hits.Load())
+}
+
+func TestErrorsAreOpenAIFormat(t *testing.T) {
+	h := start(t, "server: {max_body_bytes: 2000}\n")
+	h.fast.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":{"message":"temperature too high","type":"invalid_request_error","param":"temperature","code":null}}`)
+		return true
+	})
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"POST", "/v1/chat/completions", `{"model":"auto"`, 400, "not a JSON object"},
+		{"POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}]}`, 400, "missing model"},
+		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[]}`, 400, "messages is empty"},
+		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"content":"hi"}]}`, 400, "missing role"},
+		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":7}]}`, 400, "content must be"},
+		{"POST", "/v1/chat/completions", `{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}`, 404, "does not exist"},
+		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"` + strings.Repeat("x", 3000) + `"}]}`, 413, "larger than 2000 bytes"},
+		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"how many vacation days do I get"}]}`, 501, "RAG pipeline"},
+		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`, 400, "temperature too high"},
+		{"POST", "/v1/route", `{}`, 400, "missing input"},
+		{"POST", "/v1/route", `{"input":"   "}`, 400, "input is empty"},
+		{"GET", "/v1/nope", ``, 404, "no such endpoint"},
+		{"GET", "/v1/chat/completions", ``, 405, "not allowed"},
+		{"GET", "/v1/intents", ``, 403, "admin key"},
+	} {
+		code, _, body := h.do(t, tc.method, tc.path, "", tc.body)
+		if code != tc.status {
+			t.Errorf("%s %s %.60s: status %d, want %d (%v)", tc.method, tc.path, tc.body, code, tc.status, body)
+			continue
+		}
+		if msg := errorOf(t, body); !strings.Contains(msg, tc.want) {
+			t.Errorf("%s %s: message %q lacks %q", tc.method, tc.path, msg, tc.want)
+		}
+	}
+	if h.fast.hits.Load() != 1 || h.strong.hits.Load() != 0 {
+		t.Errorf("the upstream's 400 was retried or sent to the fallback: fast %d, strong %d", h.fast.hits.Load(), h.strong.hits.Load())
+	}
+}
+
+func TestUnconfiguredModelAnswers503(t *testing.T) {
+	h := start(t, "")
+	cfg, _ := router.Load(h.cfgPath)
+	for i := range cfg.Models {
+		cfg.Models[i].APIKeyEnv = "SEMROUTE_TEST_NO_SUCH_KEY"
+	}
+	if err := h.srv.Load(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`)
+	if msg := errorOf(t, body); code != 503 || !strings.Contains(msg, "SEMROUTE_TEST_NO_SUCH_KEY") || !strings.Contains(msg, "strong") {
+		t.Errorf("%d %q: want 503 naming the model and the variable", code, msg)
+	}
+	if code, _, body := h.do(t, "POST", "/v1/route", "", `{"input":"will it rain tomorrow"}`); code != 200 || body["intent"] != "weather" {
+		t.Errorf("/v1/route without upstreams: %d %v", code, body)
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	t.Setenv("SEMROUTE_TEST_CLIENT_KEY", "client-secret")
+	// sha256("admin-secret")
+	h := start(t, "server:\n  api_keys:\n    - {name: app, env: SEMROUTE_TEST_CLIENT_KEY, scope: client}\n    - {name: ops, sha256: "+sha("admin-secret")+", scope: admin}\n")
+	body := `{"input":"will it rain tomorrow"}`
+	if code, _, b := h.do(t, "POST", "/v1/route", "", body); code != 401 || !strings.Contains(errorOf(t, b), "API key") {
+		t.Errorf("no key: %d", code)
+	}
+	if code, _, _ := h.do(t, "POST", "/v1/route", "wrong", body); code != 401 {
+		t.Errorf("wrong key: %d", code)
+	}
+	if code, _, _ := h.do(t, "POST", "/v1/route", "client-secret", body); code != 200 {
+		t.Errorf("client key: %d", code)
+	}
+	if code, _, _ := h.do(t, "GET", "/v1/intents", "client-secret", ""); code != 403 {
+		t.Errorf("client key on the intents API: %d, want 403", code)
+	}
+	cc := h.client("client-secret")
+	if _, err := cc.Models.List(context.Background()); err != nil {
+		t.Errorf("models with the client key: %v", err)
+	}
+	if code, _, _ := h.do(t, "GET", "/healthz", "", ""); code != 200 {
+		t.Errorf("healthz needs no key: %d", code)
+	}
+}
+
+func adminHarness(t *testing.T) *harness {
+	// sha256 of "admin-secret"
+	return start(t, "server:\n  api_keys:\n    - {name: ops, sha256: "+sha("admin-secret")+", scope: admin}\n")
+}
+
+func TestIntentsAPI(t *testing.T) {
+	h := adminHarness(t)
+	const key = "admin-secret"
+	route := func(srv *httptest.Server, text string) string {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/route", strings.NewReader(`{"input":`+quote(text)+`}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var d struct{ Intent *string }
+		json.NewDecoder(resp.Body).Decode(&d)
+		if d.Intent == nil {
+			return "oos"
+		}
+		return *d.Intent
+	}
+	const prompt = "please update my billing address on the invoice"
+	code, _, body := h.do(t, "POST", "/v1/intents", key, `{"name":"billing","target":{"model":"fast"},"utterances":["change my billing address","update the address on my invoice","my invoice shows the wrong address"]}`)
+	if code != 201 {
+		t.Fatalf("create: %d %v", code, body)
+	}
+	if got := route(h.http, prompt); got != "billing" {
+		t.Errorf("after create, %q routes to %s", prompt, got)
+	}
+	if code, _, _ := h.do(t, "POST", "/v1/intents", key, `{"name":"billing","target":{"model":"fast"},"utterances":["x y"]}`); code != 409 {
+		t.Errorf("create twice: %d, want 409", code)
+	}
+	if code, _, body := h.do(t, "POST", "/v1/intents/billing/utterances", key, `{"utterances":["bill me at my new address"]}`); code != 200 {
+		t.Errorf("add utterances: %d %v", code, body)
+	}
+	code, _, body = h.do(t, "GET", "/v1/intents/billing", key, "")
+	if us, _ := body["utterances"].([]any); code != 200 || len(us) != 4 {
+		t.Errorf("get: %d %v", code, body)
+	}
+	// A change that would leave the intents invalid changes nothing.
+	if code, _, body := h.do(t, "PUT", "/v1/intents/billing", key, `{"target":{"model":"nope"},"utterances":["x"]}`); code != 400 || !strings.Contains(errorOf(t, body), "nope") {
+		t.Errorf("invalid replace: %d %v", code, body)
+	}
+	if code, _, body := h.do(t, "DELETE", "/v1/intents/billing/utterances", key, `{"utterances":["never said"]}`); code != 404 {
+		t.Errorf("remove a missing utterance: %d %v", code, body)
+	}
+
+	// The change survives a restart: a new server on the same data.
+	h.http.Close()
+	_, again := h.open(t)
+	if got := route(again, prompt); got != "billing" {
+		t.Errorf("after a restart, %q routes to %s", prompt, got)
+	}
+	if code, _, _ := h.do2(t, again, "DELETE", "/v1/intents/billing", key); code != 200 {
+		t.Errorf("delete: %d", code)
+	}
+	if got := route(again, prompt); got == "billing" {
+		t.Errorf("after delete, %q still routes to billing", prompt)
+	}
+	if code, _, _ := h.do2(t, again, "GET", "/v1/intents/billing", key); code != 404 {
+		t.Errorf("get after delete: %d", code)
+	}
+}
+
+func (h *harness) do2(t *testing.T, srv *httptest.Server, method, path, key string) (int, http.Header, map[string]any) {
+	saved := h.http
+	h.http = srv
+	defer func() { h.http = saved }()
+	return h.do(t, method, path, key, "")
+}
+
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func TestMetricsAndReadiness(t *testing.T) {
+	h := start(t, "")
+	h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`)
+	h.do(t, "POST", "/v1/route", "", `{"input":"what is the capital of mongolia"}`)
+	resp, err := http.Get(h.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`semroute_decisions_total{intent="weather",target="model:fast,strong"} 1`,
+		`semroute_tokens_total{kind="completion",model="fast"} 50`, `semroute_cost_usd_total{model="fast"} 0.0002`,
+		`semroute_routed_total 2`, `semroute_routing_seconds_count 2`, `semroute_upstream_seconds_count{model="fast"} 1`,
+		`semroute_requests_total{route="/v1/route",status="200"} 1`} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	code, _, body := h.do(t, "GET", "/readyz", "", "")
+	if code != 200 || body["router"] != true {
+		t.Errorf("readyz %d %v", code, body)
+	}
+	notLoaded := httptest.NewServer(New(Options{}).Handler())
+	defer notLoaded.Close()
+	if resp, _ := http.Get(notLoaded.URL + "/readyz"); resp.StatusCode != 503 {
+		t.Errorf("readyz before load: %d", resp.StatusCode)
+	}
+}
+
+func TestReloadKeepsOldConfigOnError(t *testing.T) {
+	h := start(t, "")
+	good, _ := os.ReadFile(h.cfgPath)
+	os.WriteFile(h.cfgPath, []byte("version: 1\nintents: []\n"), 0o644)
+	if err := h.srv.Reload(context.Background()); err == nil {
+		t.Fatal("a bad config was accepted")
+	}
+	if code, _, body := h.do(t, "POST", "/v1/route", "", `{"input":"will it rain tomorrow"}`); code != 200 || body["intent"] != "weather" {
+		t.Errorf("after a refused reload: %d %v", code, body)
+	}
+	os.WriteFile(h.cfgPath, bytes.Replace(good, []byte("play some jazz,"), []byte("play some jazz, will it snow on sunday,"), 1), 0o644)
+	if err := h.srv.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := h.do(t, "POST", "/v1/route", "", `{"input":"will it snow on sunday"}`); code != 200 || body["intent"] != "music" {
+		t.Errorf("after a good reload the new utterance should route to music: %d %v", code, body)
+	}
+}
+
+// TestGracefulShutdown: a request in flight when the server is told to stop
+// still gets its answer.
+func TestGracefulShutdown(t *testing.T) {
+	h := start(t, "")
+	h.fast.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		time.Sleep(300 * time.Millisecond)
+		return false
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- h.srv.Serve(ctx, ln) }()
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Post("http://"+ln.Addr().String()+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`))
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	for h.fast.hits.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if code := <-answered; code != 200 {
+		t.Errorf("the in-flight request got %d during shutdown", code)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
