@@ -217,6 +217,7 @@ func (w *sseWriter) Write(p []byte) error {
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("x-semroute-model", w.model)
+		h.Set("Trailer", "x-semroute-cost") // known once the stream is done
 		w.c.Set("model", w.model)
 		w.c.Writer.WriteHeader(http.StatusOK)
 	}
@@ -236,6 +237,7 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, w)
 	if err == nil {
 		s.m.usage(res)
+		c.Writer.Header().Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 		return
 	}
 	if !w.started {

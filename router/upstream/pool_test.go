@@ -289,3 +289,21 @@ func TestTimeoutFallsBack(t *testing.T) {
 		t.Errorf("%+v %v", res, err)
 	}
 }
+
+func TestLatencyBalance(t *testing.T) {
+	slow := newFake(t, "slow", func(n int64, w http.ResponseWriter) bool { time.Sleep(20 * time.Millisecond); return false })
+	fast := newFake(t, "fast", nil)
+	cfg := config(router.Model{Name: "m", Model: "m", Deployments: []router.Deployment{{BaseURL: slow.URL}, {BaseURL: fast.URL}}})
+	cfg.Models[0].Balance = "latency"
+	p, _, _ := testPool(t, cfg)
+	p.nowFunc = time.Now // latency needs the real clock
+	for range 20 {
+		if _, err := p.Call(context.Background(), []string{"m"}, chatReq(""), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each is tried once to measure it; then the faster takes the rest.
+	if slow.hits.Load() != 1 || fast.hits.Load() != 19 {
+		t.Errorf("slow %d, fast %d", slow.hits.Load(), fast.hits.Load())
+	}
+}
