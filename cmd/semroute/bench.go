@@ -18,6 +18,9 @@ import (
 // baseline: chromem-go's own query over the same exemplar vectors (what a
 // router built directly on chromem-go would do per prompt).
 func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "proxy" {
+		return runBenchProxy(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("bench", stderr)
 	nIntents := fs.Int("intents", 100, "synthetic intents")
 	per := fs.Int("per", 100, "utterances per intent (exemplars = intents × per)")

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/semroute/semroute/embed/local"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/gateway"
+)
+
+// mockAnswer is what the mock upstream answers every chat completion with.
+const mockAnswer = `{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"mock-1","choices":[{"index":0,"message":{"role":"assistant","content":"This is the mock upstream's answer."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}`
+
+// runBenchProxy measures what going through semroute adds to a chat
+// completion, against calling the same mock upstream directly, in one run
+// on loopback: latency one request at a time, then throughput with many
+// clients. The clients, semroute and the mock share this machine's cores.
+func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench proxy", stderr)
+	nIntents := fs.Int("intents", 100, "synthetic intents routed over")
+	per := fs.Int("per", 100, "utterances per intent")
+	requests := fs.Int("requests", 5000, "requests per latency measurement")
+	load := fs.Int("load", 20000, "requests per throughput measurement")
+	conc := fs.Int("concurrency", 64, "clients in the throughput measurement")
+	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	emb, err := local.Open(*vectors)
+	if err != nil {
+		return err
+	}
+	defer emb.Close()
+
+	mock := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, mockAnswer)
+	})}
+	mockLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go mock.Serve(mockLn)
+	defer mock.Close()
+
+	cfg := router.Synthetic(emb.Word, *nIntents, *per, 1)
+	cfg.Models = []router.Model{{Name: "mock", Provider: "openai", BaseURL: "http://" + mockLn.Addr().String() + "/v1", Model: "mock-1",
+		Balance: "weight", TimeoutMS: 10000, Price: router.Price{Input: 0.15, Output: 0.6}}}
+	target := intents.Target{Model: intents.Models{"mock"}}
+	for i := range cfg.Intents {
+		cfg.Intents[i].Target = target
+	}
+	cfg.Fallback = target
+	dir, err := os.MkdirTemp("", "semroute-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Index.DataDir = dir
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	srv := gateway.New(gateway.Options{Embedder: emb})
+	if err := srv.Load(ctx, cfg); err != nil {
+		return err
+	}
+	semLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go srv.Serve(sctx, semLn)
+
+	var bodies [][]byte
+	for i, in := range cfg.Intents {
+		bodies = append(bodies, fmt.Appendf(nil, `{"model":"auto","messages":[{"role":"user","content":%q}]}`, in.Utterances[i%len(in.Utterances)]+" please"))
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2}}
+	post := func(url string, i int) error {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+		}
+		return nil
+	}
+	direct := "http://" + mockLn.Addr().String() + "/v1/chat/completions"
+	via := "http://" + semLn.Addr().String() + "/v1/chat/completions"
+
+	for _, u := range []string{direct, via} { // warm up connections and pools
+		if _, err := measure(500, func(i int) error { return post(u, i) }); err != nil {
+			return err
+		}
+	}
+	dLat, err := measure(*requests, func(i int) error { return post(direct, i) })
+	if err != nil {
+		return err
+	}
+	vLat, err := measure(*requests, func(i int) error { return post(via, i) })
+	if err != nil {
+		return err
+	}
+	dRate, err := throughput(*load, *conc, func(i int) error { return post(direct, i) })
+	if err != nil {
+		return err
+	}
+	vRate, err := throughput(*load, *conc, func(i int) error { return post(via, i) })
+	if err != nil {
+		return err
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "semroute bench proxy: mock upstream on loopback; routing over %d intents × %d utterances; %d requests one at a time, then %d with %d clients\n\n",
+		*nIntents, *per, *requests, *load, *conc)
+	fmt.Fprintln(tw, "path\tp50\tp99\trequests/s (one client)\trequests/s (many clients)")
+	fmt.Fprintf(tw, "direct to the mock\t%v\t%v\t%.0f\t%.0f\n", dLat.p50, dLat.p99, dLat.rate, dRate)
+	fmt.Fprintf(tw, "through semroute (model auto)\t%v\t%v\t%.0f\t%.0f\n", vLat.p50, vLat.p99, vLat.rate, vRate)
+	fmt.Fprintf(tw, "added by semroute\t%v\t%v\t\t\n", vLat.p50-dLat.p50, vLat.p99-dLat.p99)
+	return tw.Flush()
+}
+
+// throughput runs n calls of f from conc goroutines and returns calls per
+// second.
+func throughput(n, conc int, f func(i int) error) (float64, error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	next := make(chan int, conc)
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for i := range next {
+				if err := f(i); err != nil {
+					mu.Lock()
+					first = cmpErr(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds(), first
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
