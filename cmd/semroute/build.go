@@ -42,6 +42,15 @@ func loadConfig(path, examples string) (*router.Config, error) {
 	return cfg, nil
 }
 
+// configOrDefault loads the config at path, or, with no path, returns the
+// defaults (the embedded default embedder, no intents).
+func configOrDefault(path string) (*router.Config, error) {
+	if path == "" {
+		return router.Default(), nil
+	}
+	return loadConfig(path, "")
+}
+
 // openEmbedder builds the configured embedder.
 func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder, func() error, error) {
 	switch c.Kind {

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/semroute/semroute/eval"
-	"github.com/semroute/semroute/router"
 )
 
 // multiFlag collects a repeated flag.
@@ -66,12 +65,9 @@ func runEvalCascade(ctx context.Context, args []string, stdout, stderr io.Writer
 	} else {
 		opt.Models = modelsByQuality(opt.Records)
 	}
-	cfg := router.Default()
-	if *config != "" {
-		var err error
-		if cfg, err = loadConfig(*config, ""); err != nil {
-			return err
-		}
+	cfg, err := configOrDefault(*config)
+	if err != nil {
+		return err
 	}
 	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
 	if err != nil {

@@ -45,11 +45,9 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	opt := eval.Options{TrainFile: *train, ValFile: *val, TestFile: *test, Fit: *fit, Folds: *folds,
 		FitOpt: eval.FitOptions{Objective: obj, PerIntent: *perIntent}}
-	cfg := router.Default()
-	if *config != "" {
-		if cfg, err = loadConfig(*config, ""); err != nil {
-			return err
-		}
+	cfg, err := configOrDefault(*config)
+	if err != nil {
+		return err
 	}
 	opt.Config = cfg
 	for _, f := range []struct {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index/chromem"
@@ -206,14 +207,9 @@ func TestStreamThroughOpenAIClient(t *testing.T) {
 	c := h.client("")
 	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "auto",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz please")}})
-	var text strings.Builder
-	for st.Next() {
-		if ch := st.Current(); len(ch.Choices) > 0 {
-			text.WriteString(ch.Choices[0].Delta.Content)
-		}
-	}
-	if err := st.Err(); err != nil || text.String() != "answer from strong" {
-		t.Errorf("streamed %q, err %v", text.String(), err)
+	text := readStream(st)
+	if err := st.Err(); err != nil || text != "answer from strong" {
+		t.Errorf("streamed %q, err %v", text, err)
 	}
 }
 
@@ -232,14 +228,9 @@ func TestStreamFailureMidway(t *testing.T) {
 	c := h.client("")
 	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "auto",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz please")}})
-	var text strings.Builder
-	for st.Next() {
-		if ch := st.Current(); len(ch.Choices) > 0 {
-			text.WriteString(ch.Choices[0].Delta.Content)
-		}
-	}
-	if text.String() != "the first half" || st.Err() == nil || !strings.Contains(st.Err().Error(), "mid-stream") {
-		t.Errorf("got %q and error %v: want the half and an error naming the interruption", text.String(), st.Err())
+	text := readStream(st)
+	if text != "the first half" || st.Err() == nil || !strings.Contains(st.Err().Error(), "mid-stream") {
+		t.Errorf("got %q and error %v: want the half and an error naming the interruption", text, st.Err())
 	}
 }
 
@@ -255,14 +246,9 @@ func TestStreamFallbackBeforeFirstByte(t *testing.T) {
 	c := h.client("")
 	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "auto",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("will it rain tomorrow")}}, option.WithResponseInto(&resp))
-	var text strings.Builder
-	for st.Next() {
-		if ch := st.Current(); len(ch.Choices) > 0 {
-			text.WriteString(ch.Choices[0].Delta.Content)
-		}
-	}
-	if st.Err() != nil || text.String() != "answer from strong" || resp.Header.Get("x-semroute-model") != "strong" || h.fast.hits.Load() != 3 {
-		t.Errorf("got %q, err %v, model %q, fast tried %d times (want 3: one call and two retries)", text.String(), st.Err(), resp.Header.Get("x-semroute-model"), h.fast.hits.Load())
+	text := readStream(st)
+	if st.Err() != nil || text != "answer from strong" || resp.Header.Get("x-semroute-model") != "strong" || h.fast.hits.Load() != 3 {
+		t.Errorf("got %q, err %v, model %q, fast tried %d times (want 3: one call and two retries)", text, st.Err(), resp.Header.Get("x-semroute-model"), h.fast.hits.Load())
 	}
 }
 
@@ -596,4 +582,15 @@ func TestStreamCostTrailer(t *testing.T) {
 	if got := resp.Trailer.Get("x-semroute-cost"); got != "0.002" {
 		t.Errorf("cost trailer %q, want 0.002 (100 × $10 + 50 × $20 per million)", got)
 	}
+}
+
+// readStream collects a streamed answer's text.
+func readStream(st *ssestream.Stream[openai.ChatCompletionChunk]) string {
+	var text strings.Builder
+	for st.Next() {
+		if ch := st.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Delta.Content)
+		}
+	}
+	return text.String()
 }

@@ -219,7 +219,8 @@ func decodeUtterances(c *gin.Context) ([]string, *requestError) {
 	return req.Utterances, nil
 }
 
-func (s *Server) addUtterances(c *gin.Context) {
+// editUtterances changes the named intent's utterances with edit.
+func (s *Server) editUtterances(c *gin.Context, edit func(in *intents.Intent, us []string) *requestError) {
 	us, rerr := decodeUtterances(c)
 	if rerr != nil {
 		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
@@ -231,39 +232,38 @@ func (s *Server) addUtterances(c *gin.Context) {
 		if i < 0 {
 			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
 		}
-		for _, u := range us {
-			if !slices.Contains(list[i].Utterances, u) {
-				list[i].Utterances = append(list[i].Utterances, u)
-			}
+		if err := edit(&list[i], us); err != nil {
+			return nil, err
 		}
 		return list, nil
 	})
 }
 
-func (s *Server) removeUtterances(c *gin.Context) {
-	us, rerr := decodeUtterances(c)
-	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
-		return
-	}
-	name := c.Param("name")
-	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
-		i := findIntent(list, name)
-		if i < 0 {
-			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
+func (s *Server) addUtterances(c *gin.Context) {
+	s.editUtterances(c, func(in *intents.Intent, us []string) *requestError {
+		for _, u := range us {
+			if !slices.Contains(in.Utterances, u) {
+				in.Utterances = append(in.Utterances, u)
+			}
 		}
+		return nil
+	})
+}
+
+func (s *Server) removeUtterances(c *gin.Context) {
+	s.editUtterances(c, func(in *intents.Intent, us []string) *requestError {
 		var missing []string
 		for _, u := range us {
-			j := slices.Index(list[i].Utterances, u)
+			j := slices.Index(in.Utterances, u)
 			if j < 0 {
 				missing = append(missing, u)
 				continue
 			}
-			list[i].Utterances = slices.Delete(list[i].Utterances, j, j+1)
+			in.Utterances = slices.Delete(in.Utterances, j, j+1)
 		}
 		if len(missing) > 0 {
-			return nil, &requestError{status: http.StatusNotFound, param: "utterances", msg: fmt.Sprintf("intent %q has no utterance %q", name, missing)}
+			return &requestError{status: http.StatusNotFound, param: "utterances", msg: fmt.Sprintf("intent %q has no utterance %q", in.Name, missing)}
 		}
-		return list, nil
+		return nil
 	})
 }
