@@ -34,7 +34,10 @@ $(VECTORS): $(TGZ)
 # Every test, including the quality floors on ../shared/datasets (skipped with a
 # message when absent) and the fuzz seed corpora.
 test: model
-	SEMROUTE_REQUIRE_MODEL=1 $(GO) test -count=1 ./...
+	@.ci/postgres install
+	@eval "$$(.ci/postgres start)"; trap '.ci/postgres stop' EXIT; \
+	  echo "SEMROUTE_PG_DSN=$${SEMROUTE_PG_DSN:-(none: the PostgreSQL tests skip)}"; \
+	  SEMROUTE_REQUIRE_MODEL=1 $(GO) test -count=1 ./...
 
 bench: model
 	$(GO) test -run '^$$' -bench . -benchmem ./...

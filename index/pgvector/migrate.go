@@ -1,0 +1,88 @@
+package pgvector
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrations upgrade the schema in order; each runs once, in a
+// transaction, and its number is recorded. Append, never edit.
+var migrations = []string{
+	// 1: collections, and the intents as the service's intents API keeps
+	// them (replicas watch semroute_intents_version through NOTIFY).
+	`CREATE TABLE {schema}.semroute_collections (
+		name text PRIMARY KEY,
+		dim int NOT NULL CHECK (dim > 0),
+		tbl text NOT NULL,
+		halfvec bool NOT NULL DEFAULT false
+	);
+	CREATE TABLE {schema}.semroute_intents (
+		position int NOT NULL,
+		name text PRIMARY KEY,
+		intent jsonb NOT NULL
+	);
+	CREATE TABLE {schema}.semroute_intents_version (
+		id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+		version bigint NOT NULL,
+		stored bool NOT NULL DEFAULT false
+	);
+	INSERT INTO {schema}.semroute_intents_version (version) VALUES (0);`,
+}
+
+// lockKey is the advisory lock semroute's schema changes take.
+const lockKey = 0x5e3d0a7e
+
+// locked runs f in a transaction holding the schema lock.
+func (s *Store) locked(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(lockKey)); err != nil {
+			return err
+		}
+		return f(tx)
+	})
+}
+
+// migrate brings the schema up to date. Replicas starting together wait on
+// the lock, and then find nothing left to do.
+func (s *Store) migrate(ctx context.Context) error {
+	err := s.locked(ctx, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			"CREATE EXTENSION IF NOT EXISTS vector",
+			"CREATE SCHEMA IF NOT EXISTS " + s.Schema(),
+			"CREATE TABLE IF NOT EXISTS " + s.Schema() + ".semroute_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		var have int
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.Schema()+".semroute_migrations").Scan(&have); err != nil {
+			return err
+		}
+		if have > len(migrations) {
+			return fmt.Errorf("the database schema is at version %d, newer than this build knows (%d): upgrade semroute", have, len(migrations))
+		}
+		for v := have + 1; v <= len(migrations); v++ {
+			if _, err := tx.Exec(ctx, expand(migrations[v-1], s.Schema())); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO "+s.Schema()+".semroute_migrations (version) VALUES ($1)", v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("migrate", err)
+}
+
+func expand(q, schema string) string { return strings.ReplaceAll(q, "{schema}", schema) }
+
+// Version is the schema version the database is at.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.Schema()+".semroute_migrations").Scan(&v)
+	return v, wrap("version", err)
+}

@@ -1,0 +1,404 @@
+// Package pgvector is the index backend on PostgreSQL with pgvector, for
+// deployments where several semroute replicas share one database. Each
+// collection is a table with a vector column of its dimension and an HNSW
+// index with cosine ops (halfvec optionally, to halve the memory). The
+// schema is created and upgraded by versioned migrations at Open, under an
+// advisory lock, so replicas may start at once.
+package pgvector
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	pgv "github.com/pgvector/pgvector-go"
+	pgxvec "github.com/pgvector/pgvector-go/pgx"
+
+	"github.com/semroute/semroute/index"
+)
+
+// DSNEnv is read when Options.DSN is empty.
+const DSNEnv = "SEMROUTE_PG_DSN"
+
+// Options configure a Store.
+type Options struct {
+	// DSN is a PostgreSQL connection string; empty means $SEMROUTE_PG_DSN.
+	DSN string
+	// Schema holds semroute's tables (default "semroute").
+	Schema string
+	// HalfVec stores vectors as halfvec: half the memory, 16-bit floats.
+	HalfVec bool
+	// EfSearch is hnsw.ef_search for every query (default 100); M and
+	// EfConstruction build the HNSW index (defaults 16 and 64).
+	EfSearch, M, EfConstruction int
+	// Timeout bounds every query (default 5 s): with the database gone,
+	// calls fail within it instead of hanging.
+	Timeout time.Duration
+}
+
+// Store is an index.Index on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	opt    Options
+	mu     sync.Mutex
+	tables map[string]collection // by collection name
+}
+
+type collection struct {
+	table string // quoted, schema-qualified
+	dim   int
+}
+
+// ErrUnavailable wraps errors from a database that cannot be reached.
+var ErrUnavailable = errors.New("the PostgreSQL database is unavailable")
+
+// Open connects, runs the migrations and returns the store.
+func Open(ctx context.Context, opt Options) (*Store, error) {
+	if opt.DSN == "" {
+		opt.DSN = os.Getenv(DSNEnv)
+	}
+	if opt.DSN == "" {
+		return nil, fmt.Errorf("pgvector: no DSN: set index.dsn in the config or %s", DSNEnv)
+	}
+	if opt.Schema == "" {
+		opt.Schema = "semroute"
+	}
+	opt.EfSearch = cmpOr(opt.EfSearch, 100)
+	opt.M = cmpOr(opt.M, 16)
+	opt.EfConstruction = cmpOr(opt.EfConstruction, 64)
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	cfg, err := pgxpool.ParseConfig(opt.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("pgvector: the DSN does not parse: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > opt.Timeout {
+		cfg.ConnConfig.ConnectTimeout = opt.Timeout
+	}
+	s := &Store{opt: opt, tables: map[string]collection{}}
+	// The vector types are registered once the extension exists, which the
+	// first migration makes sure of; connections made before it get them
+	// when they are next acquired.
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_ = pgxvec.RegisterTypes(ctx, c) // fails until migrate has created the extension
+		return nil
+	}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgvector: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	// Connections opened before the extension existed lack the types.
+	s.pool.Reset()
+	return s, nil
+}
+
+func cmpOr(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// Pool is the store's connection pool, for the tables other parts of
+// semroute keep here (intents, tickets).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema is the quoted schema name.
+func (s *Store) Schema() string { return pgx.Identifier{s.opt.Schema}.Sanitize() }
+
+// Ping checks the database within the store's timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// wrap marks connection failures and timeouts as ErrUnavailable.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) || errors.Is(err, index.ErrDimension) || errors.Is(err, index.ErrInvalid) {
+		return fmt.Errorf("pgvector %s: %w", op, err)
+	}
+	return fmt.Errorf("pgvector %s: %w: %v", op, ErrUnavailable, err)
+}
+
+func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opt.Timeout)
+}
+
+// lookup finds a collection's table; with create, it makes one of dim.
+func (s *Store) lookup(ctx context.Context, name string, dim int, create bool) (collection, bool, error) {
+	s.mu.Lock()
+	c, ok := s.tables[name]
+	s.mu.Unlock()
+	if ok {
+		return c, true, nil
+	}
+	var table string
+	err := s.pool.QueryRow(ctx, "SELECT tbl, dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&table, &c.dim)
+	switch {
+	case err == nil:
+		c.table = table
+	case errors.Is(err, pgx.ErrNoRows):
+		if !create {
+			return c, false, nil
+		}
+		if c, err = s.createCollection(ctx, name, dim); err != nil {
+			return c, false, err
+		}
+	default:
+		return c, false, err
+	}
+	s.mu.Lock()
+	s.tables[name] = c
+	s.mu.Unlock()
+	return c, true, nil
+}
+
+func (s *Store) vectorType(dim int) (typ, ops string) {
+	if s.opt.HalfVec {
+		return fmt.Sprintf("halfvec(%d)", dim), "halfvec_cosine_ops"
+	}
+	return fmt.Sprintf("vector(%d)", dim), "vector_cosine_ops"
+}
+
+// createCollection makes a collection's table and HNSW index, under the
+// migration lock so that two replicas cannot race.
+func (s *Store) createCollection(ctx context.Context, name string, dim int) (collection, error) {
+	h := sha256.Sum256([]byte(name))
+	short := "semroute_vec_" + hex.EncodeToString(h[:8])
+	c := collection{table: s.Schema() + "." + pgx.Identifier{short}.Sanitize(), dim: dim}
+	typ, ops := s.vectorType(dim)
+	err := s.locked(ctx, func(tx pgx.Tx) error {
+		var have int
+		err := tx.QueryRow(ctx, "SELECT dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&have)
+		if err == nil { // another replica made it first
+			c.dim = have
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		for _, q := range []string{
+			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id text PRIMARY KEY, text text NOT NULL, metadata jsonb NOT NULL DEFAULT '{}', embedding %s NOT NULL)", c.table, typ),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hnsw (embedding %s) WITH (m = %d, ef_construction = %d)",
+				pgx.Identifier{short + "_hnsw"}.Sanitize(), c.table, ops, s.opt.M, s.opt.EfConstruction),
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO "+s.Schema()+".semroute_collections (name, dim, tbl, halfvec) VALUES ($1, $2, $3, $4)", name, dim, c.table, s.opt.HalfVec)
+		return err
+	})
+	return c, err
+}
+
+func (s *Store) vec(v []float32) any {
+	if s.opt.HalfVec {
+		return pgv.NewHalfVector(v)
+	}
+	return pgv.NewVector(v)
+}
+
+func checkRecord(r index.Record) error {
+	if r.ID == "" {
+		return fmt.Errorf("%w: a record has no ID", index.ErrInvalid)
+	}
+	var n float64
+	for _, x := range r.Vector {
+		n += float64(x) * float64(x)
+	}
+	if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return fmt.Errorf("%w: record %q has a zero or non-finite vector", index.ErrInvalid, r.ID)
+	}
+	return nil
+}
+
+// copyThreshold is the batch size above which Upsert loads with COPY.
+const copyThreshold = 64
+
+// Upsert adds records, replacing those with the same ID. Large batches go
+// through COPY (binary) into a temporary table, then one INSERT … ON
+// CONFLICT.
+func (s *Store) Upsert(ctx context.Context, name string, recs []index.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	for _, r := range recs {
+		if err := checkRecord(r); err != nil {
+			return err
+		}
+		if len(r.Vector) != len(recs[0].Vector) {
+			return fmt.Errorf("%w: records of %d and %d dimensions in one batch", index.ErrDimension, len(recs[0].Vector), len(r.Vector))
+		}
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	c, _, err := s.lookup(ctx, name, len(recs[0].Vector), true)
+	if err != nil {
+		return wrap("upsert", err)
+	}
+	if c.dim != len(recs[0].Vector) {
+		return fmt.Errorf("pgvector upsert into %q: %w: %d-d vectors, the collection is %d-d", name, index.ErrDimension, len(recs[0].Vector), c.dim)
+	}
+	meta := make([][]byte, len(recs))
+	for i, r := range recs {
+		if meta[i], err = json.Marshal(r.Metadata); err != nil {
+			return err
+		}
+		if r.Metadata == nil {
+			meta[i] = []byte("{}")
+		}
+	}
+	upsert := "INSERT INTO " + c.table + " (id, text, metadata, embedding) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding"
+	if len(recs) < copyThreshold {
+		b := &pgx.Batch{}
+		for i, r := range recs {
+			b.Queue(upsert, r.ID, r.Text, meta[i], s.vec(r.Vector))
+		}
+		return wrap("upsert", s.pool.SendBatch(ctx, b).Close())
+	}
+	return wrap("upsert", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		typ, _ := s.vectorType(c.dim)
+		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE semroute_load (id text, text text, metadata jsonb, embedding "+typ+") ON COMMIT DROP"); err != nil {
+			return err
+		}
+		rows := make([][]any, len(recs))
+		for i, r := range recs {
+			rows[i] = []any{r.ID, r.Text, meta[i], s.vec(r.Vector)}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"semroute_load"}, []string{"id", "text", "metadata", "embedding"}, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO "+c.table+" (id, text, metadata, embedding) SELECT DISTINCT ON (id) id, text, metadata, embedding FROM semroute_load ORDER BY id ON CONFLICT (id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding")
+		return err
+	}))
+}
+
+// Delete removes the records with these IDs.
+func (s *Store) Delete(ctx context.Context, name string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil || !ok {
+		return wrap("delete", err)
+	}
+	_, err = s.pool.Exec(ctx, "DELETE FROM "+c.table+" WHERE id = ANY($1)", ids)
+	return wrap("delete", err)
+}
+
+// Search returns the k records nearest q by cosine, in one round trip: the
+// transaction, its SET LOCAL hnsw.ef_search and the query go as one batch.
+func (s *Store) Search(ctx context.Context, name string, q []float32, k int) ([]index.Hit, error) {
+	return s.SearchEf(ctx, name, q, k, s.opt.EfSearch)
+}
+
+// SearchEf is Search with this query's hnsw.ef_search.
+func (s *Store) SearchEf(ctx context.Context, name string, q []float32, k, ef int) ([]index.Hit, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil {
+		return nil, wrap("search", err)
+	}
+	if !ok || k <= 0 {
+		return nil, nil
+	}
+	if len(q) != c.dim {
+		return nil, fmt.Errorf("pgvector search in %q: %w: a %d-d query, the collection is %d-d", name, index.ErrDimension, len(q), c.dim)
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(ef, k)))
+	b.Queue("SELECT id, text, metadata, embedding::real[], 1 - (embedding <=> $1) FROM "+c.table+" ORDER BY embedding <=> $1 LIMIT $2", s.vec(q), k)
+	b.Queue("COMMIT")
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, wrap("search", err)
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, wrap("search", err)
+	}
+	var hits []index.Hit
+	for rows.Next() {
+		var h index.Hit
+		var meta []byte
+		var score float64
+		if err := rows.Scan(&h.ID, &h.Text, &meta, &h.Vector, &score); err != nil {
+			rows.Close()
+			return nil, wrap("search", err)
+		}
+		json.Unmarshal(meta, &h.Metadata)
+		h.Score = float32(score)
+		hits = append(hits, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("search", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, wrap("search", err)
+	}
+	return hits, nil
+}
+
+// List returns every record of the collection.
+func (s *Store) List(ctx context.Context, name string) ([]index.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*s.opt.Timeout) // a large collection takes a while
+	defer cancel()
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil || !ok {
+		return nil, wrap("list", err)
+	}
+	rows, err := s.pool.Query(ctx, "SELECT id, text, metadata, embedding::real[] FROM "+c.table)
+	if err != nil {
+		return nil, wrap("list", err)
+	}
+	defer rows.Close()
+	var out []index.Record
+	for rows.Next() {
+		var r index.Record
+		var meta []byte
+		if err := rows.Scan(&r.ID, &r.Text, &meta, &r.Vector); err != nil {
+			return nil, wrap("list", err)
+		}
+		json.Unmarshal(meta, &r.Metadata)
+		out = append(out, r)
+	}
+	return out, wrap("list", rows.Err())
+}
