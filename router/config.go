@@ -57,10 +57,18 @@ type EmbedderConfig struct {
 
 // IndexConfig selects where exemplars are stored.
 type IndexConfig struct {
-	// Kind is "memory": chromem-go in process, persisted under DataDir.
+	// Kind is "memory" (chromem-go in process, persisted under DataDir) or
+	// "pgvector" (PostgreSQL, shared by replicas).
 	Kind    string `yaml:"kind"`
 	DataDir string `yaml:"data_dir,omitempty"`
-	DSN     string `yaml:"dsn,omitempty"`
+	// DSN of the PostgreSQL database; empty means $SEMROUTE_PG_DSN.
+	DSN string `yaml:"dsn,omitempty"`
+	// Schema holds semroute's tables (default semroute).
+	Schema string `yaml:"schema,omitempty"`
+	// HalfVec stores vectors as 16-bit floats, halving the memory.
+	HalfVec bool `yaml:"halfvec,omitempty"`
+	// EfSearch is hnsw.ef_search per query (default 100).
+	EfSearch int `yaml:"ef_search,omitempty"`
 }
 
 // Model is an upstream model that model targets name.

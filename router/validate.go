@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -28,9 +29,14 @@ func (c *Config) Validate() error {
 	switch c.Index.Kind {
 	case "memory":
 	case "pgvector":
-		ps.add("index.kind", `"pgvector" is not available in this build yet; use "memory"`)
+		if c.Index.DSN == "" && os.Getenv("SEMROUTE_PG_DSN") == "" {
+			ps.add("index.dsn", "missing; give the PostgreSQL DSN here or in SEMROUTE_PG_DSN")
+		}
+		if c.Index.EfSearch < 0 || c.Index.EfSearch > 1000 {
+			ps.add("index.ef_search", "%d is outside [0, 1000]", c.Index.EfSearch)
+		}
 	default:
-		ps.add("index.kind", "unknown index kind %q; want memory", c.Index.Kind)
+		ps.add("index.kind", "unknown index kind %q; want memory or pgvector", c.Index.Kind)
 	}
 	models := c.validateModels(ps)
 	c.validateRouting(ps)

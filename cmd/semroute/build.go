@@ -11,7 +11,9 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/embed/local"
 	"github.com/semroute/semroute/embed/openai"
+	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 )
@@ -75,6 +77,14 @@ func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder,
 	}
 }
 
+// openIndex opens the configured index backend.
+func openIndex(ctx context.Context, c router.IndexConfig) (index.Index, error) {
+	if c.Kind == "pgvector" {
+		return pgvector.Open(ctx, pgvector.Options{DSN: c.DSN, Schema: c.Schema, HalfVec: c.HalfVec, EfSearch: c.EfSearch})
+	}
+	return chromem.Open(c.DataDir)
+}
+
 // buildRouter opens the embedder and the index and builds the router; close
 // releases them.
 func buildRouter(ctx context.Context, cfg *router.Config, log *slog.Logger) (r *router.Router, close func(), err error) {
@@ -82,7 +92,7 @@ func buildRouter(ctx context.Context, cfg *router.Config, log *slog.Logger) (r *
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := chromem.Open(cfg.Index.DataDir)
+	idx, err := openIndex(ctx, cfg.Index)
 	if err != nil {
 		closeEmb()
 		return nil, nil, err

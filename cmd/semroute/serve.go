@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/router/gateway"
 )
 
@@ -33,12 +33,16 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer closeEmb()
-	idx, err := chromem.Open(cfg.Index.DataDir)
+	idx, err := openIndex(ctx, cfg.Index)
 	if err != nil {
 		return err
 	}
 	defer idx.Close()
-	srv := gateway.New(gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug})
+	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug}
+	if pg, ok := idx.(*pgvector.Store); ok {
+		opt.Intents = pg.Intents() // replicas share the intents through the database
+	}
+	srv := gateway.New(opt)
 	if *addr == "" {
 		*addr = cfg.Server.Addr
 	}

@@ -32,6 +32,9 @@ var migrations = []string{
 	INSERT INTO {schema}.semroute_intents_version (version) VALUES (0);`,
 }
 
+// SchemaVersion is the schema version this build migrates to.
+var SchemaVersion = len(migrations)
+
 // lockKey is the advisory lock semroute's schema changes take.
 const lockKey = 0x5e3d0a7e
 

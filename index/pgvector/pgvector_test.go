@@ -1,74 +1,40 @@
-package pgvector
+package pgvector_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/indextest"
+	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/index/pgvector/pgtest"
 )
 
-// testDSN is the database of the integration tests: `make test` starts one
-// (.ci/postgres); without it they skip, saying so.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(DSNEnv)
-	if dsn == "" {
-		if os.Getenv("SEMROUTE_REQUIRE_PG") != "" {
-			t.Fatalf("%s is not set, and SEMROUTE_REQUIRE_PG says PostgreSQL must be here", DSNEnv)
-		}
-		t.Skipf("skipping: no PostgreSQL with pgvector (set %s; `make test` starts one with .ci/postgres)", DSNEnv)
-	}
-	return dsn
-}
-
-// OpenTest opens a store in a schema of its own, dropped when the test ends.
-func OpenTest(t testing.TB, opt Options) *Store {
-	t.Helper()
-	if dsn := testDSN(t); opt.DSN == "" {
-		opt.DSN = dsn
-	}
-	if opt.Schema == "" {
-		opt.Schema = fmt.Sprintf("t_%x", rand.Uint64())
-	}
-	s, err := Open(context.Background(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.pool.Exec(context.Background(), "DROP SCHEMA "+s.Schema()+" CASCADE")
-		s.Close()
-	})
-	return s
-}
-
 func TestConformance(t *testing.T) {
-	indextest.Run(t, func(t *testing.T) index.Index { return OpenTest(t, Options{}) })
+	indextest.Run(t, func(t *testing.T) index.Index { return pgtest.Open(t, pgvector.Options{}) })
 }
 
 func TestConformanceHalfVec(t *testing.T) {
-	indextest.Run(t, func(t *testing.T) index.Index { return OpenTest(t, Options{HalfVec: true}) })
+	indextest.Run(t, func(t *testing.T) index.Index { return pgtest.Open(t, pgvector.Options{HalfVec: true}) })
 }
 
 // TestReplicasMigrateAtOnce: four replicas open the same fresh schema
 // together; the advisory lock lets one migrate and the rest find it done.
 func TestReplicasMigrateAtOnce(t *testing.T) {
-	dsn := testDSN(t)
-	schema := fmt.Sprintf("t_%x", rand.Uint64())
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema()
 	errs := make(chan error, 4)
-	stores := make(chan *Store, 4)
+	stores := make(chan *pgvector.Store, 4)
 	for range 4 {
 		go func() {
-			s, err := Open(context.Background(), Options{DSN: dsn, Schema: schema})
+			s, err := pgvector.Open(context.Background(), pgvector.Options{DSN: dsn, Schema: schema})
 			errs <- err
 			stores <- s
 		}()
@@ -79,12 +45,12 @@ func TestReplicasMigrateAtOnce(t *testing.T) {
 		}
 		if s := <-stores; s != nil {
 			defer s.Close()
-			if v, err := s.Version(context.Background()); err != nil || v != len(migrations) {
-				t.Errorf("version %d, %v; want %d", v, err, len(migrations))
+			if v, err := s.Version(context.Background()); err != nil || v != pgvector.SchemaVersion {
+				t.Errorf("version %d, %v; want %d", v, err, pgvector.SchemaVersion)
 			}
 		}
 	}
-	s := OpenTest(t, Options{Schema: schema}) // drops the schema at the end
+	s := pgtest.Open(t, pgvector.Options{Schema: schema}) // drops the schema at the end
 	// Two replicas creating the same collection at once agree on it.
 	var wg sync.WaitGroup
 	for i := range 2 {
@@ -95,7 +61,7 @@ func TestReplicasMigrateAtOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	other, _ := Open(context.Background(), Options{DSN: dsn, Schema: schema})
+	other, _ := pgvector.Open(context.Background(), pgvector.Options{DSN: dsn, Schema: schema})
 	defer other.Close()
 	if recs, err := other.List(context.Background(), "shared"); err != nil || len(recs) != 2 {
 		t.Errorf("records %v, %v", recs, err)
@@ -164,11 +130,11 @@ func (p *proxy) restore() {
 // TestConnectionLoss: with the database unreachable, calls fail within the
 // timeout with ErrUnavailable; once it is back, they work again.
 func TestConnectionLoss(t *testing.T) {
-	dsn := testDSN(t)
+	dsn := pgtest.DSN(t)
 	u, _ := url.Parse(dsn)
 	p := newProxy(t, u.Host)
 	u.Host = p.ln.Addr().String()
-	s := OpenTest(t, Options{DSN: u.String(), Timeout: 500 * time.Millisecond})
+	s := pgtest.Open(t, pgvector.Options{DSN: u.String(), Timeout: 500 * time.Millisecond})
 	ctx := context.Background()
 	if err := s.Upsert(ctx, "c", []index.Record{{ID: "a", Vector: []float32{1, 0}}}); err != nil {
 		t.Fatal(err)
@@ -176,10 +142,10 @@ func TestConnectionLoss(t *testing.T) {
 	p.cut()
 	start := time.Now()
 	_, err := s.Search(ctx, "c", []float32{1, 0}, 1)
-	if !errors.Is(err, ErrUnavailable) {
+	if !errors.Is(err, pgvector.ErrUnavailable) {
 		t.Errorf("search with the database gone: %v, want ErrUnavailable", err)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+	if err := s.Ping(ctx); !errors.Is(err, pgvector.ErrUnavailable) {
 		t.Errorf("ping: %v", err)
 	}
 	t.Logf("failed after %v (timeout 500ms)", time.Since(start).Round(time.Millisecond))

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +17,9 @@ import (
 	"github.com/semroute/semroute/router"
 )
 
-// intentStore keeps the intents as changed through the API, in the data
-// directory. Once it exists it replaces the config's intents.
-type intentStore struct{ path string }
+// fileStore keeps the intents as changed through the API in a file in the
+// data directory. Once it exists it replaces the config's intents.
+type fileStore struct{ path string }
 
 type intentsFile struct {
 	Version int              `json:"version"`
@@ -27,25 +28,32 @@ type intentsFile struct {
 
 func intentsPath(cfg *router.Config) string { return filepath.Join(cfg.Index.DataDir, "intents.json") }
 
-// load returns the stored intents, or nil when none were stored.
-func (s *intentStore) load() ([]intents.Intent, error) {
+// Load returns the stored intents. One process owns the file, so its
+// version is always 0.
+func (s *fileStore) Load(context.Context) ([]intents.Intent, int64, bool, error) {
 	data, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, 0, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read intents: %w", err)
+		return nil, 0, false, fmt.Errorf("read intents: %w", err)
 	}
 	var f intentsFile
 	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 {
-		return nil, fmt.Errorf("intents file %s is damaged or of another version (%v); move it away to start from the config's intents", s.path, err)
+		return nil, 0, false, fmt.Errorf("intents file %s is damaged or of another version (%v); move it away to start from the config's intents", s.path, err)
 	}
-	return f.Intents, nil
+	return f.Intents, 0, true, nil
 }
 
-// save writes the intents durably: a temporary file, fsync, rename, and an
+func (s *fileStore) Version(context.Context) (int64, error) { return 0, nil }
+
+// Save writes the intents durably: a temporary file, fsync, rename, and an
 // fsync of the directory, so that a crash leaves the old or the new file.
-func (s *intentStore) save(list []intents.Intent) error {
+func (s *fileStore) Save(_ context.Context, list []intents.Intent) (int64, error) {
+	return 0, s.save(list)
+}
+
+func (s *fileStore) save(list []intents.Intent) error {
 	data, err := json.MarshalIndent(intentsFile{Version: 1, Intents: list}, "", "  ")
 	if err != nil {
 		return err
@@ -132,10 +140,12 @@ func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Int
 		fail(c, http.StatusInternalServerError, typeServer, "", "", "building the router: "+err.Error())
 		return
 	}
-	if err := s.store.save(list); err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "saving the intents: "+err.Error())
+	version, err := s.store.Save(c.Request.Context(), list)
+	if err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "saving the intents: "+err.Error())
 		return
 	}
+	next.base, next.version = st.base, version
 	s.st.Store(next)
 	c.JSON(status, gin.H{"object": "list", "data": list})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -34,12 +35,42 @@ type Options struct {
 	Logger *slog.Logger
 	// Debug logs prompt text; off by default.
 	Debug bool
+	// Intents keeps the intents API's changes; nil means a file in the
+	// config's data_dir. With a store that can Watch (PostgreSQL), replicas
+	// pick up each other's changes.
+	Intents IntentStore
 }
+
+// IntentStore keeps the intents as changed through the API.
+type IntentStore interface {
+	// Load returns the stored intents and their version; ok is false when
+	// none were ever stored.
+	Load(ctx context.Context) (list []intents.Intent, version int64, ok bool, err error)
+	// Save stores them durably and returns the new version.
+	Save(ctx context.Context, list []intents.Intent) (int64, error)
+	Version(ctx context.Context) (int64, error)
+}
+
+// watcher is an IntentStore that hears other replicas' changes.
+type watcher interface {
+	Watch(ctx context.Context, resync time.Duration, log *slog.Logger, changed func())
+}
+
+// pinger is an index that can tell whether its database is up.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Resync is how often a watching server rereads the intents even without a
+// notification.
+const Resync = 30 * time.Second
 
 // state is what a config builds; requests read the current one, and
 // reloads and intent changes swap in a new one.
 type state struct {
-	cfg    *router.Config
+	base    *router.Config // as loaded, before stored intents replaced its own
+	version int64          // of the stored intents in use
+	cfg     *router.Config
 	router *router.Router
 	pool   *upstream.Pool
 	keys   *keyset
@@ -54,8 +85,8 @@ type Server struct {
 	mu      sync.Mutex // serialises reloads and intent changes
 	m       *metrics
 	engine  *gin.Engine
-	store   *intentStore
-	started atomic.Bool
+	store   IntentStore
+	watched atomic.Bool
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -87,25 +118,64 @@ func (s *Server) load(ctx context.Context, cfg *router.Config) error {
 	if old := s.st.Load(); old != nil && (old.cfg.Index != cfg.Index) {
 		return fmt.Errorf("the index settings changed (%+v → %+v); that needs a restart", old.cfg.Index, cfg.Index)
 	}
-	store := &intentStore{path: intentsPath(cfg)}
-	stored, err := store.load()
+	store := s.opt.Intents
+	if store == nil {
+		store = &fileStore{path: intentsPath(cfg)}
+	}
+	base := cfg
+	stored, version, ok, err := store.Load(ctx)
 	if err != nil {
 		return err
 	}
-	if stored != nil {
+	if ok {
 		cfg = cfg.Clone()
 		cfg.Intents = stored
 		if err := cfg.Validate(); err != nil {
-			return fmt.Errorf("intents saved in %s: %w", store.path, err)
+			return fmt.Errorf("the intents saved through the intents API: %w", err)
 		}
 	}
 	st, err := s.build(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	st.base, st.version = base, version
 	s.store = store
 	s.st.Store(st)
 	return nil
+}
+
+// resync reloads the stored intents when another replica changed them.
+func (s *Server) resync() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st.Load()
+	if st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	v, err := s.store.Version(ctx)
+	if err != nil || v == st.version {
+		if err != nil {
+			s.log.Warn("intents: reading the version failed", "err", err)
+		}
+		return
+	}
+	if err := s.load(ctx, st.base); err != nil {
+		s.log.Error("intents: another replica's change could not be applied; the old intents keep serving", "err", err)
+		return
+	}
+	s.log.Info("intents: applied another replica's change", "version", v)
+}
+
+// Watch follows other replicas' intent changes until ctx ends, when the
+// intent store can (PostgreSQL); Serve calls it.
+func (s *Server) Watch(ctx context.Context) {
+	w, ok := s.store.(watcher)
+	if !ok || !s.watched.CompareAndSwap(false, true) {
+		return
+	}
+	go w.Watch(ctx, Resync, s.log, s.resync)
 }
 
 func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
@@ -190,8 +260,19 @@ func (s *Server) readyz(c *gin.Context) {
 		return
 	}
 	st := s.st.Load()
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "router": true, "intents": len(st.router.Intents()),
-		"exemplars": st.router.Exemplars(), "embedder": st.router.Embedder().Fingerprint().String()})
+	body := gin.H{"status": "ready", "router": true, "intents": len(st.router.Intents()),
+		"exemplars": st.router.Exemplars(), "embedder": st.router.Embedder().Fingerprint().String()}
+	if p, ok := s.opt.Index.(pinger); ok {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			body["status"], body["database"] = "database unavailable", err.Error()
+			c.JSON(http.StatusServiceUnavailable, body)
+			return
+		}
+		body["database"] = "ok"
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) needState(c *gin.Context) {
@@ -231,8 +312,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer signal.Stop(hup)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	watching := false
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
+		if !watching && s.Ready() { // the store is known once loaded
+			s.Watch(ctx)
+			watching = true
+		}
 		select {
+		case <-tick.C:
 		case err := <-errc:
 			return err
 		case <-hup:

@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/index/pgvector/pgtest"
+	"github.com/semroute/semroute/router"
+)
+
+// TestReplicasShareIntents: two servers on one PostgreSQL. An intent made
+// through one is routed by the other soon after, through LISTEN/NOTIFY.
+func TestReplicasShareIntents(t *testing.T) {
+	dsn, schema := pgtest.DSN(t), pgtest.Schema()
+	h := adminHarness(t) // for the config file and the fake upstreams
+	cfg, err := router.Load(h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Index = router.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var urls []string
+	for i := range 2 {
+		var store *pgvector.Store
+		if i == 0 {
+			store = pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema}) // drops the schema at the end
+		} else {
+			if store, err = pgvector.Open(ctx, pgvector.Options{DSN: dsn, Schema: schema}); err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+		}
+		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: store.Intents()})
+		if err := srv.Load(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		srv.Watch(ctx)
+		hs := httptest.NewServer(srv.Handler())
+		defer hs.Close()
+		urls = append(urls, hs.URL)
+	}
+	if resp, err := http.Get(urls[1] + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	} else {
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if body["database"] != "ok" {
+			t.Errorf("readyz should report the database: %v", body)
+		}
+	}
+	route := func(base string) string {
+		req, _ := http.NewRequest("POST", base+"/v1/route", strings.NewReader(`{"input":"please update my billing address on the invoice"}`))
+		req.Header.Set("Authorization", "Bearer admin-secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var d struct{ Intent *string }
+		json.NewDecoder(resp.Body).Decode(&d)
+		if d.Intent == nil {
+			return "oos"
+		}
+		return *d.Intent
+	}
+	if route(urls[1]) == "billing" {
+		t.Fatal("billing routes before it exists")
+	}
+	req, _ := http.NewRequest("POST", urls[0]+"/v1/intents", strings.NewReader(`{"name":"billing","target":{"model":"fast"},"utterances":["change my billing address","update the address on my invoice","my invoice shows the wrong address"]}`))
+	req.Header.Set("Authorization", "Bearer admin-secret")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("create on replica 1: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var took time.Duration
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if route(urls[1]) == "billing" {
+			took = time.Since(start)
+			break
+		}
+	}
+	if took == 0 {
+		t.Fatal("replica 2 never routed to the intent made on replica 1")
+	}
+	t.Logf("replica 2 routed the new intent %v after replica 1 acknowledged it", took.Round(time.Millisecond))
+	// A third replica started now begins with the stored intents.
+	third := New(Options{Embedder: localtest.Open(t), Intents: pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema}).Intents()})
+	if err := third.Load(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if names := third.st.Load().cfg.Intents; len(names) != len(cfg.Intents)+1 {
+		t.Errorf("a new replica has %d intents, want %d", len(names), len(cfg.Intents)+1)
+	}
+}
