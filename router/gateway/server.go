@@ -71,10 +71,10 @@ type state struct {
 	base    *router.Config // as loaded, before stored intents replaced its own
 	version int64          // of the stored intents in use
 	cfg     *router.Config
-	router *router.Router
-	pool   *upstream.Pool
-	keys   *keyset
-	auto   map[string]bool
+	router  *router.Router
+	pool    *upstream.Pool
+	keys    *keyset
+	auto    map[string]bool
 }
 
 // Server is the HTTP service.
