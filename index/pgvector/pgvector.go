@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,8 +56,10 @@ type Store struct {
 }
 
 type collection struct {
-	table string // quoted, schema-qualified
-	dim   int
+	table   string // quoted, schema-qualified
+	index   string // the HNSW index, quoted, schema-qualified
+	dim     int
+	indexed bool // the HNSW index is known to exist
 }
 
 // ErrUnavailable wraps errors from a database that cannot be reached.
@@ -165,7 +168,7 @@ func (s *Store) lookup(ctx context.Context, name string, dim int, create bool) (
 	err := s.pool.QueryRow(ctx, "SELECT tbl, dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&table, &c.dim)
 	switch {
 	case err == nil:
-		c.table = table
+		c = s.names(name, c.dim)
 	case errors.Is(err, pgx.ErrNoRows):
 		if !create {
 			return c, false, nil
@@ -189,13 +192,21 @@ func (s *Store) vectorType(dim int) (typ, ops string) {
 	return fmt.Sprintf("vector(%d)", dim), "vector_cosine_ops"
 }
 
-// createCollection makes a collection's table and HNSW index, under the
-// migration lock so that two replicas cannot race.
-func (s *Store) createCollection(ctx context.Context, name string, dim int) (collection, error) {
+// names are a collection's table and index names.
+func (s *Store) names(name string, dim int) collection {
 	h := sha256.Sum256([]byte(name))
 	short := "semroute_vec_" + hex.EncodeToString(h[:8])
-	c := collection{table: s.Schema() + "." + pgx.Identifier{short}.Sanitize(), dim: dim}
-	typ, ops := s.vectorType(dim)
+	return collection{table: s.Schema() + "." + pgx.Identifier{short}.Sanitize(),
+		index: s.Schema() + "." + pgx.Identifier{short + "_hnsw"}.Sanitize(), dim: dim}
+}
+
+// createCollection makes a collection's table, under the migration lock so
+// that two replicas cannot race. Its HNSW index comes after the first load
+// (ensureIndex): building it over loaded rows is several times faster than
+// inserting them one by one into the graph.
+func (s *Store) createCollection(ctx context.Context, name string, dim int) (collection, error) {
+	c := s.names(name, dim)
+	typ, _ := s.vectorType(dim)
 	err := s.locked(ctx, func(tx pgx.Tx) error {
 		var have int
 		err := tx.QueryRow(ctx, "SELECT dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&have)
@@ -206,19 +217,33 @@ func (s *Store) createCollection(ctx context.Context, name string, dim int) (col
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		for _, q := range []string{
-			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id text PRIMARY KEY, text text NOT NULL, metadata jsonb NOT NULL DEFAULT '{}', embedding %s NOT NULL)", c.table, typ),
-			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hnsw (embedding %s) WITH (m = %d, ef_construction = %d)",
-				pgx.Identifier{short + "_hnsw"}.Sanitize(), c.table, ops, s.opt.M, s.opt.EfConstruction),
-		} {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
+		q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (id text PRIMARY KEY, text text NOT NULL, metadata jsonb NOT NULL DEFAULT '{}', embedding %s NOT NULL)", c.table, typ)
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO "+s.Schema()+".semroute_collections (name, dim, tbl, halfvec) VALUES ($1, $2, $3, $4)", name, dim, c.table, s.opt.HalfVec)
 		return err
 	})
 	return c, err
+}
+
+// ensureIndex builds the collection's HNSW index if it is not there yet.
+func (s *Store) ensureIndex(ctx context.Context, name string, c collection) error {
+	if c.indexed {
+		return nil
+	}
+	_, ops := s.vectorType(c.dim)
+	idx := c.index[strings.LastIndex(c.index, ".")+1:]
+	q := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hnsw (embedding %s) WITH (m = %d, ef_construction = %d)",
+		idx, c.table, ops, s.opt.M, s.opt.EfConstruction)
+	if _, err := s.pool.Exec(ctx, q); err != nil {
+		return err
+	}
+	c.indexed = true
+	s.mu.Lock()
+	s.tables[name] = c
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Store) vec(v []float32) any {
@@ -260,7 +285,9 @@ func (s *Store) Upsert(ctx context.Context, name string, recs []index.Record) er
 			return fmt.Errorf("%w: records of %d and %d dimensions in one batch", index.ErrDimension, len(recs[0].Vector), len(r.Vector))
 		}
 	}
-	ctx, cancel := s.ctx(ctx)
+	// Inserting into the HNSW graph takes time: a bulk load gets the
+	// timeout once for every 200 records.
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout*time.Duration(1+len(recs)/200))
 	defer cancel()
 	c, _, err := s.lookup(ctx, name, len(recs[0].Vector), true)
 	if err != nil {
@@ -284,9 +311,12 @@ func (s *Store) Upsert(ctx context.Context, name string, recs []index.Record) er
 		for i, r := range recs {
 			b.Queue(upsert, r.ID, r.Text, meta[i], s.vec(r.Vector))
 		}
-		return wrap("upsert", s.pool.SendBatch(ctx, b).Close())
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+			return wrap("upsert", err)
+		}
+		return wrap("upsert", s.ensureIndex(ctx, name, c))
 	}
-	return wrap("upsert", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		typ, _ := s.vectorType(c.dim)
 		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE semroute_load (id text, text text, metadata jsonb, embedding "+typ+") ON COMMIT DROP"); err != nil {
 			return err
@@ -300,7 +330,11 @@ func (s *Store) Upsert(ctx context.Context, name string, recs []index.Record) er
 		}
 		_, err := tx.Exec(ctx, "INSERT INTO "+c.table+" (id, text, metadata, embedding) SELECT DISTINCT ON (id) id, text, metadata, embedding FROM semroute_load ORDER BY id ON CONFLICT (id) DO UPDATE SET text = EXCLUDED.text, metadata = EXCLUDED.metadata, embedding = EXCLUDED.embedding")
 		return err
-	}))
+	})
+	if err != nil {
+		return wrap("upsert", err)
+	}
+	return wrap("upsert", s.ensureIndex(ctx, name, c))
 }
 
 // Delete removes the records with these IDs.
@@ -401,4 +435,33 @@ func (s *Store) List(ctx context.Context, name string) ([]index.Record, error) {
 		out = append(out, r)
 	}
 	return out, wrap("list", rows.Err())
+}
+
+// Reindex rebuilds a collection's HNSW index (for benchmarks of the build).
+func (s *Store) Reindex(ctx context.Context, name string) error {
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil || !ok {
+		return wrap("reindex", err)
+	}
+	_, err = s.pool.Exec(ctx, "REINDEX TABLE "+c.table)
+	return wrap("reindex", err)
+}
+
+// Drop removes a collection and its table.
+func (s *Store) Drop(ctx context.Context, name string) error {
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil || !ok {
+		return wrap("drop", err)
+	}
+	err = s.locked(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+c.table); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "DELETE FROM "+s.Schema()+".semroute_collections WHERE name = $1", name)
+		return err
+	})
+	s.mu.Lock()
+	delete(s.tables, name)
+	s.mu.Unlock()
+	return wrap("drop", err)
 }
