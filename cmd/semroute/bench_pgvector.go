@@ -182,9 +182,15 @@ func benchAgreement(ctx context.Context, tw io.Writer, st *pgvector.Store, dir s
 	if err := st.Upsert(ctx, name, recs); err != nil {
 		return err
 	}
+	tb, ib, err := st.Size(ctx, name)
+	if err != nil {
+		return err
+	}
 	slab := flat.New(emb.Dim(), keep)
 	var sc flat.Scratch
 	fmt.Fprintf(tw, "\nCLINC150: nearest exemplar's intent, pgvector against exact, %d test prompts over %d exemplars (D=%d)\n", len(test), len(keep), emb.Dim())
+	fmt.Fprintf(tw, "on disk: table %.1f MB (%.0f bytes an exemplar), HNSW index %.1f MB (%.0f bytes an exemplar)\n",
+		float64(tb)/1e6, float64(tb)/float64(len(keep)), float64(ib)/1e6, float64(ib)/float64(len(keep)))
 	fmt.Fprintln(tw, "ef_search\tagreement")
 	for _, ef := range efs {
 		same := 0

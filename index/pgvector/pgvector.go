@@ -465,3 +465,14 @@ func (s *Store) Drop(ctx context.Context, name string) error {
 	s.mu.Unlock()
 	return wrap("drop", err)
 }
+
+// Size reports a collection's bytes on disk: the table (with its TOAST)
+// and its indexes.
+func (s *Store) Size(ctx context.Context, name string) (table, indexes int64, err error) {
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil || !ok {
+		return 0, 0, wrap("size", err)
+	}
+	err = s.pool.QueryRow(ctx, "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", c.table).Scan(&table, &indexes)
+	return table, indexes, wrap("size", err)
+}
