@@ -1,6 +1,9 @@
-// Package rag will answer knowledge questions from the user's own documents:
-// the target of intents with `target: {rag: COLLECTION}` (ingest, chunking,
-// hybrid retrieval over the index, answers with citations). Until it lands,
-// such intents are routed and reported, and the service refuses to answer
-// them with an error naming the missing capability — never a fake answer.
+// Package rag answers knowledge questions from the user's own documents: the
+// target of intents with `target: {rag: COLLECTION}`. Documents (plain text,
+// Markdown, HTML, JSONL corpora) are split into chunks along their
+// structure, embedded, and stored in the configured index backend. Queries
+// are answered by vector search, BM25 over the same chunks, or both fused,
+// and, when the collection has a model, by that model from the retrieved
+// passages, citing them as [1], [2]. Without a model the passages are
+// returned as they are, never an invented answer.
 package rag

@@ -1,0 +1,450 @@
+package rag
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/index/flat"
+)
+
+// Retrieval modes.
+const (
+	ModeVector = "vector"
+	ModeBM25   = "bm25"
+	ModeHybrid = "hybrid" // BM25 and vector scores, each scaled to [0, 1], summed with VectorWeight
+	ModeRRF    = "rrf"    // reciprocal rank fusion of the two lists
+)
+
+// Options configure a collection.
+type Options struct {
+	Index    index.Index
+	Embedder embed.Embedder
+	Chunk    ChunkOptions
+	// Mode is the default retrieval mode (hybrid).
+	Mode string
+	// VectorWeight is the vector score's weight in hybrid (default 0.2,
+	// chosen on PubMedQA; BM25's weight is 1).
+	VectorWeight float64
+	// Floor is the least cosine similarity between the query and the best
+	// passage; below it retrieval reports that nothing relevant was found.
+	Floor float64
+}
+
+// Collection is one named set of documents.
+type Collection struct {
+	name   string
+	opt    Options
+	ingest sync.Mutex // one ingest or delete at a time
+	mu     sync.RWMutex
+	docs   map[string]docEntry
+	chunks map[string]Chunk // by chunk ID, current versions only
+	bm     *bm25
+}
+
+type docEntry struct {
+	hash   string
+	chunks int
+	title  string
+	source string
+}
+
+// Passage is a retrieved chunk.
+type Passage struct {
+	ChunkID string `json:"chunk_id"`
+	Chunk
+	// Score is the retrieval mode's score; Similarity is the cosine of the
+	// query and the passage.
+	Score      float64 `json:"score"`
+	Similarity float64 `json:"similarity"`
+}
+
+func (c *Collection) chunkColl() string { return "rag." + c.name }
+func (c *Collection) docColl() string   { return "rag." + c.name + ".docs" }
+
+// one is the stand-in vector of manifest records, which are looked up by
+// ID, never searched.
+var one = []float32{1}
+
+// Open loads a collection from the index: the manifest of documents, their
+// current chunks, and the BM25 index over them. Chunks that no manifest
+// entry points to (left by an ingest that stopped midway) are deleted.
+func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
+	if opt.Index == nil || opt.Embedder == nil {
+		return nil, errors.New("rag: a collection needs an index and an embedder")
+	}
+	if opt.Mode == "" {
+		opt.Mode = ModeHybrid
+	}
+	if opt.VectorWeight == 0 {
+		opt.VectorWeight = 0.2
+	}
+	c := &Collection{name: name, opt: opt, docs: map[string]docEntry{}, chunks: map[string]Chunk{}, bm: newBM25()}
+	manifest, err := opt.Index.List(ctx, c.docColl())
+	if err != nil {
+		return nil, fmt.Errorf("rag %s: %w", name, err)
+	}
+	for _, r := range manifest {
+		n, _ := strconv.Atoi(r.Metadata["chunks"])
+		c.docs[r.ID] = docEntry{hash: r.Metadata["hash"], chunks: n, title: r.Metadata["title"], source: r.Metadata["source"]}
+	}
+	recs, err := opt.Index.List(ctx, c.chunkColl())
+	if err != nil {
+		return nil, fmt.Errorf("rag %s: %w", name, err)
+	}
+	var orphans []string
+	for _, r := range recs {
+		ch := chunkOf(r)
+		if d, ok := c.docs[ch.Doc]; !ok || d.hash != r.Metadata["hash"] {
+			orphans = append(orphans, r.ID)
+			continue
+		}
+		c.chunks[r.ID] = ch
+		c.bm.add(r.ID, indexedText(ch))
+	}
+	if len(orphans) > 0 {
+		if err := opt.Index.Delete(ctx, c.chunkColl(), orphans...); err != nil {
+			return nil, fmt.Errorf("rag %s: removing %d chunks of unfinished ingests: %w", name, len(orphans), err)
+		}
+	}
+	return c, nil
+}
+
+func chunkOf(r index.Record) Chunk {
+	pos, _ := strconv.Atoi(r.Metadata["position"])
+	return Chunk{Doc: r.Metadata["doc"], Title: r.Metadata["title"], Source: r.Metadata["source"], Heading: r.Metadata["heading"], Position: pos, Text: r.Text}
+}
+
+// indexedText is what a chunk is embedded and BM25-indexed as: its title
+// and heading lead, as a reader would see them.
+func indexedText(ch Chunk) string {
+	var b strings.Builder
+	for _, s := range []string{ch.Title, ch.Heading} {
+		if s != "" {
+			b.WriteString(s)
+			b.WriteString(". ")
+		}
+	}
+	b.WriteString(ch.Text)
+	return b.String()
+}
+
+func docHash(d Document) string {
+	h := sha256.Sum256([]byte(d.Title + "\x00" + d.Source + "\x00" + d.Text))
+	return hex.EncodeToString(h[:8])
+}
+
+// Name is the collection's name.
+func (c *Collection) Name() string { return c.name }
+
+// Stats counts what an ingest did.
+type Stats struct {
+	Documents int `json:"documents"` // added or replaced
+	Unchanged int `json:"unchanged"` // skipped: same content as stored
+	Chunks    int `json:"chunks"`    // written
+}
+
+// Ingest adds documents, replacing stored ones with the same ID whose
+// content changed and skipping unchanged ones. Each document switches from
+// its old chunks to its new ones at once: the new chunks are written first,
+// then the manifest entry that points to them, and only then are the old
+// ones deleted, so a crash at any point leaves the old or the new version.
+func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error) {
+	c.ingest.Lock()
+	defer c.ingest.Unlock()
+	var st Stats
+	for _, d := range docs {
+		if strings.TrimSpace(d.ID) == "" {
+			return st, fmt.Errorf("rag %s: a document has no id", c.name)
+		}
+		hash := docHash(d)
+		c.mu.RLock()
+		old, had := c.docs[d.ID]
+		c.mu.RUnlock()
+		if had && old.hash == hash {
+			st.Unchanged++
+			continue
+		}
+		chunks := Split(d, c.opt.Chunk)
+		if len(chunks) == 0 {
+			return st, fmt.Errorf("rag %s: document %q has no text", c.name, d.ID)
+		}
+		texts := make([]string, len(chunks))
+		for i, ch := range chunks {
+			texts[i] = indexedText(ch)
+		}
+		vecs, err := c.opt.Embedder.Embed(ctx, texts)
+		if err != nil {
+			return st, fmt.Errorf("rag %s: embed %q: %w", c.name, d.ID, err)
+		}
+		recs := make([]index.Record, 0, len(chunks))
+		ids := make([]string, len(chunks))
+		for i, ch := range chunks {
+			ids[i] = chunkID(d.ID, hash, ch.Position)
+			if zero(vecs[i]) {
+				vecs[i] = append([]float32(nil), vecs[i]...)
+				vecs[i][0] = 1e-3 // a chunk with no known word still needs a direction
+			}
+			recs = append(recs, index.Record{ID: ids[i], Text: ch.Text, Vector: vecs[i], Metadata: map[string]string{
+				"doc": d.ID, "hash": hash, "title": ch.Title, "source": ch.Source, "heading": ch.Heading, "position": strconv.Itoa(ch.Position)}})
+		}
+		if err := c.opt.Index.Upsert(ctx, c.chunkColl(), recs); err != nil {
+			return st, fmt.Errorf("rag %s: store the chunks of %q: %w", c.name, d.ID, err)
+		}
+		entry := index.Record{ID: d.ID, Vector: one, Metadata: map[string]string{"hash": hash, "chunks": strconv.Itoa(len(chunks)), "title": d.Title, "source": d.Source}}
+		if err := c.opt.Index.Upsert(ctx, c.docColl(), []index.Record{entry}); err != nil {
+			return st, fmt.Errorf("rag %s: store the manifest of %q: %w", c.name, d.ID, err)
+		}
+		// The new version is live; retire the old one.
+		c.mu.Lock()
+		var stale []string
+		if had {
+			for p := range old.chunks {
+				id := chunkID(d.ID, old.hash, p)
+				stale = append(stale, id)
+				delete(c.chunks, id)
+				c.bm.remove(id)
+			}
+		}
+		c.docs[d.ID] = docEntry{hash: hash, chunks: len(chunks), title: d.Title, source: d.Source}
+		for i, ch := range chunks {
+			c.chunks[ids[i]] = ch
+			c.bm.add(ids[i], texts[i])
+		}
+		c.mu.Unlock()
+		if len(stale) > 0 {
+			if err := c.opt.Index.Delete(ctx, c.chunkColl(), stale...); err != nil {
+				return st, fmt.Errorf("rag %s: remove the old chunks of %q: %w", c.name, d.ID, err)
+			}
+		}
+		st.Documents++
+		st.Chunks += len(chunks)
+	}
+	c.bm.compact()
+	return st, nil
+}
+
+func zero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func chunkID(doc, hash string, pos int) string { return doc + "@" + hash + "#" + strconv.Itoa(pos) }
+
+// ErrNotFound is returned for a document that is not in the collection.
+var ErrNotFound = errors.New("no such document")
+
+// Delete removes a document: its manifest entry first (it is gone at once),
+// then its chunks.
+func (c *Collection) Delete(ctx context.Context, id string) error {
+	c.ingest.Lock()
+	defer c.ingest.Unlock()
+	c.mu.RLock()
+	d, ok := c.docs[id]
+	c.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("rag %s: %w %q", c.name, ErrNotFound, id)
+	}
+	if err := c.opt.Index.Delete(ctx, c.docColl(), id); err != nil {
+		return err
+	}
+	var ids []string
+	c.mu.Lock()
+	delete(c.docs, id)
+	for p := range d.chunks {
+		cid := chunkID(id, d.hash, p)
+		ids = append(ids, cid)
+		delete(c.chunks, cid)
+		c.bm.remove(cid)
+	}
+	c.mu.Unlock()
+	c.bm.compact()
+	return c.opt.Index.Delete(ctx, c.chunkColl(), ids...)
+}
+
+// Documents is the number of documents; Chunks the number of chunks.
+func (c *Collection) Documents() int { c.mu.RLock(); defer c.mu.RUnlock(); return len(c.docs) }
+func (c *Collection) Chunks() int    { c.mu.RLock(); defer c.mu.RUnlock(); return len(c.chunks) }
+
+// Query is a retrieval request.
+type Query struct {
+	Text string
+	K    int    // default 5
+	Mode string // default the collection's
+	// Filter keeps chunks whose metadata has these values (doc, source,
+	// title, heading).
+	Filter map[string]string
+}
+
+// candidates is how many each retriever contributes to a fusion.
+func candidates(k int) int { return max(50, 4*k) }
+
+// Search retrieves passages. Their Similarity is the cosine of the query and
+// the passage as the embedder sees them.
+func (c *Collection) Search(ctx context.Context, q Query) ([]Passage, error) {
+	if strings.TrimSpace(q.Text) == "" {
+		return nil, errors.New("rag: empty query")
+	}
+	k := cmp.Or(q.K, 5)
+	mode := cmp.Or(q.Mode, c.opt.Mode)
+	qv, err := c.embedOne(ctx, q.Text)
+	if err != nil {
+		return nil, err
+	}
+	keep := func(id string) bool {
+		ch, ok := c.chunks[id]
+		return ok && matches(ch, q.Filter)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var bm, vec []scored
+	switch mode {
+	case ModeBM25:
+		bm = c.bm.search(q.Text, k, keep)
+	case ModeVector:
+		if vec, err = c.vectorSearch(ctx, qv, k, keep); err != nil {
+			return nil, err
+		}
+	case ModeHybrid, ModeRRF:
+		n := candidates(k)
+		bm = c.bm.search(q.Text, n, keep)
+		if vec, err = c.vectorSearch(ctx, qv, n, keep); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("rag: unknown mode %q; want vector, bm25, hybrid or rrf", mode)
+	}
+	var ranked []scored
+	switch mode {
+	case ModeBM25:
+		ranked = bm
+	case ModeVector:
+		ranked = vec
+	case ModeHybrid:
+		ranked = fuseScores(bm, vec, c.opt.VectorWeight)
+	case ModeRRF:
+		ranked = fuseRanks(bm, vec, 60)
+	}
+	ranked = ranked[:min(k, len(ranked))]
+	out := make([]Passage, len(ranked))
+	for i, r := range ranked {
+		ch := c.chunks[r.id]
+		out[i] = Passage{ChunkID: r.id, Chunk: ch, Score: r.score}
+		v, err := c.embedOne(ctx, indexedText(ch))
+		if err == nil {
+			out[i].Similarity = float64(flat.Dot(qv, v))
+		}
+	}
+	return out, nil
+}
+
+func (c *Collection) embedOne(ctx context.Context, text string) ([]float32, error) {
+	vs, err := c.opt.Embedder.Embed(ctx, []string{text})
+	if err != nil {
+		return nil, fmt.Errorf("rag: embed: %w", err)
+	}
+	v := vs[0]
+	flat.Normalize(v)
+	return v, nil
+}
+
+// vectorSearch asks the index for more than k when a filter or stale chunks
+// may take some away.
+func (c *Collection) vectorSearch(ctx context.Context, qv []float32, k int, keep func(string) bool) ([]scored, error) {
+	if zero(qv) {
+		return nil, nil
+	}
+	want := k
+	for {
+		hits, err := c.opt.Index.Search(ctx, c.chunkColl(), qv, want)
+		if err != nil {
+			return nil, fmt.Errorf("rag: vector search: %w", err)
+		}
+		var out []scored
+		for _, h := range hits {
+			if keep(h.ID) {
+				out = append(out, scored{h.ID, float64(h.Score)})
+			}
+		}
+		if len(out) >= k || len(hits) < want || want >= 8*k+1000 {
+			return out[:min(k, len(out))], nil
+		}
+		want *= 4
+	}
+}
+
+func matches(ch Chunk, f map[string]string) bool {
+	for k, v := range f {
+		var have string
+		switch k {
+		case "doc":
+			have = ch.Doc
+		case "source":
+			have = ch.Source
+		case "title":
+			have = ch.Title
+		case "heading":
+			have = ch.Heading
+		default:
+			return false
+		}
+		if have != v {
+			return false
+		}
+	}
+	return true
+}
+
+// fuseScores scales each list's scores to [0, 1] (min to max over the
+// list) and sums them, the vector's times w. BM25's raw scores have no
+// fixed range, so ranks alone (RRF) throw away how far ahead its best hit
+// is; scaled scores keep it.
+func fuseScores(bm, vec []scored, w float64) []scored {
+	acc := map[string]float64{}
+	add := func(list []scored, weight float64) {
+		if len(list) == 0 {
+			return
+		}
+		hi, lo := list[0].score, list[len(list)-1].score
+		for _, s := range list {
+			acc[s.id] += weight * (s.score - lo) / math.Max(hi-lo, 1e-9)
+		}
+	}
+	add(bm, 1)
+	add(vec, w)
+	return sorted(acc)
+}
+
+// fuseRanks is reciprocal rank fusion: Σ 1 / (k + rank).
+func fuseRanks(bm, vec []scored, k float64) []scored {
+	acc := map[string]float64{}
+	for _, list := range [][]scored{bm, vec} {
+		for r, s := range list {
+			acc[s.id] += 1 / (k + float64(r+1))
+		}
+	}
+	return sorted(acc)
+}
+
+func sorted(acc map[string]float64) []scored {
+	out := make([]scored, 0, len(acc))
+	for id, v := range acc {
+		out = append(out, scored{id, v})
+	}
+	slices.SortFunc(out, func(x, y scored) int { return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.id, y.id)) })
+	return out
+}
