@@ -259,4 +259,3 @@ func textOf(n *html.Node, b *strings.Builder) {
 		textOf(c, b)
 	}
 }
-

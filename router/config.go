@@ -24,10 +24,12 @@ type Config struct {
 	Index    IndexConfig    `yaml:"index"`
 	Models   []Model        `yaml:"models"`
 	// Upstream is how model calls fail over; Server is the HTTP service.
-	Upstream UpstreamConfig   `yaml:"upstream"`
-	Server   ServerConfig     `yaml:"server"`
-	Routing  RoutingConfig    `yaml:"routing"`
-	Intents  []intents.Intent `yaml:"intents"`
+	Upstream UpstreamConfig `yaml:"upstream"`
+	Server   ServerConfig   `yaml:"server"`
+	// RAG are the document collections that rag targets name.
+	RAG     []RAGCollection  `yaml:"rag,omitempty"`
+	Routing RoutingConfig    `yaml:"routing"`
+	Intents []intents.Intent `yaml:"intents"`
 	// OutOfScope are examples of prompts that must not match any intent:
 	// the head learns them as a class of their own, and a prompt nearest to
 	// them goes to the fallback (reason matched_out_of_scope).
@@ -100,6 +102,35 @@ type Deployment struct {
 type Price struct {
 	Input  float64 `yaml:"input"`
 	Output float64 `yaml:"output"`
+}
+
+// RAGCollection configures one document collection.
+type RAGCollection struct {
+	Name string `yaml:"name"`
+	// Model is the tier that answers from the passages; without one the
+	// passages are returned as they are.
+	Model intents.Models `yaml:"model,omitempty"`
+	K     int            `yaml:"k,omitempty"`    // passages (default 5)
+	Mode  string         `yaml:"mode,omitempty"` // hybrid (default), vector, bm25, rrf
+	// VectorWeight is the vector score's weight in hybrid (default 0.2).
+	VectorWeight float64 `yaml:"vector_weight,omitempty"`
+	// Floor is the least cosine similarity of the best passage (default
+	// 0.2); below it the answer says nothing relevant was found, or, with
+	// below_floor: fallback, the prompt goes to the config's fallback.
+	Floor        *float64 `yaml:"floor,omitempty"`
+	BelowFloor   string   `yaml:"below_floor,omitempty"` // answer (default) | fallback
+	MaxWords     int      `yaml:"max_words,omitempty"`   // chunk size (default 160)
+	OverlapWords int      `yaml:"overlap_words,omitempty"`
+}
+
+// RAGNamed returns the named collection's config, or nil.
+func (c *Config) RAGNamed(name string) *RAGCollection {
+	for i := range c.RAG {
+		if c.RAG[i].Name == name {
+			return &c.RAG[i]
+		}
+	}
+	return nil
 }
 
 // UpstreamConfig bounds retries and sets the circuit breakers.
@@ -244,6 +275,15 @@ func (c *Config) setDefaults(dir string) {
 	s.RouteTurns = cmp.Or(s.RouteTurns, 1)
 	s.MaxBodyBytes = cmp.Or(s.MaxBodyBytes, 1<<20)
 	s.ShutdownMS = cmp.Or(s.ShutdownMS, 15000)
+	for i := range c.RAG {
+		r := &c.RAG[i]
+		r.K = cmp.Or(r.K, 5)
+		r.Mode = cmp.Or(r.Mode, "hybrid")
+		r.BelowFloor = cmp.Or(r.BelowFloor, "answer")
+		if r.Floor == nil {
+			r.Floor = new(0.2)
+		}
+	}
 	for i := range c.Models {
 		m := &c.Models[i]
 		m.Provider = cmp.Or(m.Provider, "openai")

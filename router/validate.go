@@ -44,7 +44,16 @@ func (c *Config) Validate() error {
 	if len(c.Intents) == 0 {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}
+	rags := c.validateRAG(ps, models)
 	c.validateIntents(ps, models)
+	for i, in := range c.Intents {
+		if len(in.Target.Kinds()) == 1 && in.Target.RAG != "" && !rags[in.Target.RAG] {
+			ps.add(fmt.Sprintf("intents[%d].target.rag", i), "names collection %q, which is not defined under rag", in.Target.RAG)
+		}
+	}
+	if c.Fallback.RAG != "" && !rags[c.Fallback.RAG] {
+		ps.add("fallback.rag", "names collection %q, which is not defined under rag", c.Fallback.RAG)
+	}
 	for j, u := range c.OutOfScope {
 		checkUtterance(ps, fmt.Sprintf("out_of_scope[%d]", j), u)
 	}
@@ -138,6 +147,42 @@ func (c *Config) validateModels(ps *problems) map[string]bool {
 		}
 		if m.TimeoutMS < 0 {
 			ps.add(f+".timeout_ms", "must not be negative")
+		}
+	}
+	return names
+}
+
+func (c *Config) validateRAG(ps *problems, models map[string]bool) map[string]bool {
+	names := map[string]bool{}
+	for i, r := range c.RAG {
+		f := fmt.Sprintf("rag[%d]", i)
+		switch {
+		case strings.TrimSpace(r.Name) == "":
+			ps.add(f+".name", "missing")
+		case names[r.Name]:
+			ps.add(f+".name", "collection %q is defined twice", r.Name)
+		}
+		names[r.Name] = true
+		for _, m := range r.Model {
+			if !models[m] {
+				ps.add(f+".model", "names model %q, which is not defined under models", m)
+			}
+		}
+		switch r.Mode {
+		case "", "hybrid", "vector", "bm25", "rrf":
+		default:
+			ps.add(f+".mode", "unknown mode %q; want hybrid, vector, bm25 or rrf", r.Mode)
+		}
+		switch r.BelowFloor {
+		case "", "answer", "fallback":
+		default:
+			ps.add(f+".below_floor", "%q; want answer or fallback", r.BelowFloor)
+		}
+		if r.K < 0 || r.K > 50 || r.VectorWeight < 0 || r.MaxWords < 0 || r.OverlapWords < 0 {
+			ps.add(f, "k must be in [1, 50]; vector_weight, max_words and overlap_words must not be negative")
+		}
+		if r.Floor != nil && (*r.Floor < -1 || *r.Floor > 1) {
+			ps.add(f+".floor", "%v is outside [-1, 1]", *r.Floor)
 		}
 	}
 	return names

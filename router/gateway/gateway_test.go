@@ -84,6 +84,8 @@ intents:
   - name: handbook
     target: {rag: handbook}
     utterances: [what does the employee handbook say about leave, how many vacation days do I get, what is the parental leave policy]
+rag:
+  - {name: handbook}
 fallback: {model: strong}
 `
 
