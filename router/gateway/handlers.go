@@ -133,10 +133,19 @@ func (s *Server) chat(c *gin.Context) {
 		return
 	}
 	c.Writer.Header().Set("x-semroute-target", target.String())
+	if target.RAG != "" {
+		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
+		return
+	}
 	if len(target.Model) == 0 {
 		s.notImplemented(c, target)
 		return
 	}
+	s.callModels(c, st, target, req)
+}
+
+// callModels answers a chat completion from a model tier.
+func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
 	if req.Stream {
 		s.stream(c, st, target, req)
 		return
@@ -157,7 +166,7 @@ func (s *Server) chat(c *gin.Context) {
 
 // notImplemented answers targets whose modules have not landed.
 func (s *Server) notImplemented(c *gin.Context, t intents.Target) {
-	capability := map[string]string{intents.KindRAG: "the RAG pipeline (rag/)", intents.KindModeration: "the moderation pass (moderation/)",
+	capability := map[string]string{intents.KindModeration: "the moderation pass (moderation/)",
 		intents.KindHandoff: "human handoff"}[strings.Join(t.Kinds(), "")]
 	fail(c, http.StatusNotImplemented, typeNotImpl, "target_not_implemented", "",
 		fmt.Sprintf("this prompt routes to %s, which needs %s; this build of semroute does not have it yet", t.String(), capability))

@@ -20,6 +20,7 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -87,6 +88,8 @@ type Server struct {
 	engine  *gin.Engine
 	store   IntentStore
 	watched atomic.Bool
+	ragMu   sync.Mutex
+	rags    map[string]*rag.Collection // open collections, by name
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -193,6 +196,11 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 	if err != nil {
 		return nil, err
 	}
+	for _, rc := range cfg.RAG {
+		if _, err := s.collection(ctx, rc); err != nil {
+			return nil, err
+		}
+	}
 	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}}
 	for _, a := range cfg.Server.AutoModels {
 		st.auto[a] = true
@@ -251,6 +259,10 @@ func (s *Server) routes() *gin.Engine {
 	admin.DELETE("/:name", s.deleteIntent)
 	admin.POST("/:name/utterances", s.addUtterances)
 	admin.DELETE("/:name/utterances", s.removeUtterances)
+	docs := v1.Group("/rag/:collection/documents", s.authorize(true))
+	docs.POST("", s.ragAddDocuments)
+	docs.DELETE("/:id", s.ragDeleteDocument)
+	client.POST("/rag/:collection/query", s.ragQuery)
 	return e
 }
 

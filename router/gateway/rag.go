@@ -1,0 +1,255 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/semroute/semroute/rag"
+	"github.com/semroute/semroute/router"
+)
+
+// collection returns the open collection for rc, opening it (and loading
+// its chunks from the index) the first time. Collections outlive reloads.
+func (s *Server) collection(ctx context.Context, rc router.RAGCollection) (*rag.Collection, error) {
+	s.ragMu.Lock()
+	defer s.ragMu.Unlock()
+	if c, ok := s.rags[rc.Name]; ok {
+		return c, nil
+	}
+	if s.opt.Index == nil {
+		return nil, fmt.Errorf("rag collection %q needs an index", rc.Name)
+	}
+	c, err := rag.Open(ctx, rc.Name, rag.Options{Index: s.opt.Index, Embedder: s.opt.Embedder,
+		Chunk: rag.ChunkOptions{MaxWords: rc.MaxWords, OverlapWords: rc.OverlapWords}, Mode: rc.Mode, VectorWeight: rc.VectorWeight})
+	if err != nil {
+		return nil, err
+	}
+	if s.rags == nil {
+		s.rags = map[string]*rag.Collection{}
+	}
+	s.rags[rc.Name] = c
+	return c, nil
+}
+
+// ragOf finds the request's collection, answering 404 when it is unknown.
+func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, bool) {
+	st := s.st.Load()
+	name := c.Param("collection")
+	rc := st.cfg.RAGNamed(name)
+	if rc == nil {
+		fail(c, http.StatusNotFound, typeNotFound, "collection_not_found", "collection", fmt.Sprintf("no rag collection named %q in the config", name))
+		return nil, nil, false
+	}
+	col, err := s.collection(c.Request.Context(), *rc)
+	if err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		return nil, nil, false
+	}
+	return col, rc, true
+}
+
+func (s *Server) ragAddDocuments(c *gin.Context) {
+	col, _, ok := s.ragOf(c)
+	if !ok {
+		return
+	}
+	body, err := readBody(c.Request.Body)
+	if err != nil {
+		answerRequestError(c, err)
+		return
+	}
+	var many struct {
+		Documents []rag.Document `json:"documents"`
+	}
+	var docs []rag.Document
+	if err := json.Unmarshal(body, &many); err == nil && len(many.Documents) > 0 {
+		docs = many.Documents
+	} else {
+		var one rag.Document
+		if err := json.Unmarshal(body, &one); err != nil {
+			badRequest(c, "", "send a document {\"id\",\"title\",\"text\",\"source\"} or {\"documents\": [...]}: "+err.Error())
+			return
+		}
+		docs = []rag.Document{one}
+	}
+	for i, d := range docs {
+		switch {
+		case strings.TrimSpace(d.ID) == "":
+			badRequest(c, fmt.Sprintf("documents[%d].id", i), "missing id")
+			return
+		case strings.TrimSpace(d.Text) == "":
+			badRequest(c, fmt.Sprintf("documents[%d].text", i), fmt.Sprintf("document %q has no text", d.ID))
+			return
+		}
+	}
+	stats, err := col.Ingest(c.Request.Context(), docs)
+	if err != nil {
+		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, stats)
+}
+
+func (s *Server) ragDeleteDocument(c *gin.Context) {
+	col, _, ok := s.ragOf(c)
+	if !ok {
+		return
+	}
+	if err := col.Delete(c.Request.Context(), c.Param("id")); err != nil {
+		if errors.Is(err, rag.ErrNotFound) {
+			fail(c, http.StatusNotFound, typeNotFound, "document_not_found", "id", err.Error())
+			return
+		}
+		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"deleted": c.Param("id")})
+}
+
+// ragResult is a query's answer: the passages, and the model's answer (or
+// the passages as text when there is no model).
+type ragResult struct {
+	Passages []rag.Passage `json:"passages"`
+	rag.Answer
+	BelowFloor bool `json:"below_floor"`
+}
+
+// ask retrieves and answers. extra are the client's request fields passed
+// to the model.
+func (s *Server) ask(ctx context.Context, st *state, col *rag.Collection, rc *router.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, error) {
+	q.K = cmpInt(q.K, rc.K)
+	q.Mode = cmpStr(q.Mode, rc.Mode)
+	ps, err := col.Search(ctx, q)
+	if err != nil {
+		return ragResult{}, err
+	}
+	res := ragResult{Passages: ps}
+	if len(ps) == 0 || ps[0].Similarity < *rc.Floor {
+		res.BelowFloor = true
+		res.Answer = rag.NothingFound()
+		return res, nil
+	}
+	if len(rc.Model) == 0 {
+		res.Answer = rag.NoModel(ps)
+		return res, nil
+	}
+	a := &rag.Answerer{Pool: st.pool, Models: rc.Model}
+	ans, err := a.Answer(ctx, q.Text, ps, extra)
+	if err != nil {
+		return ragResult{}, err
+	}
+	res.Answer = ans
+	return res, nil
+}
+
+func cmpInt(a, b int) int {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+func cmpStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *Server) ragQuery(c *gin.Context) {
+	col, rc, ok := s.ragOf(c)
+	if !ok {
+		return
+	}
+	body, err := readBody(c.Request.Body)
+	if err != nil {
+		answerRequestError(c, err)
+		return
+	}
+	var req struct {
+		Query  string            `json:"query"`
+		K      int               `json:"k"`
+		Mode   string            `json:"mode"`
+		Filter map[string]string `json:"filter"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		badRequest(c, "", "send {\"query\": \"...\", \"k\": 5}: "+err.Error())
+		return
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		badRequest(c, "query", "missing query")
+		return
+	}
+	if req.K < 0 || req.K > 50 {
+		badRequest(c, "k", "k must be in [1, 50]")
+		return
+	}
+	switch req.Mode {
+	case "", rag.ModeHybrid, rag.ModeVector, rag.ModeBM25, rag.ModeRRF:
+	default:
+		badRequest(c, "mode", fmt.Sprintf("unknown mode %q; want hybrid, vector, bm25 or rrf", req.Mode))
+		return
+	}
+	res, err := s.ask(c.Request.Context(), s.st.Load(), col, rc, rag.Query{Text: req.Query, K: req.K, Mode: req.Mode, Filter: req.Filter}, nil)
+	if err != nil {
+		s.upstreamFailed(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// chatRAG answers a chat completion routed to a collection, in OpenAI's
+// format with the sources added. A stream gets the answer as one chunk.
+func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatRequest, text string) {
+	rc := st.cfg.RAGNamed(name)
+	col, err := s.collection(c.Request.Context(), *rc)
+	if err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		return
+	}
+	res, err := s.ask(c.Request.Context(), st, col, rc, rag.Query{Text: text}, req.Body)
+	if err != nil {
+		s.upstreamFailed(c, err)
+		return
+	}
+	if res.BelowFloor && rc.BelowFloor == "fallback" && len(st.cfg.Fallback.Model) > 0 {
+		c.Writer.Header().Set("x-semroute-target", st.cfg.Fallback.String())
+		s.callModels(c, st, st.cfg.Fallback, req)
+		return
+	}
+	model := cmpStr(res.Model, "semroute-rag:"+name)
+	c.Set("model", res.Model)
+	h := c.Writer.Header()
+	if res.Model != "" {
+		h.Set("x-semroute-model", res.Model)
+	}
+	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+	id, created := fmt.Sprintf("chatcmpl-semroute-%d", time.Now().UnixNano()), time.Now().Unix()
+	if req.Stream {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		c.Status(http.StatusOK)
+		for _, chunk := range []gin.H{
+			{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+				"choices": []gin.H{{"index": 0, "delta": gin.H{"role": "assistant", "content": res.Text}, "finish_reason": nil}}},
+			{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+				"choices": []gin.H{{"index": 0, "delta": gin.H{}, "finish_reason": "stop"}}, "sources": res.Sources},
+		} {
+			b, _ := json.Marshal(chunk)
+			c.Writer.Write([]byte("data: " + string(b) + "\n\n"))
+		}
+		c.Writer.Write([]byte("data: [DONE]\n\n"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"id": id, "object": "chat.completion", "created": created, "model": model,
+		"choices": []gin.H{{"index": 0, "message": gin.H{"role": "assistant", "content": res.Text}, "finish_reason": "stop"}},
+		"sources": res.Sources})
+}
