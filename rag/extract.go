@@ -105,6 +105,7 @@ func cmpOr(a, b string) string {
 func jsonl(name string, data []byte) ([]Document, error) {
 	var docs []Document
 	var bad []string
+	nbad := 0
 	seen := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -118,29 +119,36 @@ func jsonl(name string, data []byte) ([]Document, error) {
 			Title string  `json:"title"`
 			Text  *string `json:"text"`
 		}
+		problem := ""
 		switch err := json.Unmarshal(b, &d); {
 		case err != nil:
-			bad = append(bad, fmt.Sprintf("line %d: not a JSON object: %v", line, err))
+			problem = fmt.Sprintf("line %d: not a JSON object: %v", line, err)
 		case d.ID == nil || strings.TrimSpace(*d.ID) == "":
-			bad = append(bad, fmt.Sprintf("line %d: missing id", line))
+			problem = fmt.Sprintf("line %d: missing id", line)
 		case d.Text == nil || strings.TrimSpace(*d.Text) == "":
-			bad = append(bad, fmt.Sprintf("line %d: missing text", line))
+			problem = fmt.Sprintf("line %d: missing text", line)
 		case seen[*d.ID] > 0:
-			bad = append(bad, fmt.Sprintf("line %d: duplicate id %q (first on line %d)", line, *d.ID, seen[*d.ID]))
+			problem = fmt.Sprintf("line %d: duplicate id %q (first on line %d)", line, *d.ID, seen[*d.ID])
 		default:
 			seen[*d.ID] = line
 			docs = append(docs, Document{ID: *d.ID, Title: d.Title, Source: name, Text: *d.Text})
 		}
-		if len(bad) >= 20 {
-			bad = append(bad, "…")
-			break
+		if problem != "" {
+			if nbad++; nbad <= 10 {
+				bad = append(bad, problem)
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
+		nbad++
 		bad = append(bad, err.Error())
 	}
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("%w %s: %d bad line(s):\n  %s", ErrBadFile, name, len(bad), strings.Join(bad, "\n  "))
+	if nbad > 0 {
+		more := ""
+		if nbad > len(bad) {
+			more = fmt.Sprintf("\n  … and %d more", nbad-len(bad))
+		}
+		return nil, fmt.Errorf("%w %s: %d bad line(s):\n  %s%s", ErrBadFile, name, nbad, strings.Join(bad, "\n  "), more)
 	}
 	return docs, nil
 }

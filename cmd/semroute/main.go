@@ -25,6 +25,9 @@ Usage:
   semroute eval [--config FILE] --train FILE --test FILE [--val FILE] [--fit] [--out DIR] [--json]
                                                         measure routing and fit thresholds
   semroute eval cascade --data FILE [--target-quality Q] measure a cheap-then-strong cascade
+  semroute eval rag --questions FILE --corpus FILE      measure retrieval: vector, BM25, hybrid
+  semroute ingest --config FILE --collection NAME PATH...
+                                                        add documents to a rag collection
   semroute bench [--exemplars N] [--queries N]          measure routing speed on this machine
 
 Run 'semroute COMMAND --help' for a command's flags.
@@ -33,11 +36,12 @@ Run 'semroute COMMAND --help' for a command's flags.
 type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"model": runModel,
-	"route": runRoute,
-	"bench": runBench,
-	"eval":  runEval,
-	"serve": runServe,
+	"model":  runModel,
+	"route":  runRoute,
+	"bench":  runBench,
+	"eval":   runEval,
+	"serve":  runServe,
+	"ingest": runIngest,
 }
 
 func main() {

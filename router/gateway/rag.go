@@ -27,8 +27,7 @@ func (s *Server) collection(ctx context.Context, rc router.RAGCollection) (*rag.
 	if s.opt.Index == nil {
 		return nil, fmt.Errorf("rag collection %q needs an index", rc.Name)
 	}
-	c, err := rag.Open(ctx, rc.Name, rag.Options{Index: s.opt.Index, Embedder: s.opt.Embedder,
-		Chunk: rag.ChunkOptions{MaxWords: rc.MaxWords, OverlapWords: rc.OverlapWords}, Mode: rc.Mode, VectorWeight: rc.VectorWeight})
+	c, err := rag.Open(ctx, rc.Name, rag.OptionsOf(&rc, s.opt.Index, s.opt.Embedder))
 	if err != nil {
 		return nil, err
 	}
