@@ -214,3 +214,16 @@ func TestFoldsStratified(t *testing.T) {
 		}
 	}
 }
+
+func TestRankMetrics(t *testing.T) {
+	r1, r5, r10, mrr, ndcg := rankMetrics([]string{"x", "y", "g", "z"}, []string{"g"})
+	if r1 != 0 || r5 != 1 || r10 != 1 || mrr != 1.0/3 || math.Abs(ndcg-0.5) > 1e-12 {
+		t.Errorf("gold third: %v %v %v %v %v", r1, r5, r10, mrr, ndcg)
+	}
+	if r1, _, r10, mrr, ndcg := rankMetrics([]string{"a", "b"}, []string{"g"}); r1+r10+mrr+ndcg != 0 {
+		t.Error("a miss scored")
+	}
+	if tokenF1("the Wilhelm Röntgen!", "Wilhelm Conrad Röntgen") != 0.8 || exactMatch("The  1889.", "1889") != 1 {
+		t.Errorf("F1 %v", tokenF1("the Wilhelm Röntgen!", "Wilhelm Conrad Röntgen"))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/semroute/semroute/datasets"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 )
 
@@ -240,5 +241,64 @@ func TestCascadeThreeModelsBudget(t *testing.T) {
 	other.Version = "other"
 	if _, err := LoadCascadeThresholds(path, other); err == nil {
 		t.Error("a cascade fitted with another embedder was accepted")
+	}
+}
+
+// TestRAGHybridFloor is issue 6's floor: on NQ-Open, hybrid retrieval beats
+// both BM25 and vector search on recall@5 and MRR@10. PubMedQA is recorded
+// beside it (its questions paraphrase titles, so BM25 is near the ceiling).
+func TestRAGHybridFloor(t *testing.T) {
+	for _, set := range []string{"rag_nq_open_oracle", "rag_pubmedqa"} {
+		dir := filepath.Join(datasets.Shared(t), set)
+		qs, err := ReadRAGQuestions(filepath.Join(dir, "questions.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := rag.ReadFile(filepath.Join(dir, "corpus.jsonl"), 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := EvalRAG(context.Background(), RAGOptions{Questions: qs, Corpus: docs, Embedder: localtest.Open(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]RAGModeStat{}
+		for _, m := range rep.Modes {
+			by[m.Mode] = m
+			t.Logf("%s %-6s recall@1 %.4f recall@5 %.4f recall@10 %.4f MRR@10 %.4f nDCG@10 %.4f", set, m.Mode, m.Recall1, m.Recall5, m.Recall10, m.MRR10, m.NDCG10)
+		}
+		if set != "rag_nq_open_oracle" {
+			continue
+		}
+		h := by[rag.ModeHybrid]
+		for _, single := range []string{rag.ModeBM25, rag.ModeVector} {
+			if s := by[single]; h.Recall5 <= s.Recall5 || h.MRR10 <= s.MRR10 {
+				t.Errorf("hybrid (recall@5 %.4f, MRR@10 %.4f) does not beat %s (%.4f, %.4f)", h.Recall5, h.MRR10, single, s.Recall5, s.MRR10)
+			}
+		}
+	}
+}
+
+// TestRAGAnswerPlumbing answers through a fake upstream that knows one
+// answer: exact match and F1 count it, and only it.
+func TestRAGAnswerPlumbing(t *testing.T) {
+	docs := []rag.Document{{ID: "p1", Title: "Nobel Prize in Physics", Text: "The first Nobel Prize in Physics went to Wilhelm Röntgen in 1901."},
+		{ID: "p2", Title: "Eiffel Tower", Text: "The Eiffel Tower was finished in 1889 for the World's Fair."}}
+	qs := []RAGQuestion{{ID: "1", Question: "who got the first nobel prize in physics", Answers: []string{"Wilhelm Röntgen"}, PassageIDs: []string{"p1"}},
+		{ID: "2", Question: "when was the eiffel tower finished", Answers: []string{"1889"}, PassageIDs: []string{"p2"}}}
+	var saw []string
+	rep, err := EvalRAG(context.Background(), RAGOptions{Questions: qs, Corpus: docs, Embedder: localtest.Open(t),
+		Answer: func(_ context.Context, q string, ps []rag.Passage) (string, error) {
+			saw = append(saw, ps[0].Doc)
+			return "Wilhelm Röntgen.", nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := rep.Answers; a == nil || a.N != 2 || a.ExactMatch != 0.5 || a.F1 != 0.5 {
+		t.Errorf("answers %+v, want EM 0.5 and F1 0.5", rep.Answers)
+	}
+	if strings.Join(saw, ",") != "p1,p2" {
+		t.Errorf("the answerer saw passages of %v", saw)
 	}
 }

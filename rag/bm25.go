@@ -159,12 +159,41 @@ func (b *bm25) search(query string, k int, keep func(id string) bool) []scored {
 			acc[p.slot] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(l)/avg))
 		}
 	}
-	out := make([]scored, 0, len(acc))
+	// The k best by a bounded min-heap: most matches share only common
+	// words and never get near the top.
+	h := make([]scored, 0, k+1)
+	worse := func(x, y scored) bool { return x.score < y.score || x.score == y.score && x.id > y.id }
 	for s, v := range acc {
-		if keep == nil || keep(b.ids[s]) {
-			out = append(out, scored{b.ids[s], v})
+		if len(h) == k && v < h[0].score {
+			continue
+		}
+		id := b.ids[s]
+		if keep != nil && !keep(id) {
+			continue
+		}
+		h = append(h, scored{id, v})
+		for i := len(h) - 1; i > 0 && worse(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
+			h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+		}
+		if len(h) > k { // drop the worst, at the root
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+			for i := 0; ; {
+				l, r, m := 2*i+1, 2*i+2, i
+				if l < len(h) && worse(h[l], h[m]) {
+					m = l
+				}
+				if r < len(h) && worse(h[r], h[m]) {
+					m = r
+				}
+				if m == i {
+					break
+				}
+				h[i], h[m] = h[m], h[i]
+				i = m
+			}
 		}
 	}
-	slices.SortFunc(out, func(x, y scored) int { return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.id, y.id)) })
-	return out[:min(k, len(out))]
+	slices.SortFunc(h, func(x, y scored) int { return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.id, y.id)) })
+	return h
 }

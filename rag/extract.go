@@ -208,7 +208,7 @@ func stripInline(s string) string {
 
 // skipped are elements whose text is boilerplate or code, not content.
 var skipped = map[string]bool{"script": true, "style": true, "noscript": true, "nav": true, "header": true,
-	"footer": true, "aside": true, "form": true, "button": true, "svg": true, "template": true, "iframe": true, "head": true}
+	"footer": true, "aside": true, "form": true, "button": true, "svg": true, "template": true, "iframe": true, "title": true, "meta": true, "link": true}
 
 var blocks = map[string]bool{"p": true, "div": true, "section": true, "article": true, "main": true, "li": true,
 	"ul": true, "ol": true, "table": true, "tr": true, "br": true, "blockquote": true, "pre": true, "dd": true, "dt": true}
