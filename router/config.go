@@ -121,6 +121,9 @@ type RAGCollection struct {
 	BelowFloor   string   `yaml:"below_floor,omitempty"` // answer (default) | fallback
 	MaxWords     int      `yaml:"max_words,omitempty"`   // chunk size (default 160)
 	OverlapWords int      `yaml:"overlap_words,omitempty"`
+	// Filter keeps only chunks with these values (keys doc, source, title,
+	// heading) in every query of the collection.
+	Filter map[string]string `yaml:"filter,omitempty"`
 }
 
 // RAGNamed returns the named collection's config, or nil.

@@ -181,6 +181,11 @@ func (c *Config) validateRAG(ps *problems, models map[string]bool) map[string]bo
 		if r.K < 0 || r.K > 50 || r.VectorWeight < 0 || r.MaxWords < 0 || r.OverlapWords < 0 {
 			ps.add(f, "k must be in [1, 50]; vector_weight, max_words and overlap_words must not be negative")
 		}
+		for k := range r.Filter {
+			if k != "doc" && k != "source" && k != "title" && k != "heading" {
+				ps.add(f+".filter", "unknown key %q; want doc, source, title or heading", k)
+			}
+		}
 		if r.Floor != nil && (*r.Floor < -1 || *r.Floor > 1) {
 			ps.add(f+".floor", "%v is outside [-1, 1]", *r.Floor)
 		}

@@ -126,6 +126,18 @@ type ragResult struct {
 func (s *Server) ask(ctx context.Context, st *state, col *rag.Collection, rc *router.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, error) {
 	q.K = cmpInt(q.K, rc.K)
 	q.Mode = cmpStr(q.Mode, rc.Mode)
+	if len(rc.Filter) > 0 {
+		f := map[string]string{}
+		for k, v := range rc.Filter {
+			f[k] = v
+		}
+		for k, v := range q.Filter { // a query narrows further, never widens
+			if _, set := f[k]; !set {
+				f[k] = v
+			}
+		}
+		q.Filter = f
+	}
 	ps, err := col.Search(ctx, q)
 	if err != nil {
 		return ragResult{}, err
