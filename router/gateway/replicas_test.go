@@ -95,7 +95,8 @@ func TestReplicasShareIntents(t *testing.T) {
 	}
 	t.Logf("replica 2 routed the new intent %v after replica 1 acknowledged it", took.Round(time.Millisecond))
 	// A third replica started now begins with the stored intents.
-	third := New(Options{Embedder: localtest.Open(t), Intents: pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema}).Intents()})
+	st3 := pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema})
+	third := New(Options{Embedder: localtest.Open(t), Index: st3, Intents: st3.Intents()})
 	if err := third.Load(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
