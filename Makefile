@@ -15,6 +15,7 @@ BIN := bin/semroute
 # 127.0.0.1:8080. /v1/route works at once; chat completions answer 503 naming
 # the variable to set until the demo models' upstreams are configured.
 run: model build
+	$(BIN) ingest --quiet --config datasets/demo/config.yaml --collection products datasets/demo/products
 	$(BIN) serve --config datasets/demo/config.yaml
 
 build:

@@ -11,6 +11,8 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/index/pgvector/pgtest"
 )
 
 func TestParseFormats(t *testing.T) {
@@ -235,5 +237,28 @@ func TestSearchModesAndFilters(t *testing.T) {
 	}
 	if _, err := c.Search(ctx, Query{Text: "x", Mode: "magic"}); err == nil {
 		t.Error("an unknown mode was accepted")
+	}
+}
+
+// TestOnPgvector: a collection on the PostgreSQL backend ingests, finds
+// and reopens like one on chromem-go.
+func TestOnPgvector(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.Open(t, pgvector.Options{})
+	c, err := Open(ctx, "kb", Options{Index: st, Embedder: localtest.Open(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ingest(ctx, []Document{{ID: "a", Title: "Kettle", Text: "The kettle boils a litre in four minutes."},
+		{ID: "b", Title: "Desk", Text: "The desk rises to 130 centimetres."}}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(ctx, "kb", Options{Index: st, Embedder: localtest.Open(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := again.Search(ctx, Query{Text: "how long does the kettle take to boil", K: 1})
+	if err != nil || len(ps) != 1 || ps[0].Doc != "a" || again.Documents() != 2 {
+		t.Errorf("after reopening on pgvector: %+v %v", ps, err)
 	}
 }

@@ -90,6 +90,18 @@ func TestRAGThroughTheService(t *testing.T) {
 		t.Errorf("unrelated query: %d %v", code, body)
 	}
 
+	// Below the floor with below_floor: fallback, the prompt goes to the
+	// config's fallback (strong).
+	cfg.RAG[0].BelowFloor = "fallback"
+	cfg.RAG[0].Floor = new(0.99) // nothing clears it
+	if err := h.srv.Load(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	code, hd, body := h.do(t, "POST", "/v1/chat/completions", key, `{"model":"auto","messages":[{"role":"user","content":"how many vacation days do I get"}]}`)
+	if code != 200 || hd.Get("x-semroute-model") != "strong" || hd.Get("x-semroute-target") != "model:strong" || hd.Get("x-semroute-intent") != "handbook" {
+		t.Errorf("below the floor with fallback: %d %v %v", code, hd, body)
+	}
+
 	// Delete a document: its passages are gone.
 	if code, _, _ := h.do(t, "DELETE", "/v1/rag/handbook/documents/leave", key, ""); code != 200 {
 		t.Errorf("delete: %d", code)
