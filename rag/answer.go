@@ -92,11 +92,15 @@ func (a *Answerer) Answer(ctx context.Context, question string, ps []Passage, ex
 	return Answer{Text: out.Choices[0].Message.Content, Model: res.Model, Sources: SourcesOf(ps), Cost: res.Cost}, nil
 }
 
-// NoModel is the answer of a collection without a model: the passages with
-// their sources, and a sentence that says so.
-func NoModel(ps []Passage) Answer {
+// NoModel is the answer of a collection without a usable model: the
+// passages with their sources, under a sentence that says why (default: no
+// model is configured).
+func NoModel(ps []Passage, why string) Answer {
+	if why == "" {
+		why = "No model is configured for this collection"
+	}
 	var b strings.Builder
-	b.WriteString("No model is configured for this collection, so here are the most relevant passages as they are:\n")
+	b.WriteString(why + ", so here are the most relevant passages as they are:\n")
 	for i, p := range ps {
 		fmt.Fprintf(&b, "\n[%d] %s: %s\n", i+1, p.Title, p.Text)
 	}

@@ -149,7 +149,17 @@ func (s *Server) ask(ctx context.Context, st *state, col *rag.Collection, rc *ro
 		return res, nil
 	}
 	if len(rc.Model) == 0 {
-		res.Answer = rag.NoModel(ps)
+		res.Answer = rag.NoModel(ps, "")
+		return res, nil
+	}
+	var unset []string
+	for _, m := range rc.Model {
+		if v := st.pool.Model(m).Unconfigured(); v != "" {
+			unset = append(unset, v)
+		}
+	}
+	if len(unset) == len(rc.Model) {
+		res.Answer = rag.NoModel(ps, fmt.Sprintf("The collection's model (%s) is not configured (set %s)", strings.Join(rc.Model, ", "), strings.Join(unset, " or ")))
 		return res, nil
 	}
 	a := &rag.Answerer{Pool: st.pool, Models: rc.Model}

@@ -90,6 +90,18 @@ func TestRAGThroughTheService(t *testing.T) {
 		t.Errorf("unrelated query: %d %v", code, body)
 	}
 
+	// A model without its key: the passages, and why.
+	unset := *cfg
+	unset.Models = append([]router.Model(nil), cfg.Models...)
+	unset.Models[0].APIKeyEnv = "SEMROUTE_TEST_UNSET_KEY"
+	if err := h.srv.Load(context.Background(), &unset); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body = h.do(t, "POST", "/v1/rag/handbook/query", key, `{"query":"what is the parental leave policy"}`)
+	if code != 200 || !strings.Contains(body["answer"].(string), "not configured (set SEMROUTE_TEST_UNSET_KEY)") || !strings.Contains(body["answer"].(string), "16 weeks") {
+		t.Errorf("query with an unconfigured model: %d %v", code, body)
+	}
+
 	// Below the floor with below_floor: fallback, the prompt goes to the
 	// config's fallback (strong).
 	cfg.RAG[0].BelowFloor = "fallback"
