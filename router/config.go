@@ -26,6 +26,8 @@ type Config struct {
 	// Upstream is how model calls fail over; Server is the HTTP service.
 	Upstream UpstreamConfig `yaml:"upstream"`
 	Server   ServerConfig   `yaml:"server"`
+	// Handoff configures the queues for people.
+	Handoff HandoffConfig `yaml:"handoff,omitempty"`
 	// RAG are the document collections that rag targets name.
 	RAG     []RAGCollection  `yaml:"rag,omitempty"`
 	Routing RoutingConfig    `yaml:"routing"`
@@ -102,6 +104,14 @@ type Deployment struct {
 type Price struct {
 	Input  float64 `yaml:"input"`
 	Output float64 `yaml:"output"`
+}
+
+// HandoffConfig configures human handoff.
+type HandoffConfig struct {
+	// Message answers the client; {ticket} becomes the ticket's id.
+	Message string `yaml:"message,omitempty"`
+	// Webhooks are called with each new ticket of their queue.
+	Webhooks map[string]string `yaml:"webhooks,omitempty"`
 }
 
 // RAGCollection configures one document collection.
@@ -278,6 +288,7 @@ func (c *Config) setDefaults(dir string) {
 	s.RouteTurns = cmp.Or(s.RouteTurns, 1)
 	s.MaxBodyBytes = cmp.Or(s.MaxBodyBytes, 1<<20)
 	s.ShutdownMS = cmp.Or(s.ShutdownMS, 15000)
+	c.Handoff.Message = cmp.Or(c.Handoff.Message, "Thank you. A person will follow up on this; your ticket is {ticket}.")
 	for i := range c.RAG {
 		r := &c.RAG[i]
 		r.K = cmp.Or(r.K, 5)

@@ -45,6 +45,11 @@ func (c *Config) Validate() error {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}
 	rags := c.validateRAG(ps, models)
+	for q, u := range c.Handoff.Webhooks {
+		if err := checkURL(u); err != nil {
+			ps.add("handoff.webhooks."+q, "%v", err)
+		}
+	}
 	c.validateIntents(ps, models)
 	for i, in := range c.Intents {
 		if len(in.Target.Kinds()) == 1 && in.Target.RAG != "" && !rags[in.Target.RAG] {

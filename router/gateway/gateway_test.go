@@ -84,6 +84,9 @@ intents:
   - name: handbook
     target: {rag: handbook}
     utterances: [what does the employee handbook say about leave, how many vacation days do I get, what is the parental leave policy]
+  - name: human
+    target: {handoff: agents}
+    utterances: [I want to talk to a human, connect me with a real person, can I speak to an agent please, let me talk to customer service staff]
   - name: threats
     target: {moderation: block}
     utterances: [I will hurt you, I am going to attack you, you will regret this threat]

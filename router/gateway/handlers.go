@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -137,6 +138,11 @@ func (s *Server) chat(c *gin.Context) {
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
 		return
 	}
+	if target.Handoff != "" {
+		score, _ := strconv.ParseFloat(c.Writer.Header().Get("x-semroute-score"), 64)
+		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})
+		return
+	}
 	if len(target.Model) == 0 {
 		s.notImplemented(c, target)
 		return
@@ -166,8 +172,7 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 
 // notImplemented answers targets whose modules have not landed.
 func (s *Server) notImplemented(c *gin.Context, t intents.Target) {
-	capability := map[string]string{intents.KindModeration: "the moderation pass (moderation/)",
-		intents.KindHandoff: "human handoff"}[strings.Join(t.Kinds(), "")]
+	capability := map[string]string{intents.KindModeration: "the moderation pass (moderation/)"}[strings.Join(t.Kinds(), "")]
 	fail(c, http.StatusNotImplemented, typeNotImpl, "target_not_implemented", "",
 		fmt.Sprintf("this prompt routes to %s, which needs %s; this build of semroute does not have it yet", t.String(), capability))
 }

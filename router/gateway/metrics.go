@@ -22,6 +22,7 @@ type metrics struct {
 	breaker      *prometheus.GaugeVec
 	tokens       *prometheus.CounterVec
 	cost         *prometheus.CounterVec
+	tickets      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -39,7 +40,8 @@ func newMetrics() *metrics {
 	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_breaker_open", Help: "1 while a deployment's circuit breaker is open."}, []string{"model", "deployment"})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_tokens_total", Help: "Tokens by model and kind (prompt, completion)."}, []string{"model", "kind"})
 	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cost_usd_total", Help: "Cost in US dollars by model, from token usage and the configured prices."}, []string{"model"})
-	m.reg.MustRegister(m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.tickets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_handoff_tickets_total", Help: "Handoff tickets by queue and event (created, claimed, replied, resolved)."}, []string{"queue", "event"})
+	m.reg.MustRegister(m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -253,24 +252,5 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 		h.Set("x-semroute-model", res.Model)
 	}
 	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
-	id, created := fmt.Sprintf("chatcmpl-semroute-%d", time.Now().UnixNano()), time.Now().Unix()
-	if req.Stream {
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		c.Status(http.StatusOK)
-		for _, chunk := range []gin.H{
-			{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-				"choices": []gin.H{{"index": 0, "delta": gin.H{"role": "assistant", "content": res.Text}, "finish_reason": nil}}},
-			{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-				"choices": []gin.H{{"index": 0, "delta": gin.H{}, "finish_reason": "stop"}}, "sources": res.Sources},
-		} {
-			b, _ := json.Marshal(chunk)
-			c.Writer.Write([]byte("data: " + string(b) + "\n\n"))
-		}
-		c.Writer.Write([]byte("data: [DONE]\n\n"))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"id": id, "object": "chat.completion", "created": created, "model": model,
-		"choices": []gin.H{{"index": 0, "message": gin.H{"role": "assistant", "content": res.Text}, "finish_reason": "stop"}},
-		"sources": res.Sources})
+	writeAnswer(c, req.Stream, model, res.Text, gin.H{"sources": res.Sources})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
@@ -90,6 +91,7 @@ type Server struct {
 	watched atomic.Bool
 	ragMu   sync.Mutex
 	rags    map[string]*rag.Collection // open collections, by name
+	handoff *handoff.Store
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -263,6 +265,10 @@ func (s *Server) routes() *gin.Engine {
 	docs.POST("", s.ragAddDocuments)
 	docs.DELETE("/:id", s.ragDeleteDocument)
 	client.POST("/rag/:collection/query", s.ragQuery)
+	client.GET("/handoff/tickets/:id", s.getTicket) // the client fetches its answer
+	agents := v1.Group("/handoff/tickets", s.authorize(true))
+	agents.GET("", s.listTickets)
+	agents.POST("/:id/:action", s.changeTicket)
 	return e
 }
 
