@@ -140,3 +140,5 @@ func barsSVG(m Metrics, names []string) string {
 	b.WriteString(`</svg>`)
 	return b.String()
 }
+
+func htmlEscape(s string) string { return html.EscapeString(s) }

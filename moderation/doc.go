@@ -1,5 +1,8 @@
-// Package moderation will check prompts before routing and answers after the
-// model (PII redaction, unsafe and jailbreak detection, per-category
-// actions), and is the target of intents with `target: {moderation: ACTION}`.
-// Until it lands, the router only routes such prompts; nothing is filtered.
+// Package moderation checks prompts before routing and answers after the
+// model: PII (emails, phone numbers, Luhn-checked cards, checksummed IBANs,
+// US SSNs, IP addresses, API and private keys) with readable redaction;
+// unsafe requests and jailbreak attempts by rules and by a head fitted on
+// exemplars of each category (datasets/moderation), with a threshold per
+// category. The service applies a policy per category: block, redact,
+// flag or hand off to people (package handoff).
 package moderation

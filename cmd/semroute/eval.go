@@ -20,6 +20,9 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(args) > 0 && args[0] == "cascade" {
 		return runEvalCascade(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "safety" {
+		return runEvalSafety(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "rag" {
 		return runEvalRAG(ctx, args[1:], stdout, stderr)
 	}
