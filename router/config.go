@@ -26,6 +26,8 @@ type Config struct {
 	// Upstream is how model calls fail over; Server is the HTTP service.
 	Upstream UpstreamConfig `yaml:"upstream"`
 	Server   ServerConfig   `yaml:"server"`
+	// Moderation, when present, checks prompts (and, with output, answers).
+	Moderation *ModerationConfig `yaml:"moderation,omitempty"`
 	// Handoff configures the queues for people.
 	Handoff HandoffConfig `yaml:"handoff,omitempty"`
 	// RAG are the document collections that rag targets name.
@@ -104,6 +106,37 @@ type Deployment struct {
 type Price struct {
 	Input  float64 `yaml:"input"`
 	Output float64 `yaml:"output"`
+}
+
+// ModerationConfig is the moderation policy.
+type ModerationConfig struct {
+	Input  *bool `yaml:"input,omitempty"`  // check prompts before routing (default true)
+	Output bool  `yaml:"output,omitempty"` // check answers; streams are then buffered
+	// Actions map a category (pii, jailbreak, violence_weapons, self_harm,
+	// sexual_minors, hate_harassment, malware_intrusion, fraud,
+	// illegal_drugs, privacy_abuse, or default) to block, redact, flag or
+	// handoff. Defaults: pii redact, everything else block.
+	Actions map[string]string `yaml:"actions,omitempty"`
+	// HandoffQueue takes prompts whose action is handoff (default safety).
+	HandoffQueue string `yaml:"handoff_queue,omitempty"`
+	// Refusal answers blocked prompts.
+	Refusal string `yaml:"refusal,omitempty"`
+	// Exemplars replace the built-in ones (datasets/moderation/safety.jsonl).
+	Exemplars string `yaml:"exemplars,omitempty"`
+}
+
+// Action is what the policy does about a category.
+func (m *ModerationConfig) Action(category string) string {
+	if a, ok := m.Actions[category]; ok {
+		return a
+	}
+	if category == "pii" {
+		return "redact"
+	}
+	if a, ok := m.Actions["default"]; ok {
+		return a
+	}
+	return "block"
 }
 
 // HandoffConfig configures human handoff.
@@ -288,6 +321,13 @@ func (c *Config) setDefaults(dir string) {
 	s.RouteTurns = cmp.Or(s.RouteTurns, 1)
 	s.MaxBodyBytes = cmp.Or(s.MaxBodyBytes, 1<<20)
 	s.ShutdownMS = cmp.Or(s.ShutdownMS, 15000)
+	if m := c.Moderation; m != nil {
+		if m.Input == nil {
+			m.Input = new(true)
+		}
+		m.HandoffQueue = cmp.Or(m.HandoffQueue, "safety")
+		m.Refusal = cmp.Or(m.Refusal, "I can't help with that request.")
+	}
 	c.Handoff.Message = cmp.Or(c.Handoff.Message, "Thank you. A person will follow up on this; your ticket is {ticket}.")
 	for i := range c.RAG {
 		r := &c.RAG[i]
@@ -312,6 +352,9 @@ func (c *Config) setDefaults(dir string) {
 	rel(&c.Index.DataDir)
 	rel(&c.Routing.ThresholdsFile)
 	rel(&c.Embedder.Path)
+	if c.Moderation != nil {
+		rel(&c.Moderation.Exemplars)
+	}
 }
 
 // Problem is one thing wrong in a config.

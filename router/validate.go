@@ -45,6 +45,20 @@ func (c *Config) Validate() error {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}
 	rags := c.validateRAG(ps, models)
+	if m := c.Moderation; m != nil {
+		for cat, a := range m.Actions {
+			switch a {
+			case "block", "redact", "flag", "handoff":
+			default:
+				ps.add("moderation.actions."+cat, "unknown action %q; want block, redact, flag or handoff", a)
+			}
+		}
+		if m.Exemplars != "" {
+			if _, err := os.Stat(m.Exemplars); err != nil {
+				ps.add("moderation.exemplars", "%v", err)
+			}
+		}
+	}
 	for q, u := range c.Handoff.Webhooks {
 		if err := checkURL(u); err != nil {
 			ps.add("handoff.webhooks."+q, "%v", err)

@@ -346,7 +346,6 @@ func TestErrorsAreOpenAIFormat(t *testing.T) {
 		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":7}]}`, 400, "content must be"},
 		{"POST", "/v1/chat/completions", `{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}`, 404, "does not exist"},
 		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"` + strings.Repeat("x", 3000) + `"}]}`, 413, "larger than 2000 bytes"},
-		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"I am going to attack you"}]}`, 501, "moderation pass"},
 		{"POST", "/v1/chat/completions", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`, 400, "temperature too high"},
 		{"POST", "/v1/route", `{}`, 400, "missing input"},
 		{"POST", "/v1/route", `{"input":"   "}`, 400, "input is empty"},

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
@@ -108,6 +109,9 @@ func (s *Server) chat(c *gin.Context) {
 		answerRequestError(c, err)
 		return
 	}
+	if !s.moderateInput(c, st, req) {
+		return
+	}
 	var target intents.Target
 	switch {
 	case st.auto[req.Model]:
@@ -143,6 +147,37 @@ func (s *Server) chat(c *gin.Context) {
 		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})
 		return
 	}
+	if a := target.Moderation; a != "" {
+		// An intent whose target is a moderation action.
+		c.Writer.Header().Set("x-semroute-moderation", c.GetString("intent")+";action="+a)
+		switch a {
+		case "block":
+			refusal := "I can't help with that request."
+			if st.cfg.Moderation != nil {
+				refusal = st.cfg.Moderation.Refusal
+			}
+			writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": c.GetString("intent")}})
+			return
+		case "handoff":
+			queue := "safety"
+			if st.cfg.Moderation != nil {
+				queue = st.cfg.Moderation.HandoffQueue
+			}
+			s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: c.GetString("intent"), Reason: "moderation intent"})
+			return
+		default: // flag or redact: the prompt goes on to the fallback
+			if a == "redact" {
+				for i, m := range req.Messages {
+					req.Messages[i].Content = moderation.Redact(m.Content, moderation.FindPII(m.Content))
+				}
+				if err := rewriteMessages(req); err != nil {
+					fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+					return
+				}
+			}
+			target = st.cfg.Fallback
+		}
+	}
 	if len(target.Model) == 0 {
 		s.notImplemented(c, target)
 		return
@@ -150,11 +185,19 @@ func (s *Server) chat(c *gin.Context) {
 	s.callModels(c, st, target, req)
 }
 
-// callModels answers a chat completion from a model tier.
+// callModels answers a chat completion from a model tier. With output
+// moderation on, a stream is buffered: the whole answer is fetched,
+// checked, and then sent as one chunk.
 func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
-	if req.Stream {
+	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
+	if req.Stream && !buffered {
 		s.stream(c, st, target, req)
 		return
+	}
+	if buffered {
+		req.Stream = false
+		req.Body["stream"] = json.RawMessage("false")
+		delete(req.Body, "stream_options")
 	}
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)
 	if err != nil {
@@ -167,7 +210,24 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	h.Set("x-semroute-model", res.Model)
 	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 	h.Set("x-semroute-attempts", strconv.Itoa(res.Attempts))
-	c.Data(http.StatusOK, "application/json", res.Body)
+	body := s.moderateOutput(c, st, res.Body)
+	if buffered {
+		var out struct {
+			Choices []struct {
+				Message struct {
+					Content string `json:"content"`
+				} `json:"message"`
+			} `json:"choices"`
+		}
+		json.Unmarshal(body, &out)
+		text := ""
+		if len(out.Choices) > 0 {
+			text = out.Choices[0].Message.Content
+		}
+		writeAnswer(c, true, res.Model, text, nil)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", body)
 }
 
 // notImplemented answers targets whose modules have not landed.

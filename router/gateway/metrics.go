@@ -23,6 +23,7 @@ type metrics struct {
 	tokens       *prometheus.CounterVec
 	cost         *prometheus.CounterVec
 	tickets      *prometheus.CounterVec
+	moderation   *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -41,7 +42,8 @@ func newMetrics() *metrics {
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_tokens_total", Help: "Tokens by model and kind (prompt, completion)."}, []string{"model", "kind"})
 	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cost_usd_total", Help: "Cost in US dollars by model, from token usage and the configured prices."}, []string{"model"})
 	m.tickets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_handoff_tickets_total", Help: "Handoff tickets by queue and event (created, claimed, replied, resolved)."}, []string{"queue", "event"})
-	m.reg.MustRegister(m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_moderation_flags_total", Help: "Moderation findings by category and the action the policy took."}, []string{"category", "action"})
+	m.reg.MustRegister(m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
@@ -92,6 +93,8 @@ type Server struct {
 	ragMu   sync.Mutex
 	rags    map[string]*rag.Collection // open collections, by name
 	handoff *handoff.Store
+	det     *moderation.Detector
+	detFrom string
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -200,6 +203,11 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 	}
 	for _, rc := range cfg.RAG {
 		if _, err := s.collection(ctx, rc); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Moderation != nil {
+		if _, err := s.detector(ctx, cfg.Moderation); err != nil {
 			return nil, err
 		}
 	}
