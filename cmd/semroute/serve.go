@@ -40,7 +40,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer idx.Close()
 	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug}
 	if pg, ok := idx.(*pgvector.Store); ok {
-		opt.Intents = pg.Intents() // replicas share the intents through the database
+		opt.Intents = pg.Intents() // replicas share the intents and tickets through the database
+		opt.Tickets = pg.Tickets()
 	}
 	srv := gateway.New(opt)
 	if *addr == "" {

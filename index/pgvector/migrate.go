@@ -30,6 +30,19 @@ var migrations = []string{
 		stored bool NOT NULL DEFAULT false
 	);
 	INSERT INTO {schema}.semroute_intents_version (version) VALUES (0);`,
+	// 2: handoff tickets.
+	`CREATE TABLE {schema}.semroute_tickets (
+		id text PRIMARY KEY,
+		queue text NOT NULL,
+		state text NOT NULL CHECK (state IN ('open', 'claimed', 'resolved')),
+		agent text NOT NULL DEFAULT '',
+		reply text NOT NULL DEFAULT '',
+		conversation jsonb NOT NULL,
+		decision jsonb NOT NULL,
+		created timestamptz NOT NULL,
+		updated timestamptz NOT NULL
+	);
+	CREATE INDEX ON {schema}.semroute_tickets (queue, state, created);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

@@ -15,6 +15,8 @@ import (
 	"github.com/semroute/semroute/index/indextest"
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
+	"github.com/semroute/semroute/moderation/handoff"
+	"github.com/semroute/semroute/moderation/handoff/handofftest"
 )
 
 func TestConformance(t *testing.T) {
@@ -160,4 +162,8 @@ func TestConnectionLoss(t *testing.T) {
 	if err != nil || len(hits) != 1 {
 		t.Errorf("after the database came back: %v %v", hits, err)
 	}
+}
+
+func TestTicketQueue(t *testing.T) {
+	handofftest.Run(t, func(t *testing.T) handoff.Queue { return pgtest.Open(t, pgvector.Options{}).Tickets() })
 }

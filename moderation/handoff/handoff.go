@@ -72,17 +72,38 @@ type event struct {
 	At     time.Time `json:"at"`
 }
 
+// Queue is where tickets are kept: the log in the data directory (Store),
+// or PostgreSQL when replicas share one (index/pgvector).
+type Queue interface {
+	// Create makes a ticket; when it returns nil the ticket is durable.
+	Create(queue string, conv []Message, d Decision) (Ticket, error)
+	Claim(id, agent string) (Ticket, error)
+	Reply(id, agent, text string) (Ticket, error)
+	Resolve(id string) (Ticket, error)
+	Get(id string) (Ticket, error)
+	List(queue, state string) ([]Ticket, error)
+	OldestOpen(now time.Time) (map[string]time.Duration, error)
+	// SetOnCreate sets a function called (in its own goroutine) with each
+	// new ticket once it is durable.
+	SetOnCreate(func(Ticket))
+	Close() error
+}
+
+// NewID makes a ticket id: time-ordered, with 48 random bits.
+func NewID() string { return newID() }
+
 // Store is the ticket log and its in-memory view. It is safe for
 // concurrent use.
 type Store struct {
-	mu      sync.Mutex
-	f       *os.File
-	tickets map[string]*Ticket
-	order   []string
-	// OnCreate, when set, is called (in its own goroutine) for each new
-	// ticket, after it is durable.
-	OnCreate func(Ticket)
+	mu       sync.Mutex
+	f        *os.File
+	tickets  map[string]*Ticket
+	order    []string
+	onCreate func(Ticket)
 }
+
+// SetOnCreate sets the function called with each new ticket.
+func (s *Store) SetOnCreate(f func(Ticket)) { s.onCreate = f }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -220,8 +241,8 @@ func (s *Store) Create(queue string, conv []Message, d Decision) (Ticket, error)
 	if err != nil {
 		return Ticket{}, err
 	}
-	if s.OnCreate != nil {
-		go s.OnCreate(t)
+	if s.onCreate != nil {
+		go s.onCreate(t)
 	}
 	return t, nil
 }
@@ -265,20 +286,20 @@ func (s *Store) Resolve(id string) (Ticket, error) {
 	return s.change(id, event{Op: "resolve"}, StateOpen, StateClaimed)
 }
 
-// Get returns a ticket.
-func (s *Store) Get(id string) (Ticket, bool) {
+// Get returns a ticket, or ErrNotFound.
+func (s *Store) Get(id string) (Ticket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tickets[id]
 	if !ok {
-		return Ticket{}, false
+		return Ticket{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	return *t, true
+	return *t, nil
 }
 
 // List returns tickets, oldest first, filtered by queue and state (empty:
 // any).
-func (s *Store) List(queue, state string) []Ticket {
+func (s *Store) List(queue, state string) ([]Ticket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []Ticket{}
@@ -288,11 +309,11 @@ func (s *Store) List(queue, state string) []Ticket {
 			out = append(out, *t)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // OldestOpen is the age of the oldest open ticket of each queue.
-func (s *Store) OldestOpen(now time.Time) map[string]time.Duration {
+func (s *Store) OldestOpen(now time.Time) (map[string]time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]time.Duration{}
@@ -303,7 +324,7 @@ func (s *Store) OldestOpen(now time.Time) map[string]time.Duration {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // Close closes the log.

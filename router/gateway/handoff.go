@@ -18,26 +18,29 @@ import (
 	"github.com/semroute/semroute/router"
 )
 
-// tickets opens the handoff log in the data directory the first time; it
-// outlives reloads.
-func (s *Server) tickets(cfg *router.Config) (*handoff.Store, error) {
+// tickets opens the handoff queue the first time: Options.Tickets, or the
+// log in the data directory. It outlives reloads.
+func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
 	s.ragMu.Lock()
 	defer s.ragMu.Unlock()
 	if s.handoff != nil {
 		return s.handoff, nil
 	}
-	st, err := handoff.Open(filepath.Join(cfg.Index.DataDir, "handoff.log"))
-	if err != nil {
-		return nil, err
+	st := s.opt.Tickets
+	if st == nil {
+		var err error
+		if st, err = handoff.Open(filepath.Join(cfg.Index.DataDir, "handoff.log")); err != nil {
+			return nil, err
+		}
 	}
-	st.OnCreate = func(t handoff.Ticket) {
+	st.SetOnCreate(func(t handoff.Ticket) {
 		s.m.tickets.WithLabelValues(t.Queue, "created").Inc()
 		if cur := s.st.Load(); cur != nil {
 			if url := cur.cfg.Handoff.Webhooks[t.Queue]; url != "" {
 				s.notify(url, t)
 			}
 		}
-	}
+	})
 	s.m.reg.MustRegister(oldestOpen{st})
 	s.handoff = st
 	return st, nil
@@ -68,13 +71,14 @@ func (s *Server) notify(url string, t handoff.Ticket) {
 }
 
 // oldestOpen reports the age of each queue's oldest open ticket.
-type oldestOpen struct{ st *handoff.Store }
+type oldestOpen struct{ st handoff.Queue }
 
 var oldestDesc = prometheus.NewDesc("semroute_handoff_oldest_open_seconds", "Age of the oldest open ticket, by queue.", []string{"queue"}, nil)
 
 func (o oldestOpen) Describe(ch chan<- *prometheus.Desc) { ch <- oldestDesc }
 func (o oldestOpen) Collect(ch chan<- prometheus.Metric) {
-	for q, age := range o.st.OldestOpen(time.Now()) {
+	ages, _ := o.st.OldestOpen(time.Now())
+	for q, age := range ages {
 		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age.Seconds(), q)
 	}
 }
@@ -136,7 +140,7 @@ func writeAnswer(c *gin.Context, stream bool, model, text string, extra gin.H) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) ticketStore(c *gin.Context) (*handoff.Store, bool) {
+func (s *Server) ticketStore(c *gin.Context) (handoff.Queue, bool) {
 	store, err := s.tickets(s.st.Load().cfg)
 	if err != nil {
 		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
@@ -150,7 +154,12 @@ func (s *Server) listTickets(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"object": "list", "data": store.List(c.Query("queue"), c.Query("state"))})
+	list, err := store.List(c.Query("queue"), c.Query("state"))
+	if err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"object": "list", "data": list})
 }
 
 func (s *Server) getTicket(c *gin.Context) {
@@ -158,9 +167,13 @@ func (s *Server) getTicket(c *gin.Context) {
 	if !ok {
 		return
 	}
-	t, found := store.Get(c.Param("id"))
-	if !found {
+	t, err := store.Get(c.Param("id"))
+	if errors.Is(err, handoff.ErrNotFound) {
 		fail(c, http.StatusNotFound, typeNotFound, "ticket_not_found", "id", "no ticket "+c.Param("id"))
+		return
+	}
+	if err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, t)

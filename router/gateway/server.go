@@ -38,6 +38,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Debug logs prompt text; off by default.
 	Debug bool
+	// Tickets keeps handoff tickets; nil means a log in the config's
+	// data_dir.
+	Tickets handoff.Queue
 	// Intents keeps the intents API's changes; nil means a file in the
 	// config's data_dir. With a store that can Watch (PostgreSQL), replicas
 	// pick up each other's changes.
@@ -92,7 +95,7 @@ type Server struct {
 	watched atomic.Bool
 	ragMu   sync.Mutex
 	rags    map[string]*rag.Collection // open collections, by name
-	handoff *handoff.Store
+	handoff handoff.Queue
 	det     *moderation.Detector
 	detFrom string
 }
