@@ -123,6 +123,24 @@ type ModerationConfig struct {
 	Refusal string `yaml:"refusal,omitempty"`
 	// Exemplars replace the built-in ones (datasets/moderation/safety.jsonl).
 	Exemplars string `yaml:"exemplars,omitempty"`
+	// External is an OpenAI-compatible /v1/moderations endpoint whose
+	// findings join semroute's own.
+	External *ExternalModeration `yaml:"external,omitempty"`
+}
+
+// ExternalModeration is an OpenAI-compatible moderation endpoint.
+type ExternalModeration struct {
+	BaseURL   string `yaml:"base_url"`
+	Model     string `yaml:"model,omitempty"`
+	APIKeyEnv string `yaml:"api_key_env,omitempty"`
+	TimeoutMS int    `yaml:"timeout_ms,omitempty"` // default 5000
+	// Combine is how its verdict joins semroute's: any (either flags it,
+	// default) or both (a category counts only when both flag the text as
+	// unsafe).
+	Combine string `yaml:"combine,omitempty"`
+	// OnError: open (go on with semroute's own findings, default) or
+	// closed (block when the endpoint fails).
+	OnError string `yaml:"on_error,omitempty"`
 }
 
 // Action is what the policy does about a category.
@@ -327,6 +345,11 @@ func (c *Config) setDefaults(dir string) {
 		}
 		m.HandoffQueue = cmp.Or(m.HandoffQueue, "safety")
 		m.Refusal = cmp.Or(m.Refusal, "I can't help with that request.")
+		if e := m.External; e != nil {
+			e.TimeoutMS = cmp.Or(e.TimeoutMS, 5000)
+			e.Combine = cmp.Or(e.Combine, "any")
+			e.OnError = cmp.Or(e.OnError, "open")
+		}
 	}
 	c.Handoff.Message = cmp.Or(c.Handoff.Message, "Thank you. A person will follow up on this; your ticket is {ticket}.")
 	for i := range c.RAG {

@@ -53,6 +53,17 @@ func (c *Config) Validate() error {
 				ps.add("moderation.actions."+cat, "unknown action %q; want block, redact, flag or handoff", a)
 			}
 		}
+		if e := m.External; e != nil {
+			if err := checkURL(e.BaseURL); err != nil {
+				ps.add("moderation.external.base_url", "%v", err)
+			}
+			if e.Combine != "any" && e.Combine != "both" {
+				ps.add("moderation.external.combine", "%q; want any or both", e.Combine)
+			}
+			if e.OnError != "open" && e.OnError != "closed" {
+				ps.add("moderation.external.on_error", "%q; want open or closed", e.OnError)
+			}
+		}
 		if m.Exemplars != "" {
 			if _, err := os.Stat(m.Exemplars); err != nil {
 				ps.add("moderation.exemplars", "%v", err)

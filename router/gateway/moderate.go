@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,6 +64,19 @@ func (s *Server) judge(ctx context.Context, m *router.ModerationConfig, texts ..
 		flags, sp, err := d.Check(ctx, t, 1)
 		if err != nil {
 			return verdict{}, nil, err
+		}
+		if e := m.External; e != nil {
+			ext := &moderation.External{BaseURL: e.BaseURL, Model: e.Model, APIKey: os.Getenv(e.APIKeyEnv), Timeout: time.Duration(e.TimeoutMS) * time.Millisecond}
+			xf, err := ext.Check(ctx, t)
+			switch {
+			case err != nil && e.OnError == "closed":
+				s.log.Warn("external moderation failed; blocking (on_error: closed)", "err", err)
+				flags = append(flags, moderation.Flag{Category: "external_unavailable", Score: 1, Source: "external"})
+			case err != nil:
+				s.log.Warn("external moderation failed; going on with semroute's own findings", "err", err)
+			default:
+				flags = moderation.Combine(flags, xf, e.Combine)
+			}
 		}
 		spans[i] = sp
 		for _, f := range flags {

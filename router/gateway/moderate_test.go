@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -65,5 +67,33 @@ func TestModerationPolicy(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(raw), "[EMAIL]") || strings.Contains(string(raw), "ops@example.org") || !strings.HasSuffix(string(raw), "data: [DONE]\n\n") {
 		t.Errorf("buffered stream: %s", raw)
+	}
+}
+
+func TestExternalModeration(t *testing.T) {
+	var calls atomic.Int64
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.WriteString(w, `{"results":[{"flagged":true,"categories":{"harassment":true},"category_scores":{"harassment":0.8}}]}`)
+	}))
+	defer fake.Close()
+	for _, tc := range []struct {
+		combine, onError, url string
+		blocked               bool
+	}{
+		{"any", "open", fake.URL + "/v1", true},          // the endpoint's flag alone blocks
+		{"both", "open", fake.URL + "/v1", false},        // semroute finds nothing unsafe: it goes on
+		{"any", "closed", "http://127.0.0.1:1/v1", true}, // the endpoint is down: closed blocks
+		{"any", "open", "http://127.0.0.1:1/v1", false},  // open goes on
+	} {
+		h := start(t, "moderation:\n  external: {base_url: "+tc.url+", combine: "+tc.combine+", on_error: "+tc.onError+", timeout_ms: 500}\n")
+		code, hd, _ := h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`)
+		blocked := strings.Contains(hd.Get("x-semroute-moderation"), "action=block")
+		if code != 200 || blocked != tc.blocked {
+			t.Errorf("%+v: status %d, moderation %q", tc, code, hd.Get("x-semroute-moderation"))
+		}
+	}
+	if calls.Load() != 2 {
+		t.Errorf("the endpoint was called %d times, want 2", calls.Load())
 	}
 }
