@@ -28,6 +28,8 @@ type Config struct {
 	Server   ServerConfig   `yaml:"server"`
 	// Moderation, when present, checks prompts (and, with output, answers).
 	Moderation *ModerationConfig `yaml:"moderation,omitempty"`
+	// Cache, when present, answers repeated requests without an upstream.
+	Cache *CacheConfig `yaml:"cache,omitempty"`
 	// Handoff configures the queues for people.
 	Handoff HandoffConfig `yaml:"handoff,omitempty"`
 	// RAG are the document collections that rag targets name.
@@ -155,6 +157,20 @@ func (m *ModerationConfig) Action(category string) string {
 		return a
 	}
 	return "block"
+}
+
+// CacheConfig is the response cache.
+type CacheConfig struct {
+	MaxBytes int64 `yaml:"max_bytes,omitempty"` // in-process bound (default 64 MiB), LRU
+	TTLS     int   `yaml:"ttl_s,omitempty"`     // entry lifetime (default 3600)
+	// Semantic also matches a last user turn within SemanticThreshold
+	// cosine of a cached one, with identical earlier turns and parameters.
+	Semantic          bool               `yaml:"semantic,omitempty"`
+	SemanticThreshold float64            `yaml:"semantic_threshold,omitempty"` // default 0.95
+	PerIntent         map[string]float64 `yaml:"per_intent,omitempty"`         // semantic threshold by intent
+	// AllowTemperature caches requests whose temperature is not 0 (or not
+	// given, which OpenAI takes as 1).
+	AllowTemperature bool `yaml:"allow_temperature,omitempty"`
 }
 
 // HandoffConfig configures human handoff.
@@ -350,6 +366,11 @@ func (c *Config) setDefaults(dir string) {
 			e.Combine = cmp.Or(e.Combine, "any")
 			e.OnError = cmp.Or(e.OnError, "open")
 		}
+	}
+	if cc := c.Cache; cc != nil {
+		cc.MaxBytes = cmp.Or(cc.MaxBytes, 64<<20)
+		cc.TTLS = cmp.Or(cc.TTLS, 3600)
+		cc.SemanticThreshold = cmp.Or(cc.SemanticThreshold, 0.95)
 	}
 	c.Handoff.Message = cmp.Or(c.Handoff.Message, "Thank you. A person will follow up on this; your ticket is {ticket}.")
 	for i := range c.RAG {

@@ -70,6 +70,19 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if cc := c.Cache; cc != nil {
+		if cc.MaxBytes < 0 || cc.TTLS < 0 {
+			ps.add("cache", "max_bytes and ttl_s must not be negative")
+		}
+		if cc.SemanticThreshold < 0 || cc.SemanticThreshold > 1 {
+			ps.add("cache.semantic_threshold", "%v is outside [0, 1]", cc.SemanticThreshold)
+		}
+		for name, v := range cc.PerIntent {
+			if v < 0 || v > 1 {
+				ps.add("cache.per_intent."+name, "%v is outside [0, 1]", v)
+			}
+		}
+	}
 	for q, u := range c.Handoff.Webhooks {
 		if err := checkURL(u); err != nil {
 			ps.add("handoff.webhooks."+q, "%v", err)

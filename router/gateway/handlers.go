@@ -189,6 +189,10 @@ func (s *Server) chat(c *gin.Context) {
 // moderation on, a stream is buffered: the whole answer is fetched,
 // checked, and then sent as one chunk.
 func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
+	answered, keep := s.fromCache(c, st, target, req)
+	if answered {
+		return
+	}
 	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
 	if req.Stream && !buffered {
 		s.stream(c, st, target, req)
@@ -211,6 +215,9 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 	h.Set("x-semroute-attempts", strconv.Itoa(res.Attempts))
 	body := s.moderateOutput(c, st, res.Body)
+	if keep != nil { // what the client gets, output moderation applied
+		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
+	}
 	if buffered {
 		var out struct {
 			Choices []struct {

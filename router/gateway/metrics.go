@@ -24,6 +24,8 @@ type metrics struct {
 	cost         *prometheus.CounterVec
 	tickets      *prometheus.CounterVec
 	moderation   *prometheus.CounterVec
+	cache        *prometheus.CounterVec
+	cacheSaved   prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -43,7 +45,9 @@ func newMetrics() *metrics {
 	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cost_usd_total", Help: "Cost in US dollars by model, from token usage and the configured prices."}, []string{"model"})
 	m.tickets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_handoff_tickets_total", Help: "Handoff tickets by queue and event (created, claimed, replied, resolved)."}, []string{"queue", "event"})
 	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_moderation_flags_total", Help: "Moderation findings by category and the action the policy took."}, []string{"category", "action"})
-	m.reg.MustRegister(m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_lookups_total", Help: "Response cache lookups by result (hit_exact, hit_semantic, miss, bypass, off); hit ratio = hits / (hits + misses)."}, []string{"result"})
+	m.cacheSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cache_saved_usd_total", Help: "What the answers served from the cache cost when they were made."})
+	m.reg.MustRegister(m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

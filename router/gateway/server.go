@@ -24,6 +24,7 @@ import (
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -85,19 +86,21 @@ type state struct {
 
 // Server is the HTTP service.
 type Server struct {
-	opt     Options
-	log     *slog.Logger
-	st      atomic.Pointer[state]
-	mu      sync.Mutex // serialises reloads and intent changes
-	m       *metrics
-	engine  *gin.Engine
-	store   IntentStore
-	watched atomic.Bool
-	ragMu   sync.Mutex
-	rags    map[string]*rag.Collection // open collections, by name
-	handoff handoff.Queue
-	det     *moderation.Detector
-	detFrom string
+	opt      Options
+	log      *slog.Logger
+	st       atomic.Pointer[state]
+	mu       sync.Mutex // serialises reloads and intent changes
+	m        *metrics
+	engine   *gin.Engine
+	store    IntentStore
+	watched  atomic.Bool
+	ragMu    sync.Mutex
+	rags     map[string]*rag.Collection // open collections, by name
+	handoff  handoff.Queue
+	det      *moderation.Detector
+	detFrom  string
+	cache    *cache.Cache
+	cacheCfg router.CacheConfig
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }

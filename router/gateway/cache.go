@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/upstream"
+)
+
+// responseCache returns the cache for cfg, made anew when its bounds
+// change.
+func (s *Server) responseCache(cc *router.CacheConfig) *cache.Cache {
+	s.ragMu.Lock()
+	defer s.ragMu.Unlock()
+	if s.cache == nil || s.cacheCfg.MaxBytes != cc.MaxBytes || s.cacheCfg.TTLS != cc.TTLS {
+		s.cache = cache.New(cc.MaxBytes, time.Duration(cc.TTLS)*time.Second)
+		s.cacheCfg = *cc
+	}
+	return s.cache
+}
+
+// fromCache answers a model-bound request from the cache when it can. It
+// returns true when it answered; otherwise keep, when not nil, stores the
+// upstream's answer.
+func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req *chatRequest) (answered bool, keep func(upstream.Result)) {
+	cc := st.cfg.Cache
+	if cc == nil {
+		return false, nil
+	}
+	h := c.Writer.Header()
+	msgs := make([]cache.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = cache.Message{Role: m.Role, Content: m.Content}
+	}
+	if ok, why := cache.Cacheable(req.Body, msgs, cc.AllowTemperature); !ok {
+		h.Set("x-semroute-cache", "off:"+why)
+		s.m.cache.WithLabelValues("off").Inc()
+		return false, nil
+	}
+	exact, ctx := cache.Keys(target.String(), req.Body, msgs)
+	key := cache.Key{Exact: exact, Context: ctx}
+	threshold := 0.0
+	if cc.Semantic {
+		threshold = cc.SemanticThreshold
+		if v, ok := cc.PerIntent[c.GetString("intent")]; ok {
+			threshold = v
+		}
+		if text := lastUser(req); text != "" {
+			if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
+				flat.Normalize(vs[0])
+				key.Vec = vs[0]
+			}
+		}
+	}
+	store := s.responseCache(cc)
+	keep = func(res upstream.Result) {
+		store.Put(key, cache.Entry{Body: res.Body, Model: res.Model, Cost: res.Cost})
+	}
+	if bypass(c) {
+		h.Set("x-semroute-cache", "bypass")
+		s.m.cache.WithLabelValues("bypass").Inc()
+		return false, keep
+	}
+	e, kind, ok := store.Get(key, threshold)
+	if !ok {
+		h.Set("x-semroute-cache", "miss")
+		s.m.cache.WithLabelValues("miss").Inc()
+		return false, keep
+	}
+	h.Set("x-semroute-cache", "hit-"+kind)
+	h.Set("x-semroute-model", e.Model)
+	h.Set("x-semroute-cost", "0")
+	s.m.cache.WithLabelValues("hit_" + kind).Inc()
+	s.m.cacheSaved.Add(e.Cost)
+	c.Set("model", e.Model)
+	if !req.Stream {
+		c.Data(200, "application/json", e.Body)
+		return true, nil
+	}
+	var out struct {
+		Model   string `json:"model"`
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	json.Unmarshal(e.Body, &out)
+	text := ""
+	if len(out.Choices) > 0 {
+		text = out.Choices[0].Message.Content
+	}
+	writeAnswer(c, true, out.Model, text, nil) // replayed as a stream
+	return true, nil
+}
+
+func lastUser(req *chatRequest) string {
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		if req.Messages[i].Role == "user" {
+			return req.Messages[i].Content
+		}
+	}
+	return ""
+}
+
+// bypass reports a request that asks not to be served from the cache.
+func bypass(c *gin.Context) bool {
+	return strings.Contains(strings.ToLower(c.GetHeader("Cache-Control")), "no-cache") ||
+		strings.EqualFold(c.GetHeader("x-semroute-cache"), "bypass")
+}
