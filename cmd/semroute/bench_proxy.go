@@ -33,6 +33,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	load := fs.Int("load", 20000, "requests per throughput measurement")
 	conc := fs.Int("concurrency", 64, "clients in the throughput measurement")
 	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
+	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +63,9 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		cfg.Intents[i].Target = target
 	}
 	cfg.Fallback = target
+	if *withCache {
+		cfg.Cache = &router.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: true, SemanticThreshold: 0.95}
+	}
 	dir, err := os.MkdirTemp("", "semroute-bench-")
 	if err != nil {
 		return err
@@ -89,14 +93,19 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2}}
 	post := func(url string, i int) error {
-		resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
+		body := bodies[i%len(bodies)]
+		if *withCache { // temperature 0 (cacheable) and a new prompt each time: always a miss
+			body = fmt.Appendf(nil, `{"model":"auto","temperature":0,"messages":[{"role":"user","content":%q}]}`,
+				fmt.Sprintf("request %d of %s", i, cfg.Intents[i%len(cfg.Intents)].Utterances[0]))
+		}
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
-		io.Copy(io.Discard, resp.Body)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+			return fmt.Errorf("%s: HTTP %d: %s", url, resp.StatusCode, msg)
 		}
 		return nil
 	}
@@ -126,8 +135,8 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "semroute bench proxy: mock upstream on loopback; routing over %d intents × %d utterances; %d requests one at a time, then %d with %d clients\n\n",
-		*nIntents, *per, *requests, *load, *conc)
+	fmt.Fprintf(tw, "semroute bench proxy: mock upstream on loopback; routing over %d intents × %d utterances; %d requests one at a time, then %d with %d clients; response cache %v (every request a miss)\n\n",
+		*nIntents, *per, *requests, *load, *conc, *withCache)
 	fmt.Fprintln(tw, "path\tp50\tp99\trequests/s (one client)\trequests/s (many clients)")
 	fmt.Fprintf(tw, "direct to the mock\t%v\t%v\t%.0f\t%.0f\n", dLat.p50, dLat.p99, dLat.rate, dRate)
 	fmt.Fprintf(tw, "through semroute (model auto)\t%v\t%v\t%.0f\t%.0f\n", vLat.p50, vLat.p99, vLat.rate, vRate)

@@ -36,6 +36,9 @@ type Key struct {
 	Vec []float32
 }
 
+// maxSemantic bounds the entries one context's semantic scan reads.
+const maxSemantic = 256
+
 // Cache is safe for concurrent use.
 type Cache struct {
 	mu       sync.Mutex
@@ -112,7 +115,14 @@ func (c *Cache) Put(k Key, e Entry) {
 	el := c.lru.PushFront(&item{key: k, entry: e, size: size, expires: c.now().Add(c.ttl)})
 	c.exact[k.Exact] = el
 	if k.Vec != nil {
-		c.byCtx[k.Context] = append(c.byCtx[k.Context], el)
+		l := append(c.byCtx[k.Context], el)
+		if len(l) > maxSemantic { // the oldest leave the semantic scan (their exact keys stay)
+			for _, old := range l[:len(l)-maxSemantic] {
+				old.Value.(*item).key.Vec = nil
+			}
+			l = slices.Clone(l[len(l)-maxSemantic:])
+		}
+		c.byCtx[k.Context] = l
 	}
 	c.bytes += size
 	for c.bytes > c.maxBytes {

@@ -87,3 +87,19 @@ func TestKeysAndCacheable(t *testing.T) {
 		}
 	}
 }
+
+func TestSemanticScanIsBounded(t *testing.T) {
+	c := New(1<<30, time.Hour)
+	for i := range maxSemantic + 10 {
+		c.Put(Key{Exact: string(rune('a' + i)), Context: "ctx", Vec: unit(1, float32(i), 0)}, Entry{})
+	}
+	if n := len(c.byCtx["ctx"]); n != maxSemantic {
+		t.Errorf("the context scans %d entries, want %d", n, maxSemantic)
+	}
+	if _, kind, ok := c.Get(Key{Exact: "a"}, 0); !ok || kind != "exact" {
+		t.Error("an entry that left the semantic scan lost its exact key")
+	}
+	if _, _, ok := c.Get(Key{Exact: "zz", Context: "ctx", Vec: unit(1, 0, 0)}, 0.9999); ok {
+		t.Error("the oldest entry is still matched semantically")
+	}
+}

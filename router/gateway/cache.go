@@ -44,7 +44,9 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		s.m.cache.WithLabelValues("off").Inc()
 		return false, nil
 	}
-	exact, ctx := cache.Keys(target.String(), req.Body, msgs)
+	// The routed intent joins the key: semantic matches stay within one
+	// intent, which also keeps each scan short.
+	exact, ctx := cache.Keys(target.String()+"|"+c.GetString("intent"), req.Body, msgs)
 	key := cache.Key{Exact: exact, Context: ctx}
 	threshold := 0.0
 	if cc.Semantic {

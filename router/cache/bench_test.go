@@ -1,0 +1,42 @@
+package cache
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/semroute/semroute/index/flat"
+)
+
+// BenchmarkMiss is the cost a cache adds to every request it cannot
+// answer: the keys and a lookup among 10,000 entries, 100 of them in the
+// request's own conversation context (the semantic scan, D = 256).
+func BenchmarkMiss(b *testing.B) {
+	c := New(1<<30, time.Hour)
+	rng := rand.New(rand.NewPCG(1, 2))
+	vec := func() []float32 {
+		v := make([]float32, 256)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		flat.Normalize(v)
+		return v
+	}
+	for i := range 10000 {
+		ctx := fmt.Sprint("ctx", i%100)
+		c.Put(Key{Exact: fmt.Sprint(i), Context: ctx, Vec: vec()}, Entry{Body: make([]byte, 300)})
+	}
+	var body map[string]json.RawMessage
+	json.Unmarshal([]byte(`{"model":"auto","temperature":0,"max_tokens":100}`), &body)
+	msgs := []Message{{"system", "be brief"}, {"user", "will it rain tomorrow in paris"}}
+	q := vec()
+	b.ResetTimer()
+	for b.Loop() {
+		exact, _ := Keys("model:fast", body, msgs)
+		if _, _, ok := c.Get(Key{Exact: exact, Context: "ctx7", Vec: q}, 0.95); ok {
+			b.Fatal("hit")
+		}
+	}
+}
