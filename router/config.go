@@ -30,6 +30,10 @@ type Config struct {
 	Moderation *ModerationConfig `yaml:"moderation,omitempty"`
 	// Cache, when present, answers repeated requests without an upstream.
 	Cache *CacheConfig `yaml:"cache,omitempty"`
+	// Teams group API key names, for budgets and spend.
+	Teams map[string][]string `yaml:"teams,omitempty"`
+	// Budgets cap spend per key, team, model or overall.
+	Budgets []Budget `yaml:"budgets,omitempty"`
 	// Handoff configures the queues for people.
 	Handoff HandoffConfig `yaml:"handoff,omitempty"`
 	// RAG are the document collections that rag targets name.
@@ -171,6 +175,20 @@ type CacheConfig struct {
 	// AllowTemperature caches requests whose temperature is not 0 (or not
 	// given, which OpenAI takes as 1).
 	AllowTemperature bool `yaml:"allow_temperature,omitempty"`
+}
+
+// Budget caps spend in a window. Near the cap (DowngradeAt of the limit)
+// requests go to the cheapest model of their tier; at the cap they are
+// refused with a 429 until the window resets.
+type Budget struct {
+	Name        string    `yaml:"name"`
+	Scope       string    `yaml:"scope"`        // key, team, model or global
+	ID          string    `yaml:"id,omitempty"` // the key's name, team or model
+	Window      string    `yaml:"window"`       // daily or monthly (UTC)
+	LimitUSD    float64   `yaml:"limit_usd"`
+	DowngradeAt float64   `yaml:"downgrade_at,omitempty"` // fraction of the limit; 0 never
+	Alerts      []float64 `yaml:"alerts,omitempty"`       // fractions that call the webhook once per window
+	Webhook     string    `yaml:"webhook,omitempty"`
 }
 
 // HandoffConfig configures human handoff.

@@ -70,6 +70,61 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	keyNames := map[string]bool{}
+	for _, k := range c.Server.APIKeys {
+		keyNames[k.Name] = true
+	}
+	for team, keys := range c.Teams {
+		for _, k := range keys {
+			if !keyNames[k] {
+				ps.add("teams."+team, "names key %q, which is not under server.api_keys", k)
+			}
+		}
+	}
+	budgetNames := map[string]bool{}
+	for i, b := range c.Budgets {
+		f := fmt.Sprintf("budgets[%d]", i)
+		if b.Name == "" || budgetNames[b.Name] {
+			ps.add(f+".name", "missing or duplicate name %q", b.Name)
+		}
+		budgetNames[b.Name] = true
+		switch b.Scope {
+		case "global":
+		case "key":
+			if !keyNames[b.ID] {
+				ps.add(f+".id", "names key %q, which is not under server.api_keys", b.ID)
+			}
+		case "team":
+			if _, ok := c.Teams[b.ID]; !ok {
+				ps.add(f+".id", "names team %q, which is not under teams", b.ID)
+			}
+		case "model":
+			if !models[b.ID] {
+				ps.add(f+".id", "names model %q, which is not defined under models", b.ID)
+			}
+		default:
+			ps.add(f+".scope", "%q; want key, team, model or global", b.Scope)
+		}
+		if b.Window != "daily" && b.Window != "monthly" {
+			ps.add(f+".window", "%q; want daily or monthly", b.Window)
+		}
+		if b.LimitUSD <= 0 {
+			ps.add(f+".limit_usd", "must be positive")
+		}
+		if b.DowngradeAt < 0 || b.DowngradeAt >= 1 && b.DowngradeAt != 0 {
+			ps.add(f+".downgrade_at", "%v; want a fraction of the limit in (0, 1), or 0 for never", b.DowngradeAt)
+		}
+		for _, a := range b.Alerts {
+			if a <= 0 || a > 1.5 {
+				ps.add(f+".alerts", "%v; want fractions of the limit such as 0.5, 0.8, 1", a)
+			}
+		}
+		if b.Webhook != "" {
+			if err := checkURL(b.Webhook); err != nil {
+				ps.add(f+".webhook", "%v", err)
+			}
+		}
+	}
 	if cc := c.Cache; cc != nil {
 		if cc.MaxBytes < 0 || cc.TTLS < 0 {
 			ps.add("cache", "max_bytes and ttl_s must not be negative")

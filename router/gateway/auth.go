@@ -47,21 +47,21 @@ func newKeyset(keys []router.APIKey) (*keyset, error) {
 	return ks, nil
 }
 
-// check returns the scope of the presented key: "admin", "client", or ""
-// when it matches none. Every stored hash is compared, in constant time.
-func (ks *keyset) check(key string) string {
+// check returns the scope of the presented key ("admin", "client", or ""
+// when it matches none) and its name. Every stored hash is compared, in
+// constant time.
+func (ks *keyset) check(key string) (scope, name string) {
 	h := sha256.Sum256([]byte(key))
-	scope := ""
 	for i, s := range ks.hashes {
 		if subtle.ConstantTimeCompare(h[:], s[:]) == 1 {
 			if ks.admin[i] {
-				scope = "admin"
+				scope, name = "admin", ks.names[i]
 			} else if scope == "" {
-				scope = "client"
+				scope, name = "client", ks.names[i]
 			}
 		}
 	}
-	return scope
+	return scope, name
 }
 
 func presentedKey(c *gin.Context) string {
@@ -84,7 +84,8 @@ func (s *Server) authorize(admin bool) gin.HandlerFunc {
 			return
 		}
 		key := presentedKey(c)
-		scope := ks.check(key)
+		scope, name := ks.check(key)
+		c.Set("key", name) // for budgets and spend; never the key itself
 		switch {
 		case key == "" || scope == "":
 			fail(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")

@@ -193,6 +193,11 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	if answered {
 		return
 	}
+	target, release, ok := s.admit(c, st, target)
+	if !ok {
+		return
+	}
+	defer release()
 	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
 	if req.Stream && !buffered {
 		s.stream(c, st, target, req)
@@ -206,6 +211,10 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)
 	if err != nil {
 		s.upstreamFailed(c, err)
+		return
+	}
+	if err := s.book(c, st, res); err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked, so it is not sent: "+err.Error())
 		return
 	}
 	s.m.usage(res)
@@ -317,6 +326,9 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 	w := &sseWriter{c: c}
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, w)
 	if err == nil {
+		if err := s.book(c, st, res); err != nil {
+			s.log.Error("a streamed answer's cost could not be booked", "err", err)
+		}
 		s.m.usage(res)
 		c.Writer.Header().Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 		return

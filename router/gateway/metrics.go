@@ -26,6 +26,7 @@ type metrics struct {
 	moderation   *prometheus.CounterVec
 	cache        *prometheus.CounterVec
 	cacheSaved   prometheus.Counter
+	spend        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -47,7 +48,8 @@ func newMetrics() *metrics {
 	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_moderation_flags_total", Help: "Moderation findings by category and the action the policy took."}, []string{"category", "action"})
 	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_lookups_total", Help: "Response cache lookups by result (hit_exact, hit_semantic, miss, bypass, off); hit ratio = hits / (hits + misses)."}, []string{"result"})
 	m.cacheSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cache_saved_usd_total", Help: "What the answers served from the cache cost when they were made."})
-	m.reg.MustRegister(m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.spend = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_spend_usd_total", Help: "Booked spend by API key name, team and model."}, []string{"key", "team", "model"})
+	m.reg.MustRegister(m.spend, m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

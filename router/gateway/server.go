@@ -25,6 +25,7 @@ import (
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/spend"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -101,6 +102,8 @@ type Server struct {
 	detFrom  string
 	cache    *cache.Cache
 	cacheCfg router.CacheConfig
+	ledger   *spend.Ledger
+	bud      budgets
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -108,7 +111,8 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // New makes a server that answers /healthz at once and the rest once Load
 // has built a router.
 func New(opt Options) *Server {
-	s := &Server{opt: opt, log: opt.Logger, m: newMetrics()}
+	s := &Server{opt: opt, log: opt.Logger, m: newMetrics(),
+		bud: budgets{reserved: map[string]float64{}, estimate: map[string]float64{}, fired: map[string]bool{}, now: time.Now}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -280,6 +284,7 @@ func (s *Server) routes() *gin.Engine {
 	docs.DELETE("/:id", s.ragDeleteDocument)
 	client.POST("/rag/:collection/query", s.ragQuery)
 	client.GET("/handoff/tickets/:id", s.getTicket) // the client fetches its answer
+	v1.GET("/spend", s.authorize(true), s.spendReport)
 	agents := v1.Group("/handoff/tickets", s.authorize(true))
 	agents.GET("", s.listTickets)
 	agents.POST("/:id/:action", s.changeTicket)
