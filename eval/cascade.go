@@ -16,6 +16,7 @@ import (
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/router"
 )
 
 // CascadeRecord is one query with each model's result, the format of
@@ -162,15 +163,8 @@ type CascadeFit struct {
 	CostShare       float64 `json:"cost_share"`
 }
 
-// CascadeThresholds is the fitted cascade, as written to a file for serve
-// time, tied to the embedder whose neighbours it was fitted on.
-type CascadeThresholds struct {
-	Embedder  embed.Fingerprint `json:"embedder"`
-	Models    []string          `json:"models"`
-	Threshold float64           `json:"threshold"`
-	K         int               `json:"k"`
-	Objective string            `json:"objective"`
-}
+// CascadeThresholds is the fitted cascade as written for serve time.
+type CascadeThresholds = router.Cascade
 
 // query is a record reduced to what the eval needs.
 type query struct {
@@ -289,6 +283,9 @@ func EvalCascade(ctx context.Context, opt CascadeOptions) (*CascadeReport, *Casc
 			TestQuality: te.Quality, TestCost: te.CostPerQuery, QualityVsStrong: te.Quality / max(strong.Quality, 1e-12),
 			CostSaving: 1 - te.CostPerQuery/max(strong.CostPerQuery, 1e-12), CostShare: te.CostShare}
 		fitted = &CascadeThresholds{Embedder: rep.Embedder, Models: opt.Models, Threshold: f, K: opt.K, Objective: obj}
+		for i, q := range train {
+			fitted.Train = append(fitted.Train, router.CascadeExample{Query: trainText[i], Quality: q.q[:len(q.q)-1]})
+		}
 	}
 	return rep, fitted, nil
 }

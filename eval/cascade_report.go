@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/router"
 )
 
 // SaveJSON writes v as indented JSON to path, atomically.
@@ -26,24 +27,9 @@ func SaveJSON(path string, v any) error {
 	return writeFileAtomic(path, append(data, '\n'))
 }
 
-// LoadCascadeThresholds reads a fitted cascade and refuses it when it was
-// fitted with another embedder than fp.
+// LoadCascadeThresholds reads a fitted cascade (router.LoadCascade).
 func LoadCascadeThresholds(path string, fp embed.Fingerprint) (*CascadeThresholds, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load cascade: %w", err)
-	}
-	var t CascadeThresholds
-	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, fmt.Errorf("load cascade %s: %w", path, err)
-	}
-	if t.Embedder == (embed.Fingerprint{}) || len(t.Models) < 2 || t.K <= 0 {
-		return nil, fmt.Errorf("load cascade %s: missing embedder fingerprint, models or k", path)
-	}
-	if err := embed.CheckFingerprint("cascade file "+path, t.Embedder, fp); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return router.LoadCascade(path, fp)
 }
 
 // WriteCascadeText writes a readable summary of rep.

@@ -28,6 +28,9 @@ type Target struct {
 	RAG        string `yaml:"rag,omitempty" json:"rag,omitempty"`
 	Moderation string `yaml:"moderation,omitempty" json:"moderation,omitempty"`
 	Handoff    string `yaml:"handoff,omitempty" json:"handoff,omitempty"`
+	// Cascade answers with the first model, escalating to the next while
+	// the confidence is below the fitted threshold.
+	Cascade Models `yaml:"cascade,omitempty" json:"cascade,omitempty"`
 }
 
 // Kinds of target.
@@ -36,6 +39,7 @@ const (
 	KindRAG        = "rag"
 	KindModeration = "moderation"
 	KindHandoff    = "handoff"
+	KindCascade    = "cascade"
 )
 
 // Kinds lists which target fields are set, in a fixed order.
@@ -49,6 +53,9 @@ func (t Target) Kinds() []string {
 	}
 	if t.Moderation != "" {
 		k = append(k, KindModeration)
+	}
+	if len(t.Cascade) > 0 {
+		k = append(k, KindCascade)
 	}
 	if t.Handoff != "" {
 		k = append(k, KindHandoff)
@@ -68,6 +75,8 @@ func (t Target) String() string {
 		return "moderation:" + t.Moderation
 	case t.Handoff != "":
 		return "handoff:" + t.Handoff
+	case len(t.Cascade) > 0:
+		return "cascade:" + strings.Join(t.Cascade, ",")
 	}
 	return "none"
 }

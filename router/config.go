@@ -30,6 +30,8 @@ type Config struct {
 	Moderation *ModerationConfig `yaml:"moderation,omitempty"`
 	// Cache, when present, answers repeated requests without an upstream.
 	Cache *CacheConfig `yaml:"cache,omitempty"`
+	// Cascade configures cascade targets.
+	Cascade *CascadeConfig `yaml:"cascade,omitempty"`
 	// Teams group API key names, for budgets and spend.
 	Teams map[string][]string `yaml:"teams,omitempty"`
 	// Budgets cap spend per key, team, model or overall.
@@ -175,6 +177,17 @@ type CacheConfig struct {
 	// AllowTemperature caches requests whose temperature is not 0 (or not
 	// given, which OpenAI takes as 1).
 	AllowTemperature bool `yaml:"allow_temperature,omitempty"`
+}
+
+// CascadeConfig is how cascade targets decide to escalate.
+type CascadeConfig struct {
+	// File is the fitted cascade from `semroute eval cascade --out` (its
+	// threshold, its neighbours' data and the embedder fingerprint); without
+	// it the prompt gives no signal.
+	File string `yaml:"file,omitempty"`
+	// LogprobThreshold escalates an answer whose mean token log-probability
+	// is below it, when the upstream returns logprobs (default -1; 0 off).
+	LogprobThreshold *float64 `yaml:"logprob_threshold,omitempty"`
 }
 
 // Budget caps spend in a window. Near the cap (DowngradeAt of the limit)
@@ -414,6 +427,12 @@ func (c *Config) setDefaults(dir string) {
 	rel(&c.Index.DataDir)
 	rel(&c.Routing.ThresholdsFile)
 	rel(&c.Embedder.Path)
+	if c.Cascade != nil {
+		rel(&c.Cascade.File)
+		if c.Cascade.LogprobThreshold == nil {
+			c.Cascade.LogprobThreshold = new(-1.0)
+		}
+	}
 	if c.Moderation != nil {
 		rel(&c.Moderation.Exemplars)
 	}

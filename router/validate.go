@@ -394,17 +394,25 @@ func checkTarget(ps *problems, f string, t intents.Target, models map[string]boo
 	kinds := t.Kinds()
 	switch len(kinds) {
 	case 0:
-		ps.add(f, "missing; give exactly one of model, rag, moderation, handoff")
+		ps.add(f, "missing; give exactly one of model, cascade, rag, moderation, handoff")
 		return
 	case 1:
 	default:
-		ps.add(f, "has %s; give exactly one of model, rag, moderation, handoff", strings.Join(kinds, " and "))
+		ps.add(f, "has %s; give exactly one of model, cascade, rag, moderation, handoff", strings.Join(kinds, " and "))
 		return
 	}
 	for _, m := range t.Model {
 		if !models[m] {
 			ps.add(f+".model", "names model %q, which is not defined under models", m)
 		}
+	}
+	for _, m := range t.Cascade {
+		if !models[m] {
+			ps.add(f+".cascade", "names model %q, which is not defined under models", m)
+		}
+	}
+	if len(t.Cascade) == 1 {
+		ps.add(f+".cascade", "a cascade needs at least two models, cheapest first")
 	}
 	switch t.Moderation {
 	case "", "block", "redact", "flag", "handoff":

@@ -129,7 +129,7 @@ func (h *harness) open(t *testing.T) (*Server, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close() })
-	srv := New(Options{ConfigPath: h.cfgPath, Embedder: localtest.Open(t), Index: idx})
+	srv := New(Options{ConfigPath: h.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
 	if err := srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

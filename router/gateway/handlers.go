@@ -142,6 +142,10 @@ func (s *Server) chat(c *gin.Context) {
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
 		return
 	}
+	if len(target.Cascade) > 0 {
+		s.chatCascade(c, st, target.Cascade, req)
+		return
+	}
 	if target.Handoff != "" {
 		score, _ := strconv.ParseFloat(c.Writer.Header().Get("x-semroute-score"), 64)
 		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})

@@ -27,6 +27,9 @@ type metrics struct {
 	cache        *prometheus.CounterVec
 	cacheSaved   prometheus.Counter
 	spend        *prometheus.CounterVec
+	cascade      *prometheus.CounterVec
+	cascadeSaved prometheus.Counter
+	cascadeExtra prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -49,7 +52,10 @@ func newMetrics() *metrics {
 	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_lookups_total", Help: "Response cache lookups by result (hit_exact, hit_semantic, miss, bypass, off); hit ratio = hits / (hits + misses)."}, []string{"result"})
 	m.cacheSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cache_saved_usd_total", Help: "What the answers served from the cache cost when they were made."})
 	m.spend = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_spend_usd_total", Help: "Booked spend by API key name, team and model."}, []string{"key", "team", "model"})
-	m.reg.MustRegister(m.spend, m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.cascade = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cascade_answers_total", Help: "Cascade answers by the model (stage) that gave them."}, []string{"model"})
+	m.cascadeSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cascade_saved_usd_total", Help: "Cost saved by cascades against sending the same answer's tokens to the strongest stage."})
+	m.cascadeExtra = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cascade_extra_usd_total", Help: "What escalations cost beyond the strongest stage alone."})
+	m.reg.MustRegister(m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -87,23 +88,25 @@ type state struct {
 
 // Server is the HTTP service.
 type Server struct {
-	opt      Options
-	log      *slog.Logger
-	st       atomic.Pointer[state]
-	mu       sync.Mutex // serialises reloads and intent changes
-	m        *metrics
-	engine   *gin.Engine
-	store    IntentStore
-	watched  atomic.Bool
-	ragMu    sync.Mutex
-	rags     map[string]*rag.Collection // open collections, by name
-	handoff  handoff.Queue
-	det      *moderation.Detector
-	detFrom  string
-	cache    *cache.Cache
-	cacheCfg router.CacheConfig
-	ledger   *spend.Ledger
-	bud      budgets
+	opt         Options
+	log         *slog.Logger
+	st          atomic.Pointer[state]
+	mu          sync.Mutex // serialises reloads and intent changes
+	m           *metrics
+	engine      *gin.Engine
+	store       IntentStore
+	watched     atomic.Bool
+	ragMu       sync.Mutex
+	rags        map[string]*rag.Collection // open collections, by name
+	handoff     handoff.Queue
+	det         *moderation.Detector
+	detFrom     string
+	cache       *cache.Cache
+	cacheCfg    router.CacheConfig
+	ledger      *spend.Ledger
+	bud         budgets
+	cascade     *cascadeModel
+	cascadeFrom string
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -221,6 +224,9 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 			return nil, err
 		}
 	}
+	if _, err := s.cascadeModel(ctx, cfg.Cascade); err != nil {
+		return nil, err
+	}
 	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}}
 	for _, a := range cfg.Server.AutoModels {
 		st.auto[a] = true
@@ -252,7 +258,7 @@ func (s *Server) Ready() bool { return s.st.Load() != nil }
 func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
-		s.log.Error("panic while serving", "path", c.FullPath(), "err", err)
+		s.log.Error("panic while serving", "path", c.FullPath(), "err", err, "stack", string(debug.Stack()))
 		fail(c, http.StatusInternalServerError, typeServer, "", "", "internal error")
 	}), s.accessLog, s.limitBody)
 	e.NoRoute(func(c *gin.Context) {

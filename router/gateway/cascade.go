@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/upstream"
+)
+
+// cascadeModel is a loaded cascade file with its training prompts
+// embedded.
+type cascadeModel struct {
+	c    *router.Cascade
+	slab *flat.Slab
+}
+
+func (s *Server) cascadeModel(ctx context.Context, cc *router.CascadeConfig) (*cascadeModel, error) {
+	if cc == nil || cc.File == "" {
+		return nil, nil
+	}
+	s.ragMu.Lock()
+	defer s.ragMu.Unlock()
+	if s.cascade != nil && s.cascadeFrom == cc.File {
+		return s.cascade, nil
+	}
+	c, err := router.LoadCascade(cc.File, s.opt.Embedder.Fingerprint())
+	if err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(c.Train))
+	for i, ex := range c.Train {
+		texts[i] = ex.Query
+	}
+	vecs, err := s.opt.Embedder.Embed(ctx, texts)
+	if err != nil {
+		return nil, fmt.Errorf("cascade %s: %w", cc.File, err)
+	}
+	for _, v := range vecs {
+		flat.Normalize(v)
+	}
+	m := &cascadeModel{c: c}
+	if len(vecs) > 0 {
+		m.slab = flat.New(s.opt.Embedder.Fingerprint().Dim, vecs)
+	}
+	s.cascade, s.cascadeFrom = m, cc.File
+	return m, nil
+}
+
+// confidence predicts stage i's quality on a prompt: the similarity-
+// weighted mean over its K nearest training prompts.
+func (m *cascadeModel) confidence(qv []float32, i int) (float64, bool) {
+	if m == nil || m.slab == nil || i >= len(m.c.Models)-1 {
+		return 0, false
+	}
+	var sc flat.Scratch
+	var sum, w float64
+	for _, h := range m.slab.Search(qv, m.c.K, nil, &sc) {
+		wt := math.Max(float64(h.Score), 0) + 1e-6
+		sum += wt * m.c.Train[h.Index].Quality[i]
+		w += wt
+	}
+	return sum / w, w > 0
+}
+
+// meanLogprob reads the mean token log-probability of an answer, when the
+// upstream returned logprobs.
+func meanLogprob(body []byte) (float64, bool) {
+	var out struct {
+		Choices []struct {
+			Logprobs *struct {
+				Content []struct {
+					Logprob float64 `json:"logprob"`
+				} `json:"content"`
+			} `json:"logprobs"`
+		} `json:"choices"`
+	}
+	if json.Unmarshal(body, &out) != nil || len(out.Choices) == 0 || out.Choices[0].Logprobs == nil || len(out.Choices[0].Logprobs.Content) == 0 {
+		return 0, false
+	}
+	var sum float64
+	for _, t := range out.Choices[0].Logprobs.Content {
+		sum += t.Logprob
+	}
+	return sum / float64(len(out.Choices[0].Logprobs.Content)), true
+}
+
+// chatCascade answers with the cheapest stage that is confident enough: a
+// stage is skipped when the prompt predicts it will fail, and its answer is
+// escalated when its token logprobs say it is unsure. The last stage always
+// answers. Streams get the chosen answer as one chunk.
+func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, req *chatRequest) {
+	ctx := c.Request.Context()
+	cm, err := s.cascadeModel(ctx, st.cfg.Cascade)
+	if err != nil {
+		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		return
+	}
+	target, release, ok := s.admit(c, st, intents.Target{Model: models})
+	if !ok {
+		return
+	}
+	defer release()
+	if len(target.Model) == 1 { // a budget narrowed the tier: no cascade
+		models = target.Model
+	}
+	lpThreshold := 0.0
+	if st.cfg.Cascade != nil && st.cfg.Cascade.LogprobThreshold != nil {
+		lpThreshold = *st.cfg.Cascade.LogprobThreshold
+	}
+	var qv []float32
+	if vs, err := st.router.Embedder().Embed(ctx, []string{lastUser(req)}); err == nil {
+		qv = vs[0]
+		flat.Normalize(qv)
+	}
+	stream := req.Stream
+	req.Stream = false
+	req.Body["stream"] = json.RawMessage("false")
+	delete(req.Body, "stream_options")
+	var trail []string
+	var total float64
+	var last upstream.Result
+	var lastErr error
+	for i, m := range models {
+		final := i == len(models)-1
+		if !final {
+			if conf, ok := cm.confidence(qv, i); ok && conf < cm.c.Threshold {
+				trail = append(trail, fmt.Sprintf("%s:skipped(prompt %.2f)", m, conf))
+				continue
+			}
+		}
+		body := req.Body
+		if !final && lpThreshold < 0 {
+			body = withLogprobs(req.Body)
+		}
+		res, err := st.pool.Call(ctx, []string{m}, &upstream.Request{Body: body, Messages: req.Messages}, nil)
+		if err != nil {
+			trail = append(trail, m+":failed")
+			lastErr = err
+			continue
+		}
+		if err := s.book(c, st, res); err != nil {
+			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked: "+err.Error())
+			return
+		}
+		s.m.usage(res)
+		total += res.Cost
+		last = res
+		if !final {
+			if lp, ok := meanLogprob(res.Body); ok && lp < lpThreshold {
+				trail = append(trail, fmt.Sprintf("%s:escalated(logprob %.2f)", m, lp))
+				continue
+			}
+		}
+		trail = append(trail, m+":answered")
+		break
+	}
+	if last.Model == "" {
+		s.upstreamFailed(c, lastErr)
+		return
+	}
+	strong := models[len(models)-1]
+	saved := (float64(last.Usage.PromptTokens)*priceOf(st.cfg, strong).Input+float64(last.Usage.CompletionTokens)*priceOf(st.cfg, strong).Output)/1e6 - total
+	s.m.cascade.WithLabelValues(last.Model).Inc()
+	if saved >= 0 {
+		s.m.cascadeSaved.Add(saved)
+	} else { // an escalation paid for both stages
+		s.m.cascadeExtra.Add(-saved)
+	}
+	h := c.Writer.Header()
+	h.Set("x-semroute-cascade", strings.Join(trail, ";"))
+	h.Set("x-semroute-model", last.Model)
+	h.Set("x-semroute-cost", strconv.FormatFloat(total, 'g', 6, 64))
+	h.Set("x-semroute-saved", strconv.FormatFloat(saved, 'g', 6, 64))
+	c.Set("model", last.Model)
+	out := s.moderateOutput(c, st, last.Body)
+	if !stream {
+		c.Data(http.StatusOK, "application/json", out)
+		return
+	}
+	var parsed struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	json.Unmarshal(out, &parsed)
+	text := ""
+	if len(parsed.Choices) > 0 {
+		text = parsed.Choices[0].Message.Content
+	}
+	writeAnswer(c, true, last.Model, text, nil)
+}
+
+// withLogprobs asks the upstream for token logprobs.
+func withLogprobs(body map[string]json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(body)+1)
+	for k, v := range body {
+		out[k] = v
+	}
+	out["logprobs"] = json.RawMessage("true")
+	return out
+}
+
+func priceOf(cfg *router.Config, model string) router.Price {
+	for _, m := range cfg.Models {
+		if m.Name == model {
+			return m.Price
+		}
+	}
+	return router.Price{}
+}
