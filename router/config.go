@@ -32,6 +32,14 @@ type Config struct {
 	Cache *CacheConfig `yaml:"cache,omitempty"`
 	// Cascade configures cascade targets.
 	Cascade *CascadeConfig `yaml:"cascade,omitempty"`
+	// Segments override the routed target for matching requests, in order;
+	// the first match wins.
+	Segments []Segment `yaml:"segments,omitempty"`
+	// Experiments split an intent's traffic among arms.
+	Experiments []Experiment `yaml:"experiments,omitempty"`
+	// Canaries send a share of a model's calls to a new model, and roll
+	// back on their own when it misbehaves.
+	Canaries []Canary `yaml:"canaries,omitempty"`
 	// Teams group API key names, for budgets and spend.
 	Teams map[string][]string `yaml:"teams,omitempty"`
 	// Budgets cap spend per key, team, model or overall.
@@ -188,6 +196,45 @@ type CascadeConfig struct {
 	// LogprobThreshold escalates an answer whose mean token log-probability
 	// is below it, when the upstream returns logprobs (default -1; 0 off).
 	LogprobThreshold *float64 `yaml:"logprob_threshold,omitempty"`
+}
+
+// Segment is a rule on request metadata.
+type Segment struct {
+	Name string `yaml:"name"`
+	// When: every given condition must hold.
+	Header map[string]string `yaml:"header,omitempty"` // header name → value (case-insensitive)
+	Team   string            `yaml:"team,omitempty"`
+	Key    string            `yaml:"key,omitempty"`
+	Intent string            `yaml:"intent,omitempty"`
+	Target intents.Target    `yaml:"target"`
+}
+
+// Experiment is an A/B split of one intent's traffic.
+type Experiment struct {
+	Name   string `yaml:"name"`
+	Intent string `yaml:"intent"`
+	Arms   []Arm  `yaml:"arms"`
+}
+
+// Arm is one side of an experiment: a model tier and its weight.
+type Arm struct {
+	Name   string         `yaml:"name"`
+	Model  intents.Models `yaml:"model"`
+	Weight int            `yaml:"weight,omitempty"` // default 1
+}
+
+// Canary sends Percent of Model's calls to Canary, and stops (rolls back)
+// when over the last WindowS seconds, with at least MinRequests, the
+// canary's error rate passes MaxErrorRate or its p95 latency MaxP95MS.
+type Canary struct {
+	Name         string  `yaml:"name"`
+	Model        string  `yaml:"model"`
+	Canary       string  `yaml:"canary"`
+	Percent      float64 `yaml:"percent"`
+	WindowS      int     `yaml:"window_s,omitempty"`     // default 300
+	MinRequests  int     `yaml:"min_requests,omitempty"` // default 20
+	MaxErrorRate float64 `yaml:"max_error_rate,omitempty"`
+	MaxP95MS     int     `yaml:"max_p95_ms,omitempty"`
 }
 
 // Budget caps spend in a window. Near the cap (DowngradeAt of the limit)
@@ -397,6 +444,15 @@ func (c *Config) setDefaults(dir string) {
 			e.Combine = cmp.Or(e.Combine, "any")
 			e.OnError = cmp.Or(e.OnError, "open")
 		}
+	}
+	for i := range c.Experiments {
+		for j := range c.Experiments[i].Arms {
+			c.Experiments[i].Arms[j].Weight = cmp.Or(c.Experiments[i].Arms[j].Weight, 1)
+		}
+	}
+	for i := range c.Canaries {
+		c.Canaries[i].WindowS = cmp.Or(c.Canaries[i].WindowS, 300)
+		c.Canaries[i].MinRequests = cmp.Or(c.Canaries[i].MinRequests, 20)
 	}
 	if cc := c.Cache; cc != nil {
 		cc.MaxBytes = cmp.Or(cc.MaxBytes, 64<<20)

@@ -125,6 +125,60 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	intentNames := map[string]bool{}
+	for _, in := range c.Intents {
+		intentNames[in.Name] = true
+	}
+	for i, sg := range c.Segments {
+		f := fmt.Sprintf("segments[%d]", i)
+		if sg.Name == "" {
+			ps.add(f+".name", "missing")
+		}
+		if len(sg.Header) == 0 && sg.Team == "" && sg.Key == "" && sg.Intent == "" {
+			ps.add(f, "no condition: give header, team, key or intent")
+		}
+		if sg.Team != "" && c.Teams[sg.Team] == nil {
+			ps.add(f+".team", "names team %q, which is not under teams", sg.Team)
+		}
+		if sg.Key != "" && !keyNames[sg.Key] {
+			ps.add(f+".key", "names key %q, which is not under server.api_keys", sg.Key)
+		}
+		if sg.Intent != "" && !intentNames[sg.Intent] {
+			ps.add(f+".intent", "names intent %q, which is not defined", sg.Intent)
+		}
+		checkTarget(ps, f+".target", sg.Target, models)
+	}
+	for i, e := range c.Experiments {
+		f := fmt.Sprintf("experiments[%d]", i)
+		if e.Name == "" || !intentNames[e.Intent] {
+			ps.add(f, "needs a name and an intent that is defined (got %q)", e.Intent)
+		}
+		if len(e.Arms) < 2 {
+			ps.add(f+".arms", "an experiment needs at least two arms")
+		}
+		for j, a := range e.Arms {
+			if a.Name == "" || len(a.Model) == 0 || a.Weight < 0 {
+				ps.add(fmt.Sprintf("%s.arms[%d]", f, j), "needs a name, a model and a weight ≥ 0")
+			}
+			for _, m := range a.Model {
+				if !models[m] {
+					ps.add(fmt.Sprintf("%s.arms[%d].model", f, j), "names model %q, which is not defined under models", m)
+				}
+			}
+		}
+	}
+	for i, cn := range c.Canaries {
+		f := fmt.Sprintf("canaries[%d]", i)
+		if cn.Name == "" || !models[cn.Model] || !models[cn.Canary] || cn.Model == cn.Canary {
+			ps.add(f, "needs a name and two different models defined under models (got %q and %q)", cn.Model, cn.Canary)
+		}
+		if cn.Percent <= 0 || cn.Percent > 100 {
+			ps.add(f+".percent", "%v is outside (0, 100]", cn.Percent)
+		}
+		if cn.MaxErrorRate < 0 || cn.MaxErrorRate > 1 || cn.MaxP95MS < 0 {
+			ps.add(f, "max_error_rate must be in [0, 1] and max_p95_ms not negative")
+		}
+	}
 	if cc := c.Cache; cc != nil {
 		if cc.MaxBytes < 0 || cc.TTLS < 0 {
 			ps.add("cache", "max_bytes and ttl_s must not be negative")

@@ -138,6 +138,7 @@ func (s *Server) chat(c *gin.Context) {
 		return
 	}
 	c.Writer.Header().Set("x-semroute-target", target.String())
+	target = segment(c, st.cfg, target)
 	if target.RAG != "" {
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
 		return
@@ -197,11 +198,23 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	if answered {
 		return
 	}
+	target, arm := experiment(c, st.cfg, req, target)
+	if arm == "" && len(target.Model) > 0 { // an experiment's arms are not canaried
+		var name string
+		if target.Model, name = s.canary.route(st.cfg, target.Model); name != "" {
+			arm = "canary:" + name
+			c.Writer.Header().Set("x-semroute-arm", arm)
+		}
+	}
 	target, release, ok := s.admit(c, st, target)
 	if !ok {
 		return
 	}
 	defer release()
+	if arm != "" {
+		start := time.Now()
+		defer func() { s.armDone(c, st, arm, time.Since(start)) }()
+	}
 	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
 	if req.Stream && !buffered {
 		s.stream(c, st, target, req)

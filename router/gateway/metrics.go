@@ -30,6 +30,10 @@ type metrics struct {
 	cascade      *prometheus.CounterVec
 	cascadeSaved prometheus.Counter
 	cascadeExtra prometheus.Counter
+	armRequests  *prometheus.CounterVec
+	armLatency   *prometheus.HistogramVec
+	armCost      *prometheus.CounterVec
+	canaryState  *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -55,7 +59,11 @@ func newMetrics() *metrics {
 	m.cascade = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cascade_answers_total", Help: "Cascade answers by the model (stage) that gave them."}, []string{"model"})
 	m.cascadeSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cascade_saved_usd_total", Help: "Cost saved by cascades against sending the same answer's tokens to the strongest stage."})
 	m.cascadeExtra = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cascade_extra_usd_total", Help: "What escalations cost beyond the strongest stage alone."})
-	m.reg.MustRegister(m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.armRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_arm_requests_total", Help: "Requests by experiment or canary arm and outcome (ok, error)."}, []string{"arm", "outcome"})
+	m.armLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "semroute_arm_seconds", Help: "Upstream time by arm.", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)}, []string{"arm"})
+	m.armCost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_arm_cost_usd_total", Help: "Cost by arm."}, []string{"arm"})
+	m.canaryState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_canary_rolled_back", Help: "1 once a canary was rolled back."}, []string{"canary"})
+	m.reg.MustRegister(m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -107,6 +107,7 @@ type Server struct {
 	bud         budgets
 	cascade     *cascadeModel
 	cascadeFrom string
+	canary      canaries
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -115,7 +116,8 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // has built a router.
 func New(opt Options) *Server {
 	s := &Server{opt: opt, log: opt.Logger, m: newMetrics(),
-		bud: budgets{reserved: map[string]float64{}, estimate: map[string]float64{}, fired: map[string]bool{}, now: time.Now}}
+		bud:    budgets{reserved: map[string]float64{}, estimate: map[string]float64{}, fired: map[string]bool{}, now: time.Now},
+		canary: canaries{results: map[string][]outcome{}, stopped: map[string]string{}, now: time.Now}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
