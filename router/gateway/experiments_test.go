@@ -54,7 +54,10 @@ canaries:
 	}
 	// Canary: strong fails as fast's canary; it is rolled back, and then
 	// every request goes to fast again.
-	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(http.StatusInternalServerError); return true })
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusInternalServerError)
+		return true
+	})
 	canaried := 0
 	for range 60 {
 		if _, hd := send("will it rain tomorrow"); hd.Get("x-semroute-arm") == "canary:fast-to-strong" {
