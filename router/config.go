@@ -206,7 +206,11 @@ type Segment struct {
 	Team   string            `yaml:"team,omitempty"`
 	Key    string            `yaml:"key,omitempty"`
 	Intent string            `yaml:"intent,omitempty"`
-	Target intents.Target    `yaml:"target"`
+	// Language is the detected language of the last user turn: en, de,
+	// fr, es, it, pt, nl by their function words; ru, zh, ja, ko, ar, he,
+	// el, hi, th by script.
+	Language string         `yaml:"language,omitempty"`
+	Target   intents.Target `yaml:"target"`
 }
 
 // Experiment is an A/B split of one intent's traffic.

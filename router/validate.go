@@ -134,8 +134,13 @@ func (c *Config) Validate() error {
 		if sg.Name == "" {
 			ps.add(f+".name", "missing")
 		}
-		if len(sg.Header) == 0 && sg.Team == "" && sg.Key == "" && sg.Intent == "" {
-			ps.add(f, "no condition: give header, team, key or intent")
+		if len(sg.Header) == 0 && sg.Team == "" && sg.Key == "" && sg.Intent == "" && sg.Language == "" {
+			ps.add(f, "no condition: give header, team, key, intent or language")
+		}
+		switch sg.Language {
+		case "", "en", "de", "fr", "es", "it", "pt", "nl", "ru", "zh", "ja", "ko", "ar", "he", "el", "hi", "th":
+		default:
+			ps.add(f+".language", "%q is not a language semroute detects; want en, de, fr, es, it, pt, nl, ru, zh, ja, ko, ar, he, el, hi or th", sg.Language)
 		}
 		if sg.Team != "" && c.Teams[sg.Team] == nil {
 			ps.add(f+".team", "names team %q, which is not under teams", sg.Team)

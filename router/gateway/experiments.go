@@ -17,10 +17,15 @@ import (
 )
 
 // segment applies the first matching segment rule: it replaces the target.
-func segment(c *gin.Context, cfg *router.Config, target intents.Target) intents.Target {
+func segment(c *gin.Context, cfg *router.Config, target intents.Target, text string) intents.Target {
 	key, team := who(c, cfg)
+	lang := ""
 	for _, sg := range cfg.Segments {
-		ok := (sg.Team == "" || sg.Team == team) && (sg.Key == "" || sg.Key == key) && (sg.Intent == "" || sg.Intent == c.GetString("intent"))
+		if sg.Language != "" && lang == "" {
+			lang = detectLanguage(text)
+		}
+		ok := (sg.Team == "" || sg.Team == team) && (sg.Key == "" || sg.Key == key) && (sg.Intent == "" || sg.Intent == c.GetString("intent")) &&
+			(sg.Language == "" || sg.Language == lang)
 		for h, v := range sg.Header {
 			ok = ok && strings.EqualFold(strings.TrimSpace(c.GetHeader(h)), v)
 		}

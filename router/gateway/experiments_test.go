@@ -10,6 +10,7 @@ import (
 func TestSegmentsExperimentsCanary(t *testing.T) {
 	h := start(t, `segments:
   - {name: premium, header: {x-user-tier: premium}, target: {model: strong}}
+  - {name: german, language: de, target: {model: strong}}
 experiments:
   - name: music-ab
     intent: music
@@ -32,6 +33,9 @@ canaries:
 	// A segment overrides the routed target.
 	if code, hd := send("will it rain tomorrow", "x-user-tier", "premium"); code != 200 || hd.Get("x-semroute-segment") != "premium" || hd.Get("x-semroute-model") != "strong" {
 		t.Errorf("premium segment: %d %v", code, hd)
+	}
+	if _, hd := send("Wird es morgen regnen? Ich brauche das für die Reise"); hd.Get("x-semroute-segment") != "german" {
+		t.Errorf("language segment: %v", hd)
 	}
 	// A/B: sticky by user, split by weight across users.
 	arms := map[string]int{}

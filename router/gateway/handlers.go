@@ -138,7 +138,7 @@ func (s *Server) chat(c *gin.Context) {
 		return
 	}
 	c.Writer.Header().Set("x-semroute-target", target.String())
-	target = segment(c, st.cfg, target)
+	target = segment(c, st.cfg, target, lastUser(req))
 	if target.RAG != "" {
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
 		return
