@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/router/gateway"
@@ -42,6 +43,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = pg.Intents() // replicas share the intents and tickets through the database
 		opt.Tickets = pg.Tickets()
+		opt.Spend = pg.Spend()
+		if cfg.Cache != nil {
+			opt.Cache = pg.Cache(time.Duration(cfg.Cache.TTLS) * time.Second)
+		}
 	}
 	srv := gateway.New(opt)
 	if *addr == "" {

@@ -43,6 +43,33 @@ var migrations = []string{
 		updated timestamptz NOT NULL
 	);
 	CREATE INDEX ON {schema}.semroute_tickets (queue, state, created);`,
+	// 3: the spend ledger with its running totals, and the response cache.
+	`CREATE TABLE {schema}.semroute_spend (
+		n bigserial PRIMARY KEY,
+		at timestamptz NOT NULL,
+		key text NOT NULL DEFAULT '',
+		team text NOT NULL DEFAULT '',
+		model text NOT NULL DEFAULT '',
+		intent text NOT NULL DEFAULT '',
+		cost double precision NOT NULL
+	);
+	CREATE TABLE {schema}.semroute_spend_totals (
+		dim text NOT NULL,
+		id text NOT NULL,
+		period text NOT NULL,
+		cost double precision NOT NULL,
+		PRIMARY KEY (dim, id, period)
+	);
+	CREATE TABLE {schema}.semroute_cache (
+		exact text PRIMARY KEY,
+		context text NOT NULL,
+		vec vector,
+		body bytea NOT NULL,
+		model text NOT NULL,
+		cost double precision NOT NULL,
+		expires timestamptz NOT NULL
+	);
+	CREATE INDEX ON {schema}.semroute_cache (context);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

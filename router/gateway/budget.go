@@ -31,15 +31,19 @@ type budgets struct {
 	now      func() time.Time
 }
 
-func (s *Server) spendLedger(cfg *router.Config) (*spend.Ledger, error) {
+func (s *Server) spendLedger(cfg *router.Config) (spend.Store, error) {
 	s.ragMu.Lock()
 	defer s.ragMu.Unlock()
 	if s.ledger == nil {
-		l, err := spend.Open(filepath.Join(cfg.Index.DataDir, "spend.log"))
-		if err != nil {
-			return nil, err
+		if s.opt.Spend != nil {
+			s.ledger = s.opt.Spend
+		} else {
+			l, err := spend.Open(filepath.Join(cfg.Index.DataDir, "spend.log"))
+			if err != nil {
+				return nil, err
+			}
+			s.ledger = l
 		}
-		s.ledger = l
 	}
 	return s.ledger, nil
 }
@@ -110,7 +114,12 @@ func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intent
 		if !applies(b, key, team, target.Model) {
 			continue
 		}
-		spent := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now) + s.bud.reserved[b.Name]
+		booked, err := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
+		if err != nil {
+			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "budget "+b.Name+": the spend could not be read: "+err.Error())
+			return target, nothing, false
+		}
+		spent := booked + s.bud.reserved[b.Name]
 		if spent >= b.LimitUSD-centEpsilon {
 			reset := spend.Reset(b.Window, now)
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(reset.Sub(now).Seconds()))))
@@ -176,7 +185,7 @@ func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 	now := s.bud.now()
 	before := map[string]float64{}
 	for _, b := range st.cfg.Budgets {
-		before[b.Name] = ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
+		before[b.Name], _ = ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
 	}
 	if err := ledger.Book(spend.Booking{At: now, Key: key, Team: team, Model: res.Model, Intent: c.GetString("intent"), Cost: res.Cost}); err != nil {
 		return err
@@ -190,7 +199,7 @@ func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 		if !applies(b, key, team, intents.Models{res.Model}) && !(b.Scope == "model" && b.ID == res.Model) {
 			continue
 		}
-		after := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
+		after, _ := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
 		for _, mark := range b.Alerts {
 			id := b.Name + "|" + spend.Period(b.Window, now) + "|" + strconv.FormatFloat(mark, 'g', -1, 64)
 			if threshold := mark*b.LimitUSD - centEpsilon; before[b.Name] < threshold && after >= threshold && !s.bud.fired[id] && b.Webhook != "" {
@@ -244,10 +253,15 @@ func (s *Server) spendReport(c *gin.Context) {
 	var bs []gin.H
 	s.bud.mu.Lock()
 	for _, b := range st.cfg.Budgets {
+		spent, _ := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
 		bs = append(bs, gin.H{"name": b.Name, "scope": b.Scope, "id": b.ID, "window": b.Window, "limit_usd": b.LimitUSD,
-			"spent_usd": ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now), "reserved_usd": s.bud.reserved[b.Name],
-			"resets_at": spend.Reset(b.Window, now)})
+			"spent_usd": spent, "reserved_usd": s.bud.reserved[b.Name], "resets_at": spend.Reset(b.Window, now)})
 	}
 	s.bud.mu.Unlock()
-	c.JSON(http.StatusOK, gin.H{"days": ledger.Days(), "budgets": bs})
+	days, err := ledger.Days()
+	if err != nil {
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"days": days, "budgets": bs})
 }

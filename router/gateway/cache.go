@@ -16,7 +16,10 @@ import (
 
 // responseCache returns the cache for cfg, made anew when its bounds
 // change.
-func (s *Server) responseCache(cc *router.CacheConfig) *cache.Cache {
+func (s *Server) responseCache(cc *router.CacheConfig) ResponseCache {
+	if s.opt.Cache != nil {
+		return s.opt.Cache
+	}
 	s.ragMu.Lock()
 	defer s.ragMu.Unlock()
 	if s.cache == nil || s.cacheCfg.MaxBytes != cc.MaxBytes || s.cacheCfg.TTLS != cc.TTLS {

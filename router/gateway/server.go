@@ -41,6 +41,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Debug logs prompt text; off by default.
 	Debug bool
+	// Spend keeps the spend ledger and Cache the response cache; nil
+	// means a log in data_dir and an in-process cache.
+	Spend spend.Store
+	Cache ResponseCache
 	// Tickets keeps handoff tickets; nil means a log in the config's
 	// data_dir.
 	Tickets handoff.Queue
@@ -58,6 +62,12 @@ type IntentStore interface {
 	// Save stores them durably and returns the new version.
 	Save(ctx context.Context, list []intents.Intent) (int64, error)
 	Version(ctx context.Context) (int64, error)
+}
+
+// ResponseCache stores answers for the response cache.
+type ResponseCache interface {
+	Get(k cache.Key, threshold float64) (cache.Entry, string, bool)
+	Put(k cache.Key, e cache.Entry)
 }
 
 // watcher is an IntentStore that hears other replicas' changes.
@@ -103,7 +113,7 @@ type Server struct {
 	detFrom     string
 	cache       *cache.Cache
 	cacheCfg    router.CacheConfig
-	ledger      *spend.Ledger
+	ledger      spend.Store
 	bud         budgets
 	cascade     *cascadeModel
 	cascadeFrom string

@@ -57,6 +57,29 @@ func Reset(window string, t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, time.UTC)
 }
 
+// Store is where bookings are kept: the log in the data directory
+// (Ledger), or PostgreSQL when replicas share one (index/pgvector).
+type Store interface {
+	// Book records a cost durably.
+	Book(Booking) error
+	// Spent is what dim/id spent in the window holding now.
+	Spent(dim, id, window string, now time.Time) (float64, error)
+	// Days reports spend by day and dimension.
+	Days() (map[string]Day, error)
+	Close() error
+}
+
+// Dims are a booking's ids by dimension (global's id is "").
+func (b Booking) Dims() map[string]string {
+	out := map[string]string{Global: ""}
+	for dim, id := range map[string]string{Key: b.Key, Team: b.Team, Model: b.Model, Intent: b.Intent} {
+		if id != "" {
+			out[dim] = id
+		}
+	}
+	return out
+}
+
 type bucket struct{ dim, id, period string }
 
 // Ledger is safe for concurrent use.
@@ -117,11 +140,8 @@ func Open(path string) (*Ledger, error) {
 func (l *Ledger) add(b Booking) {
 	for _, window := range []string{"daily", "monthly"} {
 		p := Period(window, b.At)
-		l.totals[bucket{Global, "", p}] += b.Cost
-		for dim, id := range map[string]string{Key: b.Key, Team: b.Team, Model: b.Model, Intent: b.Intent} {
-			if id != "" {
-				l.totals[bucket{dim, id, p}] += b.Cost
-			}
+		for dim, id := range b.Dims() {
+			l.totals[bucket{dim, id, p}] += b.Cost
 		}
 	}
 }
@@ -147,17 +167,17 @@ func (l *Ledger) Book(b Booking) error {
 }
 
 // Spent is what dim/id spent in the window holding now.
-func (l *Ledger) Spent(dim, id, window string, now time.Time) float64 {
+func (l *Ledger) Spent(dim, id, window string, now time.Time) (float64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.totals[bucket{dim, id, Period(window, now)}]
+	return l.totals[bucket{dim, id, Period(window, now)}], nil
 }
 
 // Day is one day's spend by dimension and id.
 type Day map[string]map[string]float64
 
 // Days reports spend by day (YYYY-MM-DD) from the daily totals.
-func (l *Ledger) Days() map[string]Day {
+func (l *Ledger) Days() (map[string]Day, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[string]Day{}
@@ -179,7 +199,7 @@ func (l *Ledger) Days() map[string]Day {
 		}
 		d[b.dim][id] = v
 	}
-	return out
+	return out, nil
 }
 
 // Close closes the log.
