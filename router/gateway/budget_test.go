@@ -152,3 +152,40 @@ budgets:
 		t.Errorf("budget %v: want exactly 0.002 spent and nothing reserved", b)
 	}
 }
+
+// TestThousandConcurrentRequestsBookExactly: 1,000 concurrent requests
+// book exactly their summed cost.
+func TestThousandConcurrentRequestsBookExactly(t *testing.T) {
+	t.Setenv("SEMROUTE_TEST_APP_KEY", "app-secret")
+	h := start(t, `server:
+  api_keys:
+    - {name: app, env: SEMROUTE_TEST_APP_KEY, scope: client}
+    - {name: ops, sha256: `+sha("admin-secret")+`, scope: admin}
+teams: {support: [app]}
+`)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	work := make(chan int)
+	for range 64 {
+		wg.Go(func() {
+			for range work {
+				if code, _, _ := h.do(t, "POST", "/v1/chat/completions", "app-secret", `{"model":"fast","messages":[{"role":"user","content":"hello"}]}`); code != 200 {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	for i := range 1000 {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	_, _, rep := h.do(t, "GET", "/v1/spend", "admin-secret", "")
+	var total float64
+	for _, day := range rep["days"].(map[string]any) {
+		total += day.(map[string]any)["team"].(map[string]any)["support"].(float64)
+	}
+	if failed.Load() != 0 || total < 0.2-1e-9 || total > 0.2+1e-9 {
+		t.Errorf("%d failed; booked %v, want exactly 1,000 × 0.0002 = 0.2", failed.Load(), total)
+	}
+}
