@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -89,20 +88,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		c.Data(200, "application/json", e.Body)
 		return true, nil
 	}
-	var out struct {
-		Model   string `json:"model"`
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	json.Unmarshal(e.Body, &out)
-	text := ""
-	if len(out.Choices) > 0 {
-		text = out.Choices[0].Message.Content
-	}
-	writeAnswer(c, true, out.Model, text, nil) // replayed as a stream
+	replay(c, e.Model, e.Body)
 	return true, nil
 }
 

@@ -187,19 +187,7 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		c.Data(http.StatusOK, "application/json", out)
 		return
 	}
-	var parsed struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	json.Unmarshal(out, &parsed)
-	text := ""
-	if len(parsed.Choices) > 0 {
-		text = parsed.Choices[0].Message.Content
-	}
-	writeAnswer(c, true, last.Model, text, nil)
+	replay(c, last.Model, out)
 }
 
 // withLogprobs asks the upstream for token logprobs.

@@ -245,19 +245,7 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
 	}
 	if buffered {
-		var out struct {
-			Choices []struct {
-				Message struct {
-					Content string `json:"content"`
-				} `json:"message"`
-			} `json:"choices"`
-		}
-		json.Unmarshal(body, &out)
-		text := ""
-		if len(out.Choices) > 0 {
-			text = out.Choices[0].Message.Content
-		}
-		writeAnswer(c, true, res.Model, text, nil)
+		replay(c, res.Model, body)
 		return
 	}
 	c.Data(http.StatusOK, "application/json", body)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,27 +47,7 @@ func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
 
 // notify posts a new ticket to its queue's webhook, retrying with backoff;
 // the ticket is already durable, so a failing webhook loses nothing.
-func (s *Server) notify(url string, t handoff.Ticket) {
-	body, _ := json.Marshal(t)
-	wait := 200 * time.Millisecond
-	for attempt := 1; attempt <= 5; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 300 {
-				return
-			}
-			err = fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		s.log.Warn("handoff webhook failed", "queue", t.Queue, "ticket", t.ID, "attempt", attempt, "err", err)
-		time.Sleep(wait)
-		wait *= 2
-	}
-}
+func (s *Server) notify(url string, t handoff.Ticket) { s.post(url, t) }
 
 // oldestOpen reports the age of each queue's oldest open ticket.
 type oldestOpen struct{ st handoff.Queue }
@@ -231,4 +210,23 @@ func (s *Server) changeTicket(c *gin.Context) {
 		s.m.tickets.WithLabelValues(t.Queue, map[string]string{"claim": "claimed", "reply": "replied", "resolve": "resolved"}[c.Param("action")]).Inc()
 		c.JSON(http.StatusOK, t)
 	}
+}
+
+// replay sends a complete chat.completion body as a stream of one chunk:
+// for answers that were cached, buffered for moderation, or picked by a
+// cascade.
+func replay(c *gin.Context, model string, body []byte) {
+	var out struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	json.Unmarshal(body, &out)
+	text := ""
+	if len(out.Choices) > 0 {
+		text = out.Choices[0].Message.Content
+	}
+	writeAnswer(c, true, model, text, nil)
 }
