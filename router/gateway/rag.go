@@ -13,6 +13,7 @@ import (
 
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/upstream"
 )
 
 // collection returns the open collection for rc, opening it (and loading
@@ -239,6 +240,12 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 	if err != nil {
 		s.upstreamFailed(c, err)
 		return
+	}
+	if res.Model != "" { // the answering model's cost joins the ledger
+		if err := s.book(c, st, upstream.Result{Model: res.Model, Cost: res.Cost}); err != nil {
+			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked: "+err.Error())
+			return
+		}
 	}
 	if res.BelowFloor && rc.BelowFloor == "fallback" && len(st.cfg.Fallback.Model) > 0 {
 		c.Writer.Header().Set("x-semroute-target", st.cfg.Fallback.String())
