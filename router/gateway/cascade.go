@@ -125,6 +125,7 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 	stream := req.Stream
 	req.Stream = false
 	req.Body["stream"] = json.RawMessage("false")
+	req.Raw = nil // the body changed
 	delete(req.Body, "stream_options")
 	var trail []string
 	var total float64

@@ -54,7 +54,7 @@ func decodeChat(body []byte) (*chatRequest, error) {
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, bad("", "the request body is not a JSON object: %v", err)
 	}
-	req := &chatRequest{Request: upstream.Request{Body: fields}}
+	req := &chatRequest{Request: upstream.Request{Body: fields, Raw: body}}
 	raw, ok := fields["model"]
 	if !ok {
 		return nil, bad("model", "missing model; use \"auto\" to route by meaning")

@@ -223,6 +223,7 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	if buffered {
 		req.Stream = false
 		req.Body["stream"] = json.RawMessage("false")
+		req.Raw = nil // the body changed
 		delete(req.Body, "stream_options")
 	}
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)

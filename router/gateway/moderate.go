@@ -161,6 +161,7 @@ func rewriteMessages(req *chatRequest) error {
 		return err
 	}
 	req.Body["messages"] = raw
+	req.Raw = nil // the body changed
 	return nil
 }
 

@@ -22,15 +22,35 @@ const (
 // openaiProvider calls OpenAI-compatible /chat/completions endpoints.
 type openaiProvider struct{ pool *Pool }
 
-// upstreamBody is the client's body with the model replaced.
+// upstreamBody is the client's body with the model replaced: the raw body
+// with the model's value spliced in when the request kept it and the key
+// occurs once, else the fields marshalled again.
 func upstreamBody(req *Request, model string) ([]byte, error) {
-	fields := make(map[string]json.RawMessage, len(req.Body)+1)
-	for k, v := range req.Body {
-		fields[k] = v
-	}
 	name, err := json.Marshal(model)
 	if err != nil {
 		return nil, err
+	}
+	if raw, old := req.Raw, req.Body["model"]; raw != nil && old != nil {
+		key := []byte(`"model"`)
+		if i := bytes.Index(raw, key); i >= 0 && bytes.Count(raw, key) == 1 {
+			j := i + len(key)
+			for j < len(raw) && (raw[j] == ' ' || raw[j] == ':' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
+				j++
+			}
+			if bytes.HasPrefix(raw[j:], old) {
+				out := make([]byte, 0, len(raw)+len(name))
+				out = append(append(append(out, raw[:j]...), name...), raw[j+len(old):]...)
+				return out, nil
+			}
+		}
+	}
+	return marshalFields(req, name)
+}
+
+func marshalFields(req *Request, name []byte) ([]byte, error) {
+	fields := make(map[string]json.RawMessage, len(req.Body)+1)
+	for k, v := range req.Body {
+		fields[k] = v
 	}
 	fields["model"] = name
 	return json.Marshal(fields)
@@ -73,20 +93,34 @@ func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *
 		if err != nil {
 			return nil, Usage{}, timeoutOr(timer, err)
 		}
-		var r struct {
-			Usage *Usage `json:"usage"`
+		if !json.Valid(b) {
+			return nil, Usage{}, &Error{Kind: KindServer, Status: resp.StatusCode, Err: errors.New("the answer is not JSON")}
 		}
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, Usage{}, &Error{Kind: KindServer, Status: resp.StatusCode, Err: fmt.Errorf("the answer is not JSON: %v", err)}
-		}
-		var u Usage
-		if r.Usage != nil {
-			u = *r.Usage
-		}
-		return b, u, nil
+		return b, usageIn(b), nil
 	}
 	u, err := relaySSE(resp.Body, s, timer)
 	return nil, u, err
+}
+
+// usageIn reads the usage object of an answer. It usually closes the body,
+// so it is looked for from the end; a "usage" inside a message's text is
+// escaped and cannot match the key.
+func usageIn(b []byte) Usage {
+	var u Usage
+	for end := len(b); end > 0; {
+		i := bytes.LastIndex(b[:end], []byte(`"usage"`))
+		if i < 0 {
+			break
+		}
+		rest := bytes.TrimLeft(b[i+len(`"usage"`):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			if json.NewDecoder(bytes.NewReader(rest[1:])).Decode(&u) == nil {
+				return u
+			}
+		}
+		end = i
+	}
+	return u
 }
 
 // timeoutOr reports a fired timer as a timeout.

@@ -21,7 +21,10 @@ import (
 type Request struct {
 	// Body holds every field of the client's JSON body, untouched; an
 	// OpenAI-compatible upstream gets them all back with model replaced.
-	Body     map[string]json.RawMessage
+	Body map[string]json.RawMessage
+	// Raw is the body as the client sent it, when nothing in Body was
+	// changed since: it is sent on with only the model's value replaced.
+	Raw      []byte
 	Stream   bool
 	Messages []Message
 }

@@ -307,3 +307,31 @@ func TestLatencyBalance(t *testing.T) {
 		t.Errorf("slow %d, fast %d", slow.hits.Load(), fast.hits.Load())
 	}
 }
+
+func TestUpstreamBodySplicesOrMarshals(t *testing.T) {
+	raw := []byte(`{"model" : "auto", "messages":[{"role":"user","content":"say \"model\": x"}],"seed":1}`)
+	req := chatReq("")
+	json.Unmarshal(raw, &req.Body)
+	req.Raw = raw
+	got, err := upstreamBody(req, "small-1")
+	if err != nil || string(got) != `{"model" : "small-1", "messages":[{"role":"user","content":"say \"model\": x"}],"seed":1}` {
+		t.Errorf("splice: %s %v", got, err)
+	}
+	// A second "model" key (in a nested schema) means no splice: marshal.
+	raw2 := []byte(`{"model":"auto","response_format":{"json_schema":{"properties":{"model":{"type":"string"}}}},"messages":[]}`)
+	req2 := chatReq("")
+	json.Unmarshal(raw2, &req2.Body)
+	req2.Raw = raw2
+	got, _ = upstreamBody(req2, "small-1")
+	var back map[string]json.RawMessage
+	json.Unmarshal(got, &back)
+	if string(back["model"]) != `"small-1"` || !strings.Contains(string(back["response_format"]), `"model":{"type":"string"}`) {
+		t.Errorf("marshal: %s", got)
+	}
+	if u := usageIn([]byte(`{"choices":[{"message":{"content":"the \"usage\" is"}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}`)); u.PromptTokens != 3 || u.CompletionTokens != 4 {
+		t.Errorf("usage %+v", u)
+	}
+	if u := usageIn([]byte(`{"choices":[]}`)); u != (Usage{}) {
+		t.Errorf("no usage: %+v", u)
+	}
+}
