@@ -236,7 +236,9 @@ func (s *Store) ensureIndex(ctx context.Context, name string, c collection) erro
 	idx := c.index[strings.LastIndex(c.index, ".")+1:]
 	q := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hnsw (embedding %s) WITH (m = %d, ef_construction = %d)",
 		idx, c.table, ops, s.opt.M, s.opt.EfConstruction)
-	if _, err := s.pool.Exec(ctx, q); err != nil {
+	// IF NOT EXISTS is not safe against a replica creating the same index
+	// at the same moment; the schema lock is.
+	if err := s.locked(ctx, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
 		return err
 	}
 	c.indexed = true
