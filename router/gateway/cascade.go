@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,6 +128,9 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 	req.Body["stream"] = json.RawMessage("false")
 	req.Raw = nil // the body changed
 	delete(req.Body, "stream_options")
+	if cm != nil && !slices.Equal(cm.c.Models, []string(models)) {
+		cm = nil // the file was fitted for other models: no prompt signal
+	}
 	var trail []string
 	var total float64
 	var last upstream.Result
