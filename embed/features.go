@@ -97,6 +97,12 @@ type InPlace interface {
 	Dim() int
 }
 
+// FeatureEmbedder is an InPlace embedder that also returns a Featurer's
+// features from the same pass over the text.
+type FeatureEmbedder interface {
+	EmbedFeatures(dst []float32, feats []Feature, text string) ([]float32, []Feature)
+}
+
 var tokensPool = sync.Pool{New: func() any { return new(Tokens) }}
 
 // AppendFeatures appends the lexical features of text with every word

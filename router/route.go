@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index/flat"
 )
 
@@ -81,7 +82,11 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 	}
 	sc := r.pool.Get().(*scratch)
 	defer r.pool.Put(sc)
-	if r.inplace != nil {
+	featured := false
+	if fe, ok := r.emb.(embed.FeatureEmbedder); ok && r.featurer != nil {
+		sc.vec, sc.feats = fe.EmbedFeatures(sc.vec, sc.feats[:0], text)
+		featured = true
+	} else if r.inplace != nil {
 		sc.vec = r.inplace.EmbedTo(sc.vec, text)
 	} else {
 		vs, err := r.emb.Embed(ctx, []string{text})
@@ -94,7 +99,9 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 		copy(sc.vec, vs[0])
 		flat.Normalize(sc.vec) // the head was fitted, and the slab is scanned, on unit vectors
 	}
-	sc.feats = r.features(sc.feats[:0], text)
+	if !featured {
+		sc.feats = r.features(sc.feats[:0], text)
+	}
 	s := Scores{Best: -1, Second: -1, Nearest: -1, NoWords: len(sc.feats) == 0}
 	if s.NoWords {
 		return s, nil

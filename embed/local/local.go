@@ -144,8 +144,27 @@ const parallelBatch = 256
 // EmbedTo writes the vector of text into dst (len Dim) and returns it. It
 // allocates nothing once its pooled buffers have grown.
 func (e *Embedder) EmbedTo(dst []float32, text string) []float32 {
+	return e.embed(dst, text)
+}
+
+// EmbedFeatures is EmbedTo and AppendFeatures in one pass over the text:
+// it writes the vector into dst and appends the features to feats.
+func (e *Embedder) EmbedFeatures(dst []float32, feats []embed.Feature, text string) ([]float32, []embed.Feature) {
 	s := e.pool.Get().(*state)
 	defer e.pool.Put(s)
+	dst = e.embedState(s, dst, text)
+	return dst, append(feats, s.feats...)
+}
+
+func (e *Embedder) embed(dst []float32, text string) []float32 {
+	s := e.pool.Get().(*state)
+	defer e.pool.Put(s)
+	return e.embedState(s, dst, text)
+}
+
+// embedState computes text's vector into dst, leaving its features in
+// s.feats.
+func (e *Embedder) embedState(s *state, dst []float32, text string) []float32 {
 	s.tok.Reset(text)
 	e.ranks(s)
 	clear(dst)
