@@ -12,21 +12,17 @@
 package handoff
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/semroute/semroute/internal/jsonlog"
 )
 
 // States of a ticket.
@@ -96,7 +92,7 @@ func NewID() string { return newID() }
 // concurrent use.
 type Store struct {
 	mu       sync.Mutex
-	f        *os.File
+	log      *jsonlog.Log
 	tickets  map[string]*Ticket
 	order    []string
 	onCreate func(Ticket)
@@ -105,80 +101,22 @@ type Store struct {
 // SetOnCreate sets the function called with each new ticket.
 func (s *Store) SetOnCreate(f func(Ticket)) { s.onCreate = f }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // Open opens (or creates) the log at path and replays it.
 func Open(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	s := &Store{f: f, tickets: map[string]*Ticket{}}
-	good, err := s.replay(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("handoff log %s: %w", path, err)
-	}
-	// Cut a torn tail so that the next append starts on a clean line.
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// replay applies every whole, checksummed line and returns the offset
-// after the last one. Only the last line may be bad (torn by a crash); a
-// bad line before a good one means the file was damaged otherwise.
-func (s *Store) replay(r io.Reader) (int64, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	var off, good int64
-	var bad error
-	for line := 1; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if len(b) == 0 && errors.Is(err, io.EOF) {
-			break
-		}
-		off += int64(len(b))
-		if err != nil { // no newline: torn
-			bad = fmt.Errorf("line %d is incomplete", line)
-			break
-		}
-		ev, perr := parseLine(b)
-		if perr != nil {
-			bad = fmt.Errorf("line %d: %v", line, perr)
-			continue
-		}
-		if bad != nil {
-			return 0, fmt.Errorf("%v, but good lines follow it: the log is damaged, not torn", bad)
+	s := &Store{tickets: map[string]*Ticket{}}
+	l, err := jsonlog.Open(path, func(body []byte) error {
+		var ev event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return err
 		}
 		s.apply(ev)
-		good = off
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("handoff log: %w", err)
 	}
-	return good, nil
-}
-
-func parseLine(b []byte) (event, error) {
-	var ev event
-	sum, body, ok := bytes.Cut(bytes.TrimSuffix(b, []byte("\n")), []byte(" "))
-	if !ok {
-		return ev, errors.New("no checksum")
-	}
-	want, err := strconv.ParseUint(string(sum), 16, 32)
-	if err != nil || uint32(want) != crc32.Checksum(body, castagnoli) {
-		return ev, errors.New("checksum mismatch")
-	}
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return ev, err
-	}
-	return ev, nil
+	s.log = l
+	return s, nil
 }
 
 func (s *Store) apply(ev event) {
@@ -208,18 +146,10 @@ func (s *Store) apply(ev event) {
 	}
 }
 
-// append writes one event and fsyncs it; the caller holds mu.
+// append writes one event durably, then applies it; the caller holds mu.
 func (s *Store) append(ev event) error {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	line := fmt.Sprintf("%08x %s\n", crc32.Checksum(body, castagnoli), body)
-	if _, err := s.f.WriteString(line); err != nil {
-		return fmt.Errorf("handoff: write: %w", err)
-	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("handoff: fsync: %w", err)
+	if err := s.log.Append(ev); err != nil {
+		return fmt.Errorf("handoff: %w", err)
 	}
 	s.apply(ev)
 	return nil
@@ -331,5 +261,5 @@ func (s *Store) OldestOpen(now time.Time) (map[string]time.Duration, error) {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.f.Close()
+	return s.log.Close()
 }

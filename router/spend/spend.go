@@ -6,18 +6,12 @@
 package spend
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/semroute/semroute/internal/jsonlog"
 )
 
 // Booking is one request's cost.
@@ -85,55 +79,26 @@ type bucket struct{ dim, id, period string }
 // Ledger is safe for concurrent use.
 type Ledger struct {
 	mu     sync.Mutex
-	f      *os.File
+	log    *jsonlog.Log
 	totals map[bucket]float64
 }
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Open opens (or creates) the ledger at path and replays it; a torn last
 // line is cut.
 func Open(path string) (*Ledger, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	l := &Ledger{totals: map[bucket]float64{}}
+	log, err := jsonlog.Open(path, func(body []byte) error {
+		var b Booking
+		if err := json.Unmarshal(body, &b); err != nil {
+			return err
+		}
+		l.add(b)
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("spend ledger: %w", err)
 	}
-	l := &Ledger{f: f, totals: map[bucket]float64{}}
-	br := bufio.NewReader(f)
-	var off, good int64
-	for line := 1; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if len(b) == 0 && errors.Is(err, io.EOF) {
-			break
-		}
-		off += int64(len(b))
-		if err != nil {
-			break // torn
-		}
-		sum, body, ok := bytes.Cut(bytes.TrimSuffix(b, []byte("\n")), []byte(" "))
-		want, perr := strconv.ParseUint(string(sum), 16, 32)
-		var bk Booking
-		if !ok || perr != nil || uint32(want) != crc32.Checksum(body, castagnoli) || json.Unmarshal(body, &bk) != nil {
-			if _, rest := br.Peek(1); rest == nil {
-				f.Close()
-				return nil, fmt.Errorf("spend ledger %s: line %d is damaged and more follow it", path, line)
-			}
-			break
-		}
-		l.add(bk)
-		good = off
-	}
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
+	l.log = log
 	return l, nil
 }
 
@@ -149,18 +114,10 @@ func (l *Ledger) add(b Booking) {
 // Book records a cost durably; when it returns nil the spend survives a
 // crash.
 func (l *Ledger) Book(b Booking) error {
-	body, err := json.Marshal(b)
-	if err != nil {
-		return err
-	}
-	line := fmt.Sprintf("%08x %s\n", crc32.Checksum(body, castagnoli), body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, err := l.f.WriteString(line); err != nil {
-		return fmt.Errorf("spend: write: %w", err)
-	}
-	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("spend: fsync: %w", err)
+	if err := l.log.Append(b); err != nil {
+		return fmt.Errorf("spend: %w", err)
 	}
 	l.add(b)
 	return nil
@@ -206,5 +163,5 @@ func (l *Ledger) Days() (map[string]Day, error) {
 func (l *Ledger) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Close()
+	return l.log.Close()
 }

@@ -1,0 +1,119 @@
+// Package jsonlog is the crash-safe append-only log that the handoff
+// queue (moderation/handoff) and the spend ledger (router/spend) keep in
+// the data directory. It has its own folder because it belongs to neither:
+// both need the same guarantees.
+//
+// Each record is one line: the CRC-32C of the JSON body in hex, a space,
+// the body. Append writes and fsyncs before it returns, so a record whose
+// Append returned nil survives a crash. Open replays the records; a torn
+// last line (a crash in the middle of a write) is cut off, while a bad line
+// with good ones after it means damage, and Open refuses the file.
+package jsonlog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Log is an open log. Append is not safe for concurrent use: callers hold
+// their own lock around it and the state it updates.
+type Log struct {
+	f    *os.File
+	path string
+}
+
+// Open opens (or creates) the log at path and calls apply with the body of
+// every good record, in order.
+func Open(path string, apply func(body []byte) error) (*Log, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	good, err := replay(f, apply)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Log{f: f, path: path}, nil
+}
+
+func replay(r io.Reader, apply func([]byte) error) (int64, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var off, good int64
+	var bad error
+	for line := 1; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if len(b) == 0 && errors.Is(err, io.EOF) {
+			break
+		}
+		off += int64(len(b))
+		if err != nil { // no newline: torn
+			break
+		}
+		body, perr := check(b)
+		if perr != nil {
+			bad = fmt.Errorf("line %d: %v", line, perr)
+			continue
+		}
+		if bad != nil {
+			return 0, fmt.Errorf("%v, but good lines follow it: the log is damaged, not torn", bad)
+		}
+		if err := apply(body); err != nil {
+			return 0, fmt.Errorf("line %d: %w", line, err)
+		}
+		good = off
+	}
+	return good, nil
+}
+
+func check(b []byte) ([]byte, error) {
+	sum, body, ok := bytes.Cut(bytes.TrimSuffix(b, []byte("\n")), []byte(" "))
+	if !ok {
+		return nil, errors.New("no checksum")
+	}
+	want, err := strconv.ParseUint(string(sum), 16, 32)
+	if err != nil || uint32(want) != crc32.Checksum(body, castagnoli) {
+		return nil, errors.New("checksum mismatch")
+	}
+	return body, nil
+}
+
+// Append writes v as a record and fsyncs it.
+func (l *Log) Append(v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf("%08x %s\n", crc32.Checksum(body, castagnoli), body)
+	if _, err := l.f.WriteString(line); err != nil {
+		return fmt.Errorf("write %s: %w", l.path, err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (l *Log) Close() error { return l.f.Close() }
