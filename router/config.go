@@ -196,6 +196,9 @@ type CascadeConfig struct {
 	// LogprobThreshold escalates an answer whose mean token log-probability
 	// is below it, when the upstream returns logprobs (default -1; 0 off).
 	LogprobThreshold *float64 `yaml:"logprob_threshold,omitempty"`
+	// Verifier, when set, is a model asked whether a cheaper stage's
+	// answer is right; a "no" escalates.
+	Verifier string `yaml:"verifier,omitempty"`
 }
 
 // Segment is a rule on request metadata.

@@ -184,6 +184,9 @@ func (c *Config) Validate() error {
 			ps.add(f, "max_error_rate must be in [0, 1] and max_p95_ms not negative")
 		}
 	}
+	if cc := c.Cascade; cc != nil && cc.Verifier != "" && !models[cc.Verifier] {
+		ps.add("cascade.verifier", "names model %q, which is not defined under models", cc.Verifier)
+	}
 	if cc := c.Cache; cc != nil {
 		if cc.MaxBytes < 0 || cc.TTLS < 0 {
 			ps.add("cache", "max_bytes and ttl_s must not be negative")

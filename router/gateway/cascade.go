@@ -165,6 +165,14 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 				trail = append(trail, fmt.Sprintf("%s:escalated(logprob %.2f)", m, lp))
 				continue
 			}
+			if v := st.cfg.Cascade; v != nil && v.Verifier != "" {
+				ok, cost := s.verify(c, st, v.Verifier, lastUser(req), answerText(res.Body))
+				total += cost
+				if !ok {
+					trail = append(trail, m+":escalated(verifier)")
+					continue
+				}
+			}
 		}
 		trail = append(trail, m+":answered")
 		break
@@ -212,4 +220,42 @@ func priceOf(cfg *router.Config, model string) router.Price {
 		}
 	}
 	return router.Price{}
+}
+
+const verifierPrompt = "You check answers. Reply with one word: yes if the answer below is a correct and complete answer to the question, no otherwise."
+
+// verify asks the verifier model about an answer; anything but a clear
+// "no" (a failing verifier included) lets the answer stand. It returns
+// the verifier's cost.
+func (s *Server) verify(c *gin.Context, st *state, model, question, answer string) (bool, float64) {
+	msgs := []upstream.Message{{Role: "system", Content: verifierPrompt}, {Role: "user", Content: "Question: " + question + "\n\nAnswer: " + answer}}
+	raw, _ := json.Marshal([]map[string]string{{"role": msgs[0].Role, "content": msgs[0].Content}, {"role": msgs[1].Role, "content": msgs[1].Content}})
+	res, err := st.pool.Call(c.Request.Context(), []string{model}, &upstream.Request{Body: map[string]json.RawMessage{
+		"messages": raw, "temperature": json.RawMessage("0"), "max_tokens": json.RawMessage("3")}, Messages: msgs}, nil)
+	if err != nil {
+		s.log.Warn("cascade verifier failed; the answer stands", "model", model, "err", err)
+		return true, 0
+	}
+	if err := s.book(c, st, res); err != nil {
+		s.log.Warn("the verifier's cost could not be booked", "err", err)
+	}
+	s.m.usage(res)
+	reply := strings.ToLower(strings.TrimSpace(answerText(res.Body)))
+	return !strings.HasPrefix(reply, "no"), res.Cost
+}
+
+// answerText is a chat.completion's first message.
+func answerText(body []byte) string {
+	var out struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	json.Unmarshal(body, &out)
+	if len(out.Choices) == 0 {
+		return ""
+	}
+	return out.Choices[0].Message.Content
 }

@@ -90,3 +90,39 @@ func TestCascadeTarget(t *testing.T) {
 		t.Errorf("a cascade from another embedder: %v", err)
 	}
 }
+
+// TestCascadeVerifier: the verifier (strong) says no to the cheap answer
+// about snow, so that prompt escalates; it says yes to the one about rain.
+func TestCascadeVerifier(t *testing.T) {
+	h := start(t, "")
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		h.strong.mu.Lock()
+		var msgs []struct{ Role, Content string }
+		json.Unmarshal(h.strong.last["messages"], &msgs)
+		h.strong.mu.Unlock()
+		if len(msgs) < 2 || !strings.HasPrefix(msgs[0].Content, "You check answers") {
+			return false // an ordinary call: the usual answer
+		}
+		verdict := "yes"
+		if strings.Contains(msgs[1].Content, "snow") {
+			verdict = "no"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"choices":[{"index":0,"message":{"role":"assistant","content":%q}}],"usage":{"prompt_tokens":10,"completion_tokens":1}}`, verdict)
+		return true
+	})
+	cfg, _ := router.Load(h.cfgPath)
+	cfg.Intents[0].Target = intents.Target{Cascade: intents.Models{"fast", "strong"}}
+	cfg.Cascade = &router.CascadeConfig{LogprobThreshold: new(0.0), Verifier: "strong"}
+	if err := h.srv.Load(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, hd, _ := h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"will it rain tomorrow"}]}`)
+	if hd.Get("x-semroute-cascade") != "fast:answered" {
+		t.Errorf("verified: %q", hd.Get("x-semroute-cascade"))
+	}
+	_, hd, _ = h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"will it snow tomorrow"}]}`)
+	if hd.Get("x-semroute-cascade") != "fast:escalated(verifier);strong:answered" || hd.Get("x-semroute-model") != "strong" {
+		t.Errorf("refused by the verifier: %q %q", hd.Get("x-semroute-cascade"), hd.Get("x-semroute-model"))
+	}
+}

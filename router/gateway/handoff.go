@@ -216,17 +216,5 @@ func (s *Server) changeTicket(c *gin.Context) {
 // for answers that were cached, buffered for moderation, or picked by a
 // cascade.
 func replay(c *gin.Context, model string, body []byte) {
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	json.Unmarshal(body, &out)
-	text := ""
-	if len(out.Choices) > 0 {
-		text = out.Choices[0].Message.Content
-	}
-	writeAnswer(c, true, model, text, nil)
+	writeAnswer(c, true, model, answerText(body), nil)
 }
