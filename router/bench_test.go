@@ -18,7 +18,13 @@ func BenchmarkDecision(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		prompts := []string{cfg.Intents[0].Utterances[3], "where is my order", cfg.Intents[size.intents-1].Utterances[7]}
+		// Prompts from every intent, so the head's weights are not all in
+		// cache, as with real traffic.
+		var prompts []string
+		for i, in := range cfg.Intents {
+			prompts = append(prompts, in.Utterances[(i*7)%len(in.Utterances)]+" please")
+		}
+		prompts = append(prompts, "where is my order")
 		b.Run(fmt.Sprintf("exemplars=%d", size.intents*size.per), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

@@ -22,6 +22,45 @@ type Head struct {
 	Rows    map[uint64]uint32 // sparse feature hash → row of Sparse
 	Sparse  []float32         // len(Rows) × Classes, row per feature
 	Bias    []float32         // Classes
+	// The sparse weights for inference, pruned (see Compact): for row r,
+	// the classes cls[start[r]:start[r+1]] with weights w[…].
+	start []uint32
+	cls   []uint16
+	w     []float32
+}
+
+// pruneShare is the share of the largest sparse weight below which
+// Compact drops a weight. On the synthetic 100 × 100 intent set it keeps
+// about 5 % of the weights; the decision, which read 28 MB of weights
+// scattered over memory, gets several times faster
+// (BenchmarkDecision), while CLINC150 accuracy stays the same
+// (TestQualityFloors).
+const pruneShare = 0.002
+
+// Compact builds the pruned sparse weights inference reads, and drops the
+// dense ones training needed. Heads with more than 65,535 classes keep the
+// dense weights.
+func (h *Head) Compact() {
+	if h.Classes > math.MaxUint16 || len(h.Sparse) == 0 {
+		return
+	}
+	var top float32
+	for _, w := range h.Sparse {
+		top = max(top, float32(math.Abs(float64(w))))
+	}
+	tau := top * pruneShare
+	rows := len(h.Sparse) / h.Classes
+	h.start = make([]uint32, rows+1)
+	for r := range rows {
+		for c, w := range h.Sparse[r*h.Classes : (r+1)*h.Classes] {
+			if w >= tau || w <= -tau {
+				h.cls = append(h.cls, uint16(c))
+				h.w = append(h.w, w)
+			}
+		}
+		h.start[r+1] = uint32(len(h.w))
+	}
+	h.Sparse = nil
 }
 
 // HeadOptions steers fitting; the zero value means the defaults.
@@ -158,6 +197,20 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 		for c := range dst {
 			dst[c] += flat.Dot(h.Dense[c*h.Dim:(c+1)*h.Dim], vec)
 		}
+	}
+	if h.start != nil {
+		for k, r := range rows {
+			if r == noRow {
+				continue
+			}
+			x := feats[k].Weight
+			lo, hi := h.start[r], h.start[r+1]
+			ws := h.w[lo:hi]
+			for i, c := range h.cls[lo:hi] {
+				dst[c] += x * ws[i]
+			}
+		}
+		return
 	}
 	for k, r := range rows {
 		if r == noRow {

@@ -125,7 +125,7 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 	}
 	s.Coverage = 1
 	if r.seen != nil {
-		s.Coverage = r.seen.coverage(sc.feats, s.Best)
+		s.Coverage = r.seen.coverage(sc.feats, sc.rows, s.Best)
 	}
 	sc.hits = r.slab.SearchRange(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], 1, sc.hits, &sc.flat)
 	if len(sc.hits) == 1 {

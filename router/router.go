@@ -51,9 +51,9 @@ type Router struct {
 	ranges []int
 	texts  []string
 	slab   *flat.Slab
-	owner  []int32  // slab row → class
-	head   *Head    // nil with the knn scorer
-	seen   *seenSet // each intent's features; nil with the knn scorer
+	owner  []int32   // slab row → class
+	head   *Head     // nil with the knn scorer
+	seen   *seenRows // each intent's features; nil with the knn scorer
 	scorer string
 	gate   Gate
 	global float64 // the threshold of intents that have none of their own
@@ -109,7 +109,8 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
 		}
 		r.head = FitHead(exs, r.classes, dim, opt.Head)
-		r.seen = newSeenSet(exs)
+		r.head.Compact()
+		r.seen = newSeenRows(r.head, exs)
 	}
 	r.setThresholds(opt.Thresholds)
 	r.pool = &sync.Pool{New: func() any {
