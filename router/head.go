@@ -3,6 +3,7 @@ package router
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index/flat"
@@ -22,11 +23,9 @@ type Head struct {
 	Rows    map[uint64]uint32 // sparse feature hash → row of Sparse
 	Sparse  []float32         // len(Rows) × Classes, row per feature
 	Bias    []float32         // Classes
-	// The sparse weights for inference, pruned (see Compact): for row r,
-	// the classes cls[start[r]:start[r+1]] with weights w[…].
-	start []uint32
-	cls   []uint16
-	w     []float32
+	// sparse is the pruned sparse part inference reads (see Compact); nil
+	// until then.
+	sparse *sparseIndex
 }
 
 // pruneShare is the share of the largest sparse weight below which
@@ -37,30 +36,111 @@ type Head struct {
 // (TestQualityFloors).
 const pruneShare = 0.002
 
-// Compact builds the pruned sparse weights inference reads, and drops the
-// dense ones training needed. Heads with more than 65,535 classes keep the
-// dense weights.
-func (h *Head) Compact() {
-	if h.Classes > math.MaxUint16 || len(h.Sparse) == 0 {
-		return
+// sparseIndex is the head's sparse part for inference: an open-addressing
+// table from feature hash to the feature's span of pruned weights (classes
+// and weights side by side) and its span of the classes whose utterances
+// contain it (for coverage), each sorted by class. A feature costs one
+// probe and two short contiguous reads; through a Go map and a separate
+// "seen" set it cost about twice as many scattered reads, which are the
+// bulk of the decision when the caches are cold between requests.
+type sparseIndex struct {
+	slots []spanSlot
+	shift uint8
+	cls   []uint16 // weighted classes
+	w     []float32
+	seen  []uint16
+}
+
+type spanSlot struct {
+	key uint64
+	span
+}
+
+// span is one feature's entries: cls[lo:hi] and w[lo:hi] its weights,
+// seen[slo:shi] its classes. shi == 0 marks an empty slot: a stored feature
+// was seen in at least one class.
+type span struct{ lo, hi, slo, shi uint32 }
+
+func (x *sparseIndex) slot(key uint64) int {
+	return int((key * 0x9e3779b97f4a7c15) >> x.shift)
+}
+
+// span returns the feature's entries, or a zero span when it has none.
+func (x *sparseIndex) span(key uint64) span {
+	mask := len(x.slots) - 1
+	for i := x.slot(key); ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.shi == 0 || s.key == key {
+			return s.span
+		}
 	}
+}
+
+// Compact builds the pruned sparse index inference reads from the fitted
+// weights and the examples they were fitted on (for coverage), and drops
+// what only training needed. It needs at most 65,535 classes
+// (chooseScorer picks knn past that).
+func (h *Head) Compact(exs []Example) {
 	var top float32
 	for _, w := range h.Sparse {
 		top = max(top, float32(math.Abs(float64(w))))
 	}
 	tau := top * pruneShare
-	rows := len(h.Sparse) / h.Classes
-	h.start = make([]uint32, rows+1)
-	for r := range rows {
-		for c, w := range h.Sparse[r*h.Classes : (r+1)*h.Classes] {
-			if w >= tau || w <= -tau {
-				h.cls = append(h.cls, uint16(c))
-				h.w = append(h.w, w)
+	seen := map[uint64][]uint16{}
+	for _, ex := range exs {
+		for _, f := range ex.Feats {
+			if cs := seen[f.Hash]; len(cs) == 0 || cs[len(cs)-1] != uint16(ex.Class) {
+				seen[f.Hash] = append(cs, uint16(ex.Class))
 			}
 		}
-		h.start[r+1] = uint32(len(h.w))
 	}
-	h.Sparse = nil
+	size, shift := 16, uint8(60)
+	for size < 2*len(seen) {
+		size, shift = size*2, shift-1
+	}
+	x := &sparseIndex{slots: make([]spanSlot, size), shift: shift}
+	mask := size - 1
+	for key, cs := range seen {
+		r, ok := h.Rows[key]
+		if !ok {
+			continue
+		}
+		sp := span{lo: uint32(len(x.w))}
+		for c, w := range h.Sparse[int(r)*h.Classes : (int(r)+1)*h.Classes] {
+			if w >= tau || w <= -tau {
+				x.cls = append(x.cls, uint16(c))
+				x.w = append(x.w, w)
+			}
+		}
+		sp.hi = uint32(len(x.w))
+		slices.Sort(cs)
+		sp.slo = uint32(len(x.seen))
+		x.seen = append(x.seen, slices.Compact(cs)...)
+		sp.shi = uint32(len(x.seen))
+		i := x.slot(key)
+		for x.slots[i].shi != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = spanSlot{key: key, span: sp}
+	}
+	h.sparse, h.Rows, h.Sparse = x, nil, nil
+}
+
+// coverage is the weighted share of feats seen in class's utterances;
+// spans are the features' entries, as Probs returned them.
+func (h *Head) coverage(feats []embed.Feature, spans []span, class int) float64 {
+	var seen, total float64
+	for k, f := range feats {
+		w := float64(f.Weight)
+		total += w
+		if _, ok := slices.BinarySearch(h.sparse.seen[spans[k].slo:spans[k].shi], uint16(class)); ok {
+			seen += w
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return seen / total
 }
 
 // HeadOptions steers fitting; the zero value means the defaults.
@@ -198,20 +278,6 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 			dst[c] += flat.Dot(h.Dense[c*h.Dim:(c+1)*h.Dim], vec)
 		}
 	}
-	if h.start != nil {
-		for k, r := range rows {
-			if r == noRow {
-				continue
-			}
-			x := feats[k].Weight
-			lo, hi := h.start[r], h.start[r+1]
-			ws := h.w[lo:hi]
-			for i, c := range h.cls[lo:hi] {
-				dst[c] += x * ws[i]
-			}
-		}
-		return
-	}
 	for k, r := range rows {
 		if r == noRow {
 			continue
@@ -224,13 +290,32 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 	}
 }
 
-// Probs writes the class probabilities of one input into dst (len Classes);
-// rows is scratch space, returned grown for reuse.
-func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, rows []uint32) []uint32 {
-	rows = h.rowsOf(rows[:0], feats)
-	h.logits(dst, vec, feats, rows)
+// Probs writes the class probabilities of one input into dst (len
+// Classes) with a compacted head; spans is scratch space, returned grown for
+// reuse and holding each feature's entries (for coverage).
+func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, spans []span) []span {
+	copy(dst, h.Bias)
+	if len(vec) == h.Dim {
+		for c := range dst {
+			dst[c] += flat.Dot(h.Dense[c*h.Dim:(c+1)*h.Dim], vec)
+		}
+	}
+	// All lookups first, then all weights: the lookups are independent, so
+	// their cache misses overlap instead of waiting behind each feature's
+	// weights.
+	spans = spans[:0]
+	for _, f := range feats {
+		spans = append(spans, h.sparse.span(f.Hash))
+	}
+	for k, sp := range spans {
+		x := feats[k].Weight
+		ws := h.sparse.w[sp.lo:sp.hi]
+		for i, c := range h.sparse.cls[sp.lo:sp.hi] {
+			dst[c] += x * ws[i]
+		}
+	}
 	softmax(dst)
-	return rows
+	return spans
 }
 
 func softmax(z []float32) {

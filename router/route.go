@@ -107,7 +107,7 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 		return s, nil
 	}
 	if r.head != nil {
-		sc.rows = r.head.Probs(sc.probs, sc.vec, sc.feats, sc.rows)
+		sc.spans = r.head.Probs(sc.probs, sc.vec, sc.feats, sc.spans)
 	} else {
 		r.knnScores(sc)
 	}
@@ -124,8 +124,8 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 		s.Second, s.S2 = top[1], s.top[1].Score
 	}
 	s.Coverage = 1
-	if r.seen != nil {
-		s.Coverage = r.seen.coverage(sc.feats, sc.rows, s.Best)
+	if r.head != nil {
+		s.Coverage = r.head.coverage(sc.feats, sc.spans, s.Best)
 	}
 	sc.hits = r.slab.SearchRange(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], 1, sc.hits, &sc.flat)
 	if len(sc.hits) == 1 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -51,9 +52,8 @@ type Router struct {
 	ranges []int
 	texts  []string
 	slab   *flat.Slab
-	owner  []int32   // slab row → class
-	head   *Head     // nil with the knn scorer
-	seen   *seenRows // each intent's features; nil with the knn scorer
+	owner  []int32 // slab row → class
+	head   *Head   // nil with the knn scorer
 	scorer string
 	gate   Gate
 	global float64 // the threshold of intents that have none of their own
@@ -64,7 +64,7 @@ type Router struct {
 type scratch struct {
 	vec   []float32
 	feats []embed.Feature
-	rows  []uint32
+	spans []span
 	probs []float32
 	hits  []flat.Result
 	flat  flat.Scratch
@@ -109,8 +109,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
 		}
 		r.head = FitHead(exs, r.classes, dim, opt.Head)
-		r.head.Compact()
-		r.seen = newSeenRows(r.head, exs)
+		r.head.Compact(exs)
 	}
 	r.setThresholds(opt.Thresholds)
 	r.pool = &sync.Pool{New: func() any {
@@ -127,6 +126,9 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 const maxHeadWork = 40_000_000
 
 func chooseScorer(want string, exemplars, classes int) string {
+	if classes > math.MaxUint16 { // the head's sparse index stores classes in 16 bits
+		return ScorerKNN
+	}
 	if want == ScorerAuto {
 		if exemplars*classes > maxHeadWork {
 			return ScorerKNN

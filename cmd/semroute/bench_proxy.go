@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -34,6 +35,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	conc := fs.Int("concurrency", 64, "clients in the throughput measurement")
 	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
 	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the one-client run through semroute to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -121,7 +123,18 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	vLat, err := measure(*requests, func(i int) error { return post(via, i) })
+	pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
