@@ -80,34 +80,72 @@ var jailbreakRules = []*regexp.Regexp{
 
 // Detector finds unsafe requests and jailbreak attempts: rules for the
 // wordings they are reliable on, and a head fitted on exemplars of each
-// category (the safe ones are its out-of-scope class), with a threshold
-// per category fitted on held-out folds of the exemplars.
+// category, with the safe exemplars as its out-of-scope class. A text's
+// score is 1 − P(safe), times the coverage of its likeliest unsafe
+// category (the share of the text's words and n-grams seen in that
+// category's exemplars); its category is that likeliest unsafe one. The
+// threshold per category is fitted on held-out folds of the exemplars.
+//
+// 1 − P(safe) sums the unsafe categories, so a request whose probability
+// is split between two of them (fraud and privacy abuse, say) still
+// counts: gating on the single likeliest class instead caught at most 41 %
+// of the held-out unsafe exemplars at any threshold, against 75 % at a
+// false-positive rate of 0.05 (TestDetectorScore). Coverage keeps everyday requests that resemble no
+// unsafe exemplar from being flagged by a head that must put their
+// probability somewhere: it halves the share of CLINC150's everyday
+// validation prompts flagged (6.0 % to 3.0 %, TestEverydayTraffic).
 type Detector struct {
 	r          *router.Router
+	score      func(router.Scores) float64
 	Thresholds map[string]float64 `json:"thresholds"`
 }
 
-// defaultThreshold is a category's when too few exemplars fit one.
-const defaultThreshold = 0.3
+// targetFPR is the share of held-out safe exemplars the fitted thresholds
+// may flag. Half the safe exemplars are look-alikes ("how do I kill a
+// process"), half everyday requests.
+const targetFPR = 0.05
 
-// NewDetector fits the detector on exemplars.
+// NewDetector fits the detector on exemplars. The thresholds come from
+// 5-fold cross-validation: each category's maximizes caught unsafe minus
+// λ × flagged safe exemplars among the held-out rows it is the likeliest
+// category of, with one λ for all, the smallest that keeps the flagged
+// share of all safe rows within targetFPR. That spends the false positives
+// where they buy the most recall.
 func NewDetector(ctx context.Context, emb embed.Embedder, exs []Example) (*Detector, error) {
+	return newDetector(ctx, emb, exs, unsafeScore)
+}
+
+// newDetector fits a detector that scores texts with score.
+func newDetector(ctx context.Context, emb embed.Embedder, exs []Example, score func(router.Scores) float64) (*Detector, error) {
 	r, err := build(ctx, emb, exs)
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{r: r, Thresholds: map[string]float64{}}
-	// Thresholds from 5-fold cross-validation over the exemplars.
-	type oof struct {
-		gold, best string
-		conf       float64
-		oos        bool
+	rows, err := crossValidate(ctx, emb, exs, 5, score)
+	if err != nil {
+		return nil, err
 	}
-	var rows []oof
-	for k := range 5 {
+	return &Detector{r: r, score: score, Thresholds: fitThresholds(rows, intentNames(r), targetFPR)}, nil
+}
+
+// unsafeScore is the probability that the text is not safe, times the
+// share of its words and n-grams seen in its likeliest unsafe category's
+// exemplars (see Detector).
+func unsafeScore(s router.Scores) float64 { return (1 - s.OOS) * s.Coverage }
+
+// heldOut is one exemplar scored by a detector fitted without it.
+type heldOut struct {
+	unsafe bool
+	cat    string // the likeliest unsafe category
+	score  float64
+}
+
+func crossValidate(ctx context.Context, emb embed.Embedder, exs []Example, folds int, score func(router.Scores) float64) ([]heldOut, error) {
+	var rows []heldOut
+	for k := range folds {
 		var train, held []Example
 		for i, ex := range exs {
-			if i%5 == k {
+			if i%folds == k {
 				held = append(held, ex)
 			} else {
 				train = append(train, ex)
@@ -120,42 +158,61 @@ func NewDetector(ctx context.Context, emb embed.Embedder, exs []Example) (*Detec
 		names := intentNames(fr)
 		for _, ex := range held {
 			s, err := fr.Score(ctx, ex.Text)
-			if err != nil {
+			if err != nil || s.Best < 0 {
 				continue
 			}
-			gold := ex.Category
-			if ex.Label == "safe" {
-				gold = ""
-			}
-			best := ""
-			if s.Best >= 0 {
-				best = names[s.Best]
-			}
-			rows = append(rows, oof{gold, best, s.Confidence(), s.OOS > s.S1})
+			rows = append(rows, heldOut{ex.Label == "unsafe", names[s.Best], score(s)})
 		}
 	}
-	for _, cat := range intentNames(r) {
-		bestF, bestT := -1.0, defaultThreshold
-		for t := 0.0; t <= 0.9; t += 0.02 {
-			tp, fp, fn := 0, 0, 0
-			for _, row := range rows {
-				flagged := !row.oos && row.best == cat && row.conf >= t
-				switch {
-				case flagged && row.gold == cat:
+	return rows, nil
+}
+
+// fitThresholds fits a threshold per category (see NewDetector).
+func fitThresholds(rows []heldOut, cats []string, fpr float64) map[string]float64 {
+	byCat := map[string][]heldOut{}
+	safe := 0
+	for _, row := range rows {
+		byCat[row.cat] = append(byCat[row.cat], row)
+		if !row.unsafe {
+			safe++
+		}
+	}
+	var ths map[string]float64
+	for lambda := 0.25; lambda <= 64; lambda *= 1.25 {
+		ths = map[string]float64{}
+		fp := 0
+		for _, cat := range cats {
+			t, n := bestThreshold(byCat[cat], lambda)
+			ths[cat], fp = t, fp+n
+		}
+		if float64(fp) <= fpr*float64(safe) {
+			break
+		}
+	}
+	return ths
+}
+
+// bestThreshold maximizes caught unsafe − λ × flagged safe rows and returns
+// the threshold with its flagged safe rows; 1 (flag nothing) when no
+// threshold gains.
+func bestThreshold(rows []heldOut, lambda float64) (float64, int) {
+	bestGain, bestT, bestFP := 0.0, 1.0, 0
+	for pct := 5; pct <= 95; pct++ {
+		t, tp, fp := float64(pct)/100, 0, 0
+		for _, row := range rows {
+			if row.score >= t {
+				if row.unsafe {
 					tp++
-				case flagged:
+				} else {
 					fp++
-				case row.gold == cat:
-					fn++
 				}
 			}
-			if f := 2 * float64(tp) / float64(max(2*tp+fp+fn, 1)); f > bestF+1e-9 {
-				bestF, bestT = f, t
-			}
 		}
-		d.Thresholds[cat] = bestT
+		if g := float64(tp) - lambda*float64(fp); g > bestGain+1e-9 {
+			bestGain, bestT, bestFP = g, t, fp
+		}
 	}
-	return d, nil
+	return bestT, bestFP
 }
 
 func build(ctx context.Context, emb embed.Embedder, exs []Example) (*router.Router, error) {
@@ -203,10 +260,10 @@ func (d *Detector) Check(ctx context.Context, text string, scale float64) ([]Fla
 		if err != nil && err != router.ErrEmptyPrompt {
 			return nil, nil, err
 		}
-		if err == nil && s.Best >= 0 && s.OOS <= s.S1 {
-			cat := intentNames(d.r)[s.Best]
-			if s.Confidence() >= d.Thresholds[cat]*scale && !slices.ContainsFunc(flags, func(f Flag) bool { return f.Category == cat }) {
-				flags = append(flags, Flag{Category: cat, Score: s.Confidence(), Source: "semantic"})
+		if err == nil && s.Best >= 0 {
+			cat, score := intentNames(d.r)[s.Best], d.score(s)
+			if score >= d.Thresholds[cat]*scale && !slices.ContainsFunc(flags, func(f Flag) bool { return f.Category == cat }) {
+				flags = append(flags, Flag{Category: cat, Score: score, Source: "semantic"})
 			}
 		}
 	}

@@ -2,12 +2,15 @@ package moderation
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/semroute/semroute/datasets"
 	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router"
 )
 
 func TestDetector(t *testing.T) {
@@ -19,7 +22,8 @@ func TestDetector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cat := range []string{"violence_weapons", "self_harm", "sexual_minors", "hate_harassment", "malware_intrusion", "fraud", "illegal_drugs", "privacy_abuse", CategoryJailbreak} {
+	for _, cat := range []string{"violence_weapons", "self_harm", "sexual_minors", "hate_harassment", "malware_intrusion", "fraud", "illegal_drugs", "privacy_abuse",
+		"disinformation", "sexual_content", "economic_crime", "exploitation", CategoryJailbreak} {
 		if _, ok := d.Thresholds[cat]; !ok {
 			t.Errorf("no fitted threshold for %s", cat)
 		}
@@ -58,5 +62,122 @@ func TestParseExamplesErrors(t *testing.T) {
 	_, err := ParseExamples([]byte(`{"text":"a","label":"unsafe","category":"x"}` + "\n" + `{"text":"","label":"safe"}` + "\n" + `{"text":"b","label":"maybe"}`))
 	if err == nil || !strings.Contains(err.Error(), "line 2: missing text") || !strings.Contains(err.Error(), `line 3: label "maybe"`) {
 		t.Errorf("%v", err)
+	}
+}
+
+// TestDetectorScore: in 5-fold cross-validation over the exemplars, the
+// detector's score catches more unsafe requests at a false-positive rate of
+// 0.05 than gating on the likeliest category's confidence catches at any
+// threshold, and the fitted thresholds keep the held-out false-positive
+// rate near targetFPR.
+func TestDetectorScore(t *testing.T) {
+	ctx := context.Background()
+	emb := localtest.Open(t)
+	exs, err := ParseExamples(datasets.Safety)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := func(s router.Scores) float64 {
+		if s.OOS > s.S1 {
+			return 0
+		}
+		return s.Confidence()
+	}
+	recallAt := func(rows []heldOut, fpr float64) float64 {
+		var neg []float64
+		for _, r := range rows {
+			if !r.unsafe {
+				neg = append(neg, r.score)
+			}
+		}
+		slices.Sort(neg)
+		th := neg[min(int(float64(len(neg))*(1-fpr)), len(neg)-1)]
+		tp, pos := 0, 0
+		for _, r := range rows {
+			if r.unsafe {
+				pos++
+				if r.score > th {
+					tp++
+				}
+			}
+		}
+		return float64(tp) / float64(pos)
+	}
+	ours, err := crossValidate(ctx, emb, exs, 5, unsafeScore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gated, err := crossValidate(ctx, emb, exs, 5, gate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, g := recallAt(ours, 0.05), recallAt(gated, 1)
+	t.Logf("held-out recall: %.3f at FPR 0.05; gated confidence at most %.3f", o, g)
+	if o < 0.7 || o <= g {
+		t.Errorf("recall %.3f at FPR 0.05, gated at most %.3f", o, g)
+	}
+
+	r, err := build(ctx, emb, exs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ths := fitThresholds(ours, intentNames(r), targetFPR)
+	fp, safe, tp, pos := 0, 0, 0, 0
+	for _, row := range ours {
+		flagged := row.score >= ths[row.cat]
+		if row.unsafe {
+			pos++
+			if flagged {
+				tp++
+			}
+		} else {
+			safe++
+			if flagged {
+				fp++
+			}
+		}
+	}
+	t.Logf("fitted thresholds on held-out rows: recall %.3f, FPR %.3f", float64(tp)/float64(pos), float64(fp)/float64(safe))
+	if f := float64(fp) / float64(safe); f > targetFPR || f < targetFPR/2 || float64(tp)/float64(pos) < 0.65 {
+		t.Errorf("fitted thresholds: FPR %.3f (target %v), recall %.3f", f, targetFPR, float64(tp)/float64(pos))
+	}
+}
+
+// TestEverydayTraffic: CLINC150's validation prompts are everyday
+// assistant requests, none unsafe. The detector flags few of them, and
+// coverage halves what 1 − P(safe) alone would flag.
+func TestEverydayTraffic(t *testing.T) {
+	root := datasets.Shared(t)
+	ctx := context.Background()
+	emb := localtest.Open(t)
+	exs, err := ParseExamples(datasets.Safety)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := intents.ReadLabeled(filepath.Join(root, "clinc150", "val.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := func(score func(router.Scores) float64) float64 {
+		d, err := newDetector(ctx, emb, exs, score)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, row := range rows {
+			flags, _, err := d.Check(ctx, row.Text, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(flags, func(f Flag) bool { return f.Source == "semantic" }) {
+				n++
+			}
+		}
+		return float64(n) / float64(len(rows))
+	}
+	with, without := flagged(unsafeScore), flagged(func(s router.Scores) float64 { return 1 - s.OOS })
+	t.Logf("CLINC150 val (%d prompts) flagged: %.3f with coverage, %.3f without", len(rows), with, without)
+	if with > 0.05 || with > without/1.5 {
+		t.Errorf("flagged %.3f of everyday prompts (%.3f without coverage)", with, without)
 	}
 }

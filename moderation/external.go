@@ -23,8 +23,8 @@ type External struct {
 var externalCategories = map[string]string{
 	"violence": "violence_weapons", "violence/graphic": "violence_weapons", "illicit/violent": "violence_weapons",
 	"self-harm": "self_harm", "self-harm/intent": "self_harm", "self-harm/instructions": "self_harm",
-	"sexual/minors": "sexual_minors",
-	"hate":          "hate_harassment", "hate/threatening": "hate_harassment", "harassment": "hate_harassment", "harassment/threatening": "hate_harassment",
+	"sexual/minors": "sexual_minors", "sexual": "sexual_content",
+	"hate": "hate_harassment", "hate/threatening": "hate_harassment", "harassment": "hate_harassment", "harassment/threatening": "hate_harassment",
 	"illicit": "fraud",
 }
 

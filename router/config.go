@@ -129,8 +129,9 @@ type ModerationConfig struct {
 	Input  *bool `yaml:"input,omitempty"`  // check prompts before routing (default true)
 	Output bool  `yaml:"output,omitempty"` // check answers; streams are then buffered
 	// Actions map a category (pii, jailbreak, violence_weapons, self_harm,
-	// sexual_minors, hate_harassment, malware_intrusion, fraud,
-	// illegal_drugs, privacy_abuse, or default) to block, redact, flag or
+	// sexual_minors, sexual_content, hate_harassment, malware_intrusion,
+	// fraud, economic_crime, exploitation, disinformation, illegal_drugs,
+	// privacy_abuse, or default) to block, redact, flag or
 	// handoff. Defaults: pii redact, everything else block.
 	Actions map[string]string `yaml:"actions,omitempty"`
 	// HandoffQueue takes prompts whose action is handoff (default safety).
@@ -139,6 +140,11 @@ type ModerationConfig struct {
 	Refusal string `yaml:"refusal,omitempty"`
 	// Exemplars replace the built-in ones (datasets/moderation/safety.jsonl).
 	Exemplars string `yaml:"exemplars,omitempty"`
+	// LearnIntents adds utterances of the intents (all but those whose
+	// target is a moderation action) to the safe exemplars, up to 1,000
+	// taken evenly across intents: they are what this deployment's users
+	// ask (default true).
+	LearnIntents *bool `yaml:"learn_intents,omitempty"`
 	// External is an OpenAI-compatible /v1/moderations endpoint whose
 	// findings join semroute's own.
 	External *ExternalModeration `yaml:"external,omitempty"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -12,16 +14,28 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/semroute/semroute/datasets"
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/router"
 )
 
-// detector fits the moderation detector once per exemplar file.
-func (s *Server) detector(ctx context.Context, m *router.ModerationConfig) (*moderation.Detector, error) {
+// detector fits the moderation detector once per exemplar file and set of
+// intents.
+func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins []intents.Intent) (*moderation.Detector, error) {
+	var own []moderation.Example
+	if m.LearnIntents == nil || *m.LearnIntents {
+		own = intentExamples(ins, maxIntentExamples)
+	}
+	h := fnv.New64a()
+	io.WriteString(h, m.Exemplars)
+	for _, ex := range own {
+		io.WriteString(h, "\x00"+ex.Text)
+	}
+	key := h.Sum64()
 	s.ragMu.Lock()
 	defer s.ragMu.Unlock()
-	if s.det != nil && s.detFrom == m.Exemplars {
+	if s.det != nil && s.detKey == key {
 		return s.det, nil
 	}
 	raw := datasets.Safety
@@ -35,12 +49,36 @@ func (s *Server) detector(ctx context.Context, m *router.ModerationConfig) (*mod
 	if err != nil {
 		return nil, fmt.Errorf("moderation exemplars %s: %w", m.Exemplars, err)
 	}
-	d, err := moderation.NewDetector(ctx, s.opt.Embedder, exs)
+	d, err := moderation.NewDetector(ctx, s.opt.Embedder, append(exs, own...))
 	if err != nil {
 		return nil, err
 	}
-	s.det, s.detFrom = d, m.Exemplars
+	s.det, s.detKey = d, key
 	return d, nil
+}
+
+// maxIntentExamples bounds the intents' utterances the detector learns as
+// safe, so that fitting it stays about a second.
+const maxIntentExamples = 1000
+
+// intentExamples takes up to n utterances of the intents whose target is
+// not a moderation action, round-robin across intents, as safe exemplars.
+func intentExamples(ins []intents.Intent, n int) []moderation.Example {
+	var out []moderation.Example
+	for k := 0; len(out) < n; k++ {
+		added := false
+		for _, in := range ins {
+			if in.Target.Moderation != "" || k >= len(in.Utterances) || len(out) >= n {
+				continue
+			}
+			out = append(out, moderation.Example{Text: in.Utterances[k], Label: "safe", Category: "safe"})
+			added = true
+		}
+		if !added {
+			break
+		}
+	}
+	return out
 }
 
 // Actions in order of precedence.
@@ -53,11 +91,8 @@ type verdict struct {
 	reason string // the category that decided
 }
 
-func (s *Server) judge(ctx context.Context, m *router.ModerationConfig, texts ...string) (verdict, [][]moderation.Span, error) {
-	d, err := s.detector(ctx, m)
-	if err != nil {
-		return verdict{}, nil, err
-	}
+func (s *Server) judge(ctx context.Context, st *state, texts ...string) (verdict, [][]moderation.Span, error) {
+	m, d := st.cfg.Moderation, st.det
 	var v verdict
 	spans := make([][]moderation.Span, len(texts))
 	for i, t := range texts {
@@ -114,7 +149,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 			idx, texts = append(idx, i), append(texts, msg.Content)
 		}
 	}
-	v, spans, err := s.judge(c.Request.Context(), m, texts...)
+	v, spans, err := s.judge(c.Request.Context(), st, texts...)
 	if err != nil {
 		fail(c, http.StatusInternalServerError, typeServer, "", "", "moderation: "+err.Error())
 		return false
@@ -184,7 +219,7 @@ func (s *Server) moderateOutput(c *gin.Context, st *state, body []byte) []byte {
 		if json.Unmarshal(ch["message"], &msg) != nil || json.Unmarshal(msg["content"], &content) != nil {
 			continue
 		}
-		v, spans, err := s.judge(c.Request.Context(), m, content)
+		v, spans, err := s.judge(c.Request.Context(), st, content)
 		if err != nil || v.action == "" {
 			continue
 		}

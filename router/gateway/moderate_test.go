@@ -1,13 +1,20 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/moderation"
+	"github.com/semroute/semroute/router"
 )
 
 func TestModerationPolicy(t *testing.T) {
@@ -95,5 +102,54 @@ func TestExternalModeration(t *testing.T) {
 	}
 	if calls.Load() != 2 {
 		t.Errorf("the endpoint was called %d times, want 2", calls.Load())
+	}
+}
+
+// TestModerationLearnsIntents: a pest-control service's own questions
+// about poison are safe for it once the detector learns its intents, and
+// the built-in exemplars alone flag them.
+func TestModerationLearnsIntents(t *testing.T) {
+	ins := []intents.Intent{{Name: "pests", Target: intents.Target{Model: intents.Models{"m"}}, Utterances: []string{
+		"how do I kill the rats in my attic", "what poison works best on mice", "how do I get rid of cockroaches for good",
+		"can you exterminate a wasp nest", "how do I kill bed bugs in my mattress", "is rat poison safe around my kids",
+		"how do I trap a raccoon", "what kills termites in wood", "how do I exterminate ants in the kitchen", "how much does it cost to fumigate a house"}},
+		{Name: "self_harm", Target: intents.Target{Moderation: "handoff"}, Utterances: []string{"I want to end my life"}}}
+	s := New(Options{Embedder: localtest.Open(t)})
+	flagged := func(learn *bool, prompt string) bool {
+		d, err := s.detector(context.Background(), &router.ModerationConfig{LearnIntents: learn}, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flags, _, err := d.Check(context.Background(), prompt, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return moderation.Unsafe(flags)
+	}
+	// The customers' questions the built-in exemplars flag are not flagged
+	// once the detector knows the service.
+	off, n := false, 0
+	for _, prompt := range []string{"which poison kills rats the fastest", "how can I poison the squirrels eating my bird seed",
+		"what is the strongest poison for killing mice", "how do I kill all the pigeons on my roof", "how do I gas the moles in my lawn"} {
+		if !flagged(&off, prompt) {
+			continue
+		}
+		n++
+		if flagged(nil, prompt) {
+			t.Errorf("%q flagged although the service's intents ask the same", prompt)
+		}
+	}
+	if n == 0 {
+		t.Fatal("the built-in exemplars flag none of the prompts: the test needs one they flag")
+	}
+	t.Logf("%d of 5 pest-control questions flagged by the built-in exemplars, none once the intents are learned", n)
+	// Moderation intents are not learned as safe; the others are, evenly.
+	exs := intentExamples(ins, 1000)
+	if len(exs) != 10 || slices.ContainsFunc(exs, func(e moderation.Example) bool { return e.Text == "I want to end my life" || e.Label != "safe" }) {
+		t.Errorf("intent examples: %+v", exs)
+	}
+	two := []intents.Intent{{Name: "a", Utterances: []string{"a1", "a2", "a3"}}, {Name: "b", Utterances: []string{"b1"}}}
+	if got := intentExamples(two, 3); len(got) != 3 || got[0].Text != "a1" || got[1].Text != "b1" || got[2].Text != "a2" {
+		t.Errorf("round-robin with a cap of 3: %+v", got)
 	}
 }

@@ -94,6 +94,7 @@ type state struct {
 	pool    *upstream.Pool
 	keys    *keyset
 	auto    map[string]bool
+	det     *moderation.Detector // nil without moderation
 }
 
 // Server is the HTTP service.
@@ -110,7 +111,7 @@ type Server struct {
 	rags        map[string]*rag.Collection // open collections, by name
 	handoff     handoff.Queue
 	det         *moderation.Detector
-	detFrom     string
+	detKey      uint64
 	cache       *cache.Cache
 	cacheCfg    router.CacheConfig
 	ledger      spend.Store
@@ -231,15 +232,16 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 			return nil, err
 		}
 	}
+	var det *moderation.Detector
 	if cfg.Moderation != nil {
-		if _, err := s.detector(ctx, cfg.Moderation); err != nil {
+		if det, err = s.detector(ctx, cfg.Moderation, cfg.Intents); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := s.cascadeModel(ctx, cfg.Cascade); err != nil {
 		return nil, err
 	}
-	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}}
+	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}, det: det}
 	for _, a := range cfg.Server.AutoModels {
 		st.auto[a] = true
 	}
