@@ -88,12 +88,13 @@ var jailbreakRules = []*regexp.Regexp{
 //
 // 1 − P(safe) sums the unsafe categories, so a request whose probability
 // is split between two of them (fraud and privacy abuse, say) still
-// counts: gating on the single likeliest class instead caught at most 41 %
-// of the held-out unsafe exemplars at any threshold, against 75 % at a
-// false-positive rate of 0.05 (TestDetectorScore). Coverage keeps everyday requests that resemble no
-// unsafe exemplar from being flagged by a head that must put their
-// probability somewhere: it halves the share of CLINC150's everyday
-// validation prompts flagged (6.0 % to 3.0 %, TestEverydayTraffic).
+// counts: gating on the single likeliest class instead caught at most 49 %
+// of the held-out unsafe exemplars at any threshold, against 77 % at a
+// false-positive rate of 0.05 (TestDetectorScore). Coverage keeps everyday
+// requests that resemble no unsafe exemplar from being flagged by a head
+// that must put their probability somewhere: it halves the share of
+// CLINC150's everyday validation prompts flagged (6.3 % to 3.1 %,
+// TestEverydayTraffic).
 type Detector struct {
 	r          *router.Router
 	score      func(router.Scores) float64
@@ -192,9 +193,9 @@ func fitThresholds(rows []heldOut, cats []string, fpr float64) map[string]float6
 	return ths
 }
 
-// bestThreshold maximizes caught unsafe − λ × flagged safe rows and returns
-// the threshold with its flagged safe rows; 1 (flag nothing) when no
-// threshold gains.
+// bestThreshold maximizes caught unsafe − λ × flagged safe rows over
+// thresholds 0.05 to 0.95 and returns the threshold with its flagged safe
+// rows; 1 (flag nothing) when no threshold gains.
 func bestThreshold(rows []heldOut, lambda float64) (float64, int) {
 	bestGain, bestT, bestFP := 0.0, 1.0, 0
 	for pct := 5; pct <= 95; pct++ {
