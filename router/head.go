@@ -19,18 +19,20 @@ import (
 type Head struct {
 	Classes int
 	Dim     int
-	Dense   []float32         // Classes × Dim, row per class
-	Rows    map[uint64]uint32 // sparse feature hash → row of Sparse
-	Sparse  []float32         // len(Rows) × Classes, row per feature
-	Bias    []float32         // Classes
-	// sparse is the pruned sparse part inference reads (see Compact); nil
-	// until then.
-	sparse *sparseIndex
+	Dense   []float32 // Classes × Dim, row per class
+	Bias    []float32 // Classes
+	// The sparse weights while fitting: feature hash → row of trainW, a
+	// len(trainRows) × Classes matrix. FitHead replaces them with sparse,
+	// the pruned index inference reads (see compact).
+	trainRows map[uint64]uint32
+	trainW    []float32
+	sparse    *sparseIndex
 }
 
-// pruneShare is the share of the largest sparse weight below which
-// Compact drops a weight. On the synthetic 100 × 100 intent set it keeps
-// about 5 % of the weights. With the index below, the decision at 10,000
+// pruneShare is the default share of the largest sparse weight below which
+// compact drops a weight. On the synthetic 100 × 100 intent set it keeps
+// about 5 % of the weights and the top intent of every prompt tried
+// (TestHeadPruning). With the index below, the decision at 10,000
 // exemplars went from 28 to 17 µs (BenchmarkDecision), while CLINC150
 // accuracy stays the same (TestQualityFloors).
 const pruneShare = 0.002
@@ -75,16 +77,19 @@ func (x *sparseIndex) span(key uint64) span {
 	}
 }
 
-// Compact builds the pruned sparse index inference reads from the fitted
+// compact builds the pruned sparse index inference reads from the fitted
 // weights and the examples they were fitted on (for coverage), and drops
 // what only training needed. It needs at most 65,535 classes
 // (chooseScorer picks knn past that).
-func (h *Head) Compact(exs []Example) {
+func (h *Head) compact(exs []Example, prune float32) {
 	var top float32
-	for _, w := range h.Sparse {
+	for _, w := range h.trainW {
 		top = max(top, float32(math.Abs(float64(w))))
 	}
-	tau := top * pruneShare
+	tau := top * prune
+	if prune < 0 {
+		tau = 0 // keep every weight
+	}
 	seen := map[uint64][]uint16{}
 	for _, ex := range exs {
 		for _, f := range ex.Feats {
@@ -100,12 +105,12 @@ func (h *Head) Compact(exs []Example) {
 	x := &sparseIndex{slots: make([]spanSlot, size), shift: shift}
 	mask := size - 1
 	for key, cs := range seen {
-		r, ok := h.Rows[key]
+		r, ok := h.trainRows[key]
 		if !ok {
 			continue
 		}
 		sp := span{lo: uint32(len(x.w))}
-		for c, w := range h.Sparse[int(r)*h.Classes : (int(r)+1)*h.Classes] {
+		for c, w := range h.trainW[int(r)*h.Classes : (int(r)+1)*h.Classes] {
 			if w >= tau || w <= -tau {
 				x.cls = append(x.cls, uint16(c))
 				x.w = append(x.w, w)
@@ -122,7 +127,7 @@ func (h *Head) Compact(exs []Example) {
 		}
 		x.slots[i] = spanSlot{key: key, span: sp}
 	}
-	h.sparse, h.Rows, h.Sparse = x, nil, nil
+	h.sparse, h.trainRows, h.trainW = x, nil, nil
 }
 
 // coverage is the weighted share of feats seen in class's utterances;
@@ -148,9 +153,12 @@ type HeadOptions struct {
 	Rate   float32 // initial learning rate (default 0.5)
 	Decay  float32 // L2 weight decay per epoch, relative (default 1e-4)
 	Seed   uint64  // shuffling seed (default 1): fitting is deterministic
-	// MaxWeights bounds Rows × Classes; past it sparse features share rows by
-	// hash (default 24M weights, 96 MB).
+	// MaxWeights bounds features × Classes; past it sparse features share
+	// rows by hash (default 24M weights, 96 MB).
 	MaxWeights int
+	// Prune drops, for inference, sparse weights smaller than this share of
+	// the largest (default pruneShare; negative keeps them all).
+	Prune float32
 	// Progress, when set, is called after each epoch.
 	Progress func(epoch, epochs int)
 }
@@ -171,6 +179,9 @@ func (o HeadOptions) withDefaults() HeadOptions {
 	if o.MaxWeights <= 0 {
 		o.MaxWeights = 24 << 20
 	}
+	if o.Prune == 0 {
+		o.Prune = pruneShare
+	}
 	return o
 }
 
@@ -181,24 +192,25 @@ type Example struct {
 	Class int
 }
 
-// FitHead fits a head on the examples by SGD on the cross-entropy.
+// FitHead fits a head on the examples by SGD on the cross-entropy, then
+// prunes its sparse weights for inference.
 func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 	opt = opt.withDefaults()
-	h := &Head{Classes: classes, Dim: dim, Dense: make([]float32, classes*dim), Bias: make([]float32, classes), Rows: map[uint64]uint32{}}
+	h := &Head{Classes: classes, Dim: dim, Dense: make([]float32, classes*dim), Bias: make([]float32, classes), trainRows: map[uint64]uint32{}}
 	for _, ex := range examples {
 		for _, f := range ex.Feats {
-			if _, ok := h.Rows[f.Hash]; !ok {
-				h.Rows[f.Hash] = uint32(len(h.Rows))
+			if _, ok := h.trainRows[f.Hash]; !ok {
+				h.trainRows[f.Hash] = uint32(len(h.trainRows))
 			}
 		}
 	}
-	if maxRows := opt.MaxWeights / max(classes, 1); len(h.Rows) > maxRows {
-		for k := range h.Rows {
-			h.Rows[k] = uint32(k % uint64(maxRows))
+	if maxRows := opt.MaxWeights / max(classes, 1); len(h.trainRows) > maxRows {
+		for k := range h.trainRows {
+			h.trainRows[k] = uint32(k % uint64(maxRows))
 		}
-		h.Sparse = make([]float32, maxRows*classes)
+		h.trainW = make([]float32, maxRows*classes)
 	} else {
-		h.Sparse = make([]float32, len(h.Rows)*classes)
+		h.trainW = make([]float32, len(h.trainRows)*classes)
 	}
 
 	order := make([]int, len(examples))
@@ -222,11 +234,12 @@ func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 		}
 		keep := 1 - opt.Decay*rate*float32(len(examples))/float32(classes)
 		scale(h.Dense, keep)
-		scale(h.Sparse, keep)
+		scale(h.trainW, keep)
 		if opt.Progress != nil {
 			opt.Progress(epoch+1, opt.Epochs)
 		}
 	}
+	h.compact(examples, opt.Prune)
 	return h
 }
 
@@ -250,7 +263,7 @@ func (h *Head) step(g, vec []float32, feats []embed.Feature, rows []uint32, rate
 		}
 		for k, r := range rows {
 			if r != noRow {
-				h.Sparse[int(r)*h.Classes+c] -= s * feats[k].Weight
+				h.trainW[int(r)*h.Classes+c] -= s * feats[k].Weight
 			}
 		}
 	}
@@ -260,7 +273,7 @@ const noRow = math.MaxUint32
 
 func (h *Head) rowsOf(dst []uint32, feats []embed.Feature) []uint32 {
 	for _, f := range feats {
-		r, ok := h.Rows[f.Hash]
+		r, ok := h.trainRows[f.Hash]
 		if !ok {
 			r = noRow
 		}
@@ -282,7 +295,7 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 			continue
 		}
 		w := feats[k].Weight
-		row := h.Sparse[int(r)*h.Classes : (int(r)+1)*h.Classes]
+		row := h.trainW[int(r)*h.Classes : (int(r)+1)*h.Classes]
 		for c := range dst {
 			dst[c] += w * row[c]
 		}

@@ -109,7 +109,6 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
 		}
 		r.head = FitHead(exs, r.classes, dim, opt.Head)
-		r.head.Compact(exs)
 	}
 	r.setThresholds(opt.Thresholds)
 	r.pool = &sync.Pool{New: func() any {
