@@ -34,16 +34,21 @@ func mix(h uint64) uint64 {
 
 // Char n-grams of the word framed as "<word>", of these lengths, give the
 // sub-word features that keep misspellings and unknown words informative.
+// 3-grams alone, against 3- to 5-grams, routed as well or better on the
+// validation splits (CLINC150 val in-scope 91.0 % against 90.6 %, its
+// few-shot variant 87.3 % against 86.6 %, a tenth of SNIPS train 97.8 %
+// against 97.7 %) with about half the features per prompt, which took the
+// service's added latency at 10,000 exemplars from 70–77 µs to 57–59 µs
+// p50 (semroute bench proxy).
 const (
 	minGram = 3
-	maxGram = 5
+	maxGram = 3
 	// maxGramWord bounds the bytes of one word that yield char n-grams.
 	maxGramWord = 40
 )
 
 // AppendFeatures appends the hashed lexical features of the tokens to dst:
-// each word, each adjacent word pair, and the char 3- to 5-grams of each
-// word. weight(i) scales the features of token i (for example by how rare
+// each word, each adjacent word pair, and the char n-grams of each word. weight(i) scales the features of token i (for example by how rare
 // the word is); nil means 1 for every token. Within a word the char n-grams
 // share the word's weight, so long words do not dominate.
 func (t *Tokens) AppendFeatures(dst []Feature, weight func(i int) float32) []Feature {

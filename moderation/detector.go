@@ -88,12 +88,12 @@ var jailbreakRules = []*regexp.Regexp{
 //
 // 1 − P(safe) sums the unsafe categories, so a request whose probability
 // is split between two of them (fraud and privacy abuse, say) still
-// counts: gating on the single likeliest class instead caught at most 49 %
-// of the held-out unsafe exemplars at any threshold, against 77 % at a
+// counts: gating on the single likeliest class instead caught at most 51 %
+// of the held-out unsafe exemplars at any threshold, against 76 % at a
 // false-positive rate of 0.05 (TestDetectorScore). Coverage keeps everyday
 // requests that resemble no unsafe exemplar from being flagged by a head
 // that must put their probability somewhere: it halves the share of
-// CLINC150's everyday validation prompts flagged (6.3 % to 3.1 %,
+// CLINC150's everyday validation prompts flagged (5.7 % to 3.2 %,
 // TestEverydayTraffic).
 type Detector struct {
 	r          *router.Router

@@ -49,7 +49,7 @@ const (
 	sifA = 1e-3
 	// featureVersion changes whenever the vectors this embedder makes for
 	// the same text change, so fitted data is refused rather than misread.
-	featureVersion = "f1"
+	featureVersion = "f2" // f1 had char 3- to 5-grams
 )
 
 // Embedder is the embedded default: offline, deterministic, safe for
