@@ -33,5 +33,23 @@ func BenchmarkDecision(b *testing.B) {
 				}
 			}
 		})
+		// Cold: between decisions, read 4 MB (twice a core's L2) as a
+		// service's network stack does, so the weights come from L3. This
+		// is the decision as the gateway sees it.
+		evict := make([]int64, 4<<20/8)
+		b.Run(fmt.Sprintf("exemplars=%d/cold", size.intents*size.per), func(b *testing.B) {
+			var sink int64
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				for j := 0; j < len(evict); j += 8 {
+					sink += evict[j]
+				}
+				b.StartTimer()
+				if _, err := r.Route(context.Background(), prompts[i%len(prompts)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			evict[0] = sink
+		})
 	}
 }

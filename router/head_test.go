@@ -24,7 +24,7 @@ func TestHeadPruning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := float64(len(pruned.head.sparse.w)) / float64(len(full.head.sparse.w))
+	kept := float64(pruned.head.sparse.weights()) / float64(full.head.sparse.weights())
 	same, n := 0, 0
 	for i, in := range cfg.Intents {
 		for k := 0; k < len(in.Utterances); k += 10 {

@@ -127,9 +127,8 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 	if r.head != nil {
 		s.Coverage = r.head.coverage(sc.feats, sc.spans, s.Best)
 	}
-	sc.hits = r.slab.SearchRange(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], 1, sc.hits, &sc.flat)
-	if len(sc.hits) == 1 {
-		s.Nearest, s.Similarity = int(sc.hits[0].Index), float64(sc.hits[0].Score)
+	if n, ok := r.slab.Nearest(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], &sc.flat); ok {
+		s.Nearest, s.Similarity = int(n.Index), float64(n.Score)
 	}
 	return s, nil
 }

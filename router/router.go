@@ -102,6 +102,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 	}
 	dim := opt.Embedder.Fingerprint().Dim
 	r.slab = flat.New(dim, vecs)
+	r.slab.Quantize() // for the nearest utterance of the best intent, in Score
 	r.scorer = chooseScorer(cfg.Routing.Scorer, len(r.texts), len(cfg.Intents))
 	if r.scorer == ScorerHead {
 		exs := make([]Example, len(r.texts))

@@ -27,6 +27,12 @@ type Slab struct {
 	data []float32
 	jobs chan job
 	once sync.Once
+	// The int8 copy Quantize builds: row i is codes[i*cdim:(i+1)*cdim] (dim
+	// padded to a multiple of 16 with zeros), worth scales[i] times its
+	// integers.
+	codes  []int8
+	scales []float32
+	cdim   int
 }
 
 // parallelFloor is the slab size (floats) above which a scan is split across
@@ -77,6 +83,8 @@ func Normalize(v []float32) {
 type Scratch struct {
 	parts [][]Result
 	wg    sync.WaitGroup
+	q8    []int8
+	cand  []Result
 }
 
 type job struct {
@@ -180,3 +188,88 @@ func insert(dst []Result, k int, r Result) []Result {
 // kernel where the CPU has it, 7× faster than the four-accumulator Go loop
 // at D = 384 (BenchmarkDot in internal/simd).
 func Dot(a, b []float32) float32 { return simd.Dot(a, b) }
+
+// AddScaled adds a·x to dst (dst[i] += a*x[i] for i < len(dst)), with the
+// same kernels as Dot.
+func AddScaled(dst, x []float32, a float32) { simd.AddScaled(dst, x, a) }
+
+// rescored is how many candidates of the int8 pass Nearest scores again in
+// float32.
+const rescored = 4
+
+// Quantize builds an int8 copy of the vectors, a quarter of the bytes, which
+// Nearest scans first. Call it before the slab is shared.
+func (s *Slab) Quantize() {
+	s.cdim = (s.dim + 15) &^ 15
+	n := s.Len()
+	s.codes = make([]int8, n*s.cdim)
+	s.scales = make([]float32, n)
+	for i := 0; i < n; i++ {
+		s.scales[i] = quantize(s.codes[i*s.cdim:(i+1)*s.cdim], s.Vector(i))
+	}
+}
+
+// quantize writes v into dst as integers in [-127, 127], the largest
+// component's magnitude mapped to 127, and returns the scale back.
+func quantize(dst []int8, v []float32) float32 {
+	// The largest magnitude, compared as the bits of |x|, which order as
+	// the floats do: Go's float max, careful of NaN and -0, took longer
+	// than the whole int8 scan of an intent.
+	var mb uint32
+	for _, x := range v {
+		mb = max(mb, math.Float32bits(x)&^(1<<31))
+	}
+	m := math.Float32frombits(mb)
+	if m == 0 {
+		clear(dst)
+		return 0
+	}
+	k := 127 / m
+	for j, x := range v {
+		// Rounds x·k in [-127, 127] without a branch on its sign, which
+		// mispredicts half the time: x·k + 128.5 is positive, so truncation
+		// is the floor.
+		dst[j] = int8(int32(x*k+128.5) - 128)
+	}
+	return m / 127
+}
+
+// Nearest returns the vector most similar to q (unit length) among lo ≤ i <
+// hi, and false when the range is empty. On a quantized slab it ranks the
+// range by the int8 copy, reading a quarter of the bytes, and scores its
+// best few exactly: the score returned is always the exact cosine of the
+// vector returned, and that vector is the exact nearest unless several lie
+// within the int8 copy's error of each other (TestNearestQuantized).
+func (s *Slab) Nearest(q []float32, lo, hi int, sc *Scratch) (Result, bool) {
+	if lo >= hi || len(q) != s.dim {
+		return Result{}, false
+	}
+	if s.codes == nil || sc == nil {
+		r := s.scan(q, lo, hi, 1, nil)
+		return r[0], true
+	}
+	if len(sc.q8) != s.cdim {
+		sc.q8 = make([]int8, s.cdim)
+	}
+	quantize(sc.q8, q)
+	cand := sc.cand[:0]
+	floor := float32(math.Inf(-1))
+	for i := lo; i < hi; i++ {
+		a := float32(simd.DotInt8(sc.q8, s.codes[i*s.cdim:(i+1)*s.cdim])) * s.scales[i]
+		if len(cand) == rescored && a <= floor {
+			continue
+		}
+		cand = insert(cand, rescored, Result{int32(i), a})
+		if len(cand) == rescored {
+			floor = cand[rescored-1].Score
+		}
+	}
+	sc.cand = cand
+	best := Result{Index: -1, Score: float32(math.Inf(-1))}
+	for _, c := range cand {
+		if e := Dot(q, s.Vector(int(c.Index))); e > best.Score || (e == best.Score && c.Index < best.Index) {
+			best = Result{c.Index, e}
+		}
+	}
+	return best, true
+}

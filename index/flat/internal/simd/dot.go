@@ -1,6 +1,8 @@
-// Package simd holds the scan's inner kernel: the float32 dot product, in
-// AVX2+FMA assembly on amd64 machines that have it and plain Go elsewhere.
-// It is a leaf package so the kernel and its benchmark stand alone.
+// Package simd holds the vector kernels: the float32 dot product (the scan's
+// inner loop), its int8 form (the quantized first pass) and dst += a·x (the
+// head's dense rows), in AVX2 assembly on amd64 machines that have it and
+// plain Go elsewhere.
+// It is a leaf package so the kernels and their benchmark stand alone.
 package simd
 
 // Dot is the inner product of a and b[:len(a)].

@@ -6,3 +6,9 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(dst, x *float32, n int, a float32)
+
+//go:noescape
+func dotI8AVX2(a, b *int8, n int) int32

@@ -5,3 +5,7 @@ package simd
 const useAVX2 = false
 
 func dotAVX2(a, b *float32, n int) float32 { panic("unreachable") }
+
+func axpyAVX2(dst, x *float32, n int, a float32) { panic("unreachable") }
+
+func dotI8AVX2(a, b *int8, n int) int32 { panic("unreachable") }

@@ -48,3 +48,49 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+func TestAddScaledMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 100, 150, 256} {
+		dst, x := make([]float32, n), make([]float32, n+3)
+		for i := range dst {
+			dst[i] = float32(rng.NormFloat64())
+		}
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		a := float32(rng.NormFloat64())
+		want := make([]float64, n)
+		for i := range want {
+			want[i] = float64(dst[i]) + float64(a)*float64(x[i])
+		}
+		AddScaled(dst, x, a)
+		for i := range dst {
+			if math.Abs(float64(dst[i])-want[i]) > 1e-5 {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v (avx2 %v)", n, i, dst[i], want[i], useAVX2)
+			}
+		}
+	}
+}
+
+func TestDotInt8MatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 16, 32, 48, 112, 256, 384, 4096} {
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i], b[i] = int8(rng.IntN(255)-127), int8(rng.IntN(255)-127)
+		}
+		if n == 4096 { // the extremes everywhere: the largest sum a lane holds
+			for i := range a {
+				a[i], b[i] = -127, -127
+			}
+		}
+		var want int64
+		for i := range a {
+			want += int64(a[i]) * int64(b[i])
+		}
+		if got := DotInt8(a, b); int64(got) != want {
+			t.Errorf("n=%d: DotInt8 = %d, want %d (avx2 %v)", n, got, want, useAVX2)
+		}
+	}
+}
