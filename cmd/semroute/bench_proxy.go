@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -35,6 +37,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	conc := fs.Int("concurrency", 64, "clients in the throughput measurement")
 	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
 	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses")
+	fresh := fs.Bool("fresh", false, "send the prompts --cache sends (each one new) with the cache off: the baseline for the cache's own cost")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the one-client run through semroute to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -94,11 +97,24 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		bodies = append(bodies, fmt.Appendf(nil, `{"model":"auto","messages":[{"role":"user","content":%q}]}`, in.Utterances[i%len(in.Utterances)]+" please"))
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2}}
+	var seq, misses atomic.Int64
+	n := len(cfg.Intents)
 	post := func(url string, i int) error {
 		body := bodies[i%len(bodies)]
-		if *withCache { // temperature 0 (cacheable) and a new prompt each time: always a miss
-			body = fmt.Appendf(nil, `{"model":"auto","temperature":0,"messages":[{"role":"user","content":%q}]}`,
-				fmt.Sprintf("request %d of %s", i, cfg.Intents[i%len(cfg.Intents)].Utterances[0]))
+		if *withCache || *fresh {
+			// Temperature 0 (cacheable) and a prompt never sent before, as
+			// long as the intents' utterances: the first half of one
+			// utterance and the second half of another of the same intent,
+			// picked by a counter over the whole run, so that neither the
+			// exact nor the semantic cache can answer. The responses'
+			// x-semroute-cache headers are counted to make sure.
+			k := int(seq.Add(1))
+			in := cfg.Intents[k%n]
+			per := len(in.Utterances)
+			a := strings.Fields(in.Utterances[(k/n)%per])
+			b := strings.Fields(in.Utterances[(k/n/per+k/n+1)%per])
+			prompt := strings.Join(append(a[:len(a)/2:len(a)/2], b[len(b)/2:]...), " ")
+			body = fmt.Appendf(nil, `{"model":"auto","temperature":0,"messages":[{"role":"user","content":%q}]}`, prompt)
 		}
 		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
 		if err != nil {
@@ -108,6 +124,9 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: HTTP %d: %s", url, resp.StatusCode, msg)
+		}
+		if resp.Header.Get("x-semroute-cache") == "miss" {
+			misses.Add(1)
 		}
 		return nil
 	}
@@ -133,11 +152,13 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 	}
+	misses.Store(0)
 	vLat, err := measure(*requests, func(i int) error { return post(via, i) })
 	pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
+	missed := misses.Load()
 	dRate, err := throughput(*load, *conc, func(i int) error { return post(direct, i) })
 	if err != nil {
 		return err
@@ -148,8 +169,12 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "semroute bench proxy: mock upstream on loopback; routing over %d intents × %d utterances; %d requests one at a time, then %d with %d clients; response cache %v (every request a miss)\n\n",
-		*nIntents, *per, *requests, *load, *conc, *withCache)
+	cache := "off"
+	if *withCache {
+		cache = fmt.Sprintf("on, and %d of the %d requests one at a time missed it", missed, *requests)
+	}
+	fmt.Fprintf(tw, "semroute bench proxy: mock upstream on loopback; routing over %d intents × %d utterances; %d requests one at a time, then %d with %d clients; response cache %s\n\n",
+		*nIntents, *per, *requests, *load, *conc, cache)
 	fmt.Fprintln(tw, "path\tp50\tp99\trequests/s (one client)\trequests/s (many clients)")
 	fmt.Fprintf(tw, "direct to the mock\t%v\t%v\t%.0f\t%.0f\n", dLat.p50, dLat.p99, dLat.rate, dRate)
 	fmt.Fprintf(tw, "through semroute (model auto)\t%v\t%v\t%.0f\t%.0f\n", vLat.p50, vLat.p99, vLat.rate, vRate)

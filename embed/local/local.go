@@ -119,6 +119,15 @@ func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, erro
 	slab := make([]float32, len(texts)*e.fp.Dim)
 	d := e.fp.Dim
 	workers := max(min(runtime.GOMAXPROCS(0), len(texts)/parallelBatch), 1)
+	if workers == 1 { // a short batch, such as a prompt: no goroutine to wait for
+		for i, t := range texts {
+			if i%256 == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			out[i] = e.EmbedTo(slab[i*d:(i+1)*d:(i+1)*d], t)
+		}
+		return out, nil
+	}
 	chunk := (len(texts) + workers - 1) / workers
 	var wg sync.WaitGroup
 	for lo := 0; lo < len(texts); lo += chunk {

@@ -209,6 +209,18 @@ func (s *Slab) Quantize() {
 	}
 }
 
+// Quantize writes v into dst (len(v) ≤ len(dst) ≤ len(v) rounded up to 16,
+// the rest zero) as integers in [-127, 127] and returns the scale back to
+// floats: v[i] ≈ scale·dst[i], within scale/2.
+func Quantize(dst []int8, v []float32) (scale float32) {
+	clear(dst[len(v):])
+	return quantize(dst, v)
+}
+
+// DotInt8 is the inner product of two int8 vectors of the same length, a
+// multiple of 16: the kernel of Nearest's first pass.
+func DotInt8(a, b []int8) int32 { return simd.DotInt8(a, b) }
+
 // quantize writes v into dst as integers in [-127, 127], the largest
 // component's magnitude mapped to 127, and returns the scale back.
 func quantize(dst []int8, v []float32) float32 {

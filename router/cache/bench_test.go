@@ -12,7 +12,8 @@ import (
 
 // BenchmarkMiss is the cost a cache adds to every request it cannot
 // answer: the keys and a lookup among 10,000 entries, 100 of them in the
-// request's own conversation context (the semantic scan, D = 256).
+// request's own conversation context, of which the semantic scan reads the
+// newest maxSemantic (D = 256).
 func BenchmarkMiss(b *testing.B) {
 	c := New(1<<30, time.Hour)
 	rng := rand.New(rand.NewPCG(1, 2))

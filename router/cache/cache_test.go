@@ -2,6 +2,10 @@ package cache
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -66,6 +70,10 @@ func TestKeysAndCacheable(t *testing.T) {
 	e4, _ := Keys("model:strong", body(`{"temperature":0}`), two)
 	_, c5 := Keys("model:fast", body(`{"temperature":0}`), []Message{{"user", "bonjour"}, {"assistant", "hi"}, {"user", "what is the capital of france"}})
 	e6, c6 := Keys("model:fast", body(`{"temperature":0}`), []Message{{"user", "hello"}, {"assistant", "hi"}, {"user", "capital of france?"}})
+	e7, _ := Keys("model:fast", body(`{ "max_tokens" : 5,"temperature": 0 }`), two) // e3 in another order and spacing
+	if e3 != e7 {
+		t.Error("the same parameters in another order or spacing changed the key")
+	}
 	if e1 != e2 || c1 != c2 || e1 == e3 || e1 == e4 || c1 == c5 || e1 == e6 || c1 != c6 {
 		t.Error("keys: same request, other parameters, other target, other earlier turns, other last turn")
 	}
@@ -90,16 +98,161 @@ func TestKeysAndCacheable(t *testing.T) {
 
 func TestSemanticScanIsBounded(t *testing.T) {
 	c := New(1<<30, time.Hour)
+	put := func(i int) {
+		c.Put(Key{Exact: fmt.Sprint(i), Context: "ctx", Vec: unit(1, float32(i), 0)}, Entry{})
+	}
 	for i := range maxSemantic + 10 {
-		c.Put(Key{Exact: string(rune('a' + i)), Context: "ctx", Vec: unit(1, float32(i), 0)}, Entry{})
+		put(i)
 	}
-	if n := len(c.byCtx["ctx"]); n != maxSemantic {
-		t.Errorf("the context scans %d entries, want %d", n, maxSemantic)
+	// Entry 0 alone is within 0.9999 of (1, 0, 0), and it is now older
+	// than the newest maxSemantic.
+	if _, _, ok := c.Get(Key{Exact: "q", Context: "ctx", Vec: unit(1, 0, 0)}, 0.9999); ok {
+		t.Error("an entry past the newest maxSemantic is still matched semantically")
 	}
-	if _, kind, ok := c.Get(Key{Exact: "a"}, 0); !ok || kind != "exact" {
+	if _, kind, ok := c.Get(Key{Exact: "0"}, 0); !ok || kind != "exact" {
 		t.Error("an entry that left the semantic scan lost its exact key")
 	}
-	if _, _, ok := c.Get(Key{Exact: "zz", Context: "ctx", Vec: unit(1, 0, 0)}, 0.9999); ok {
-		t.Error("the oldest entry is still matched semantically")
+	for i := maxSemantic + 10; i < 3*maxSemantic; i++ {
+		put(i)
+	}
+	if n := len(c.byCtx["ctx"].els); n > 2*maxSemantic {
+		t.Errorf("the context keeps %d entries for the scan, want at most %d", n, 2*maxSemantic)
+	}
+	if _, kind, ok := c.Get(Key{Exact: "1"}, 0); !ok || kind != "exact" {
+		t.Error("an entry dropped from the semantic arrays lost its exact key")
+	}
+	// The newest is still found.
+	last := 3*maxSemantic - 1
+	if _, kind, ok := c.Get(Key{Exact: "q", Context: "ctx", Vec: unit(1, float32(last), 0)}, 0.9999); !ok || kind != "semantic" {
+		t.Error("the newest entry is not matched semantically")
+	}
+}
+
+// TestSemanticHitsNearThreshold: pairs just above the threshold are always
+// found through the int8 rows, and pairs just below are never served.
+func TestSemanticHitsNearThreshold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	randUnit := func() []float32 {
+		v := make([]float32, 256)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		flat.Normalize(v)
+		return v
+	}
+	// at returns a unit vector whose cosine with v is cos.
+	at := func(v []float32, cos float64) []float32 {
+		u := randUnit()
+		d := flat.Dot(u, v)
+		for i := range u {
+			u[i] -= d * v[i]
+		}
+		flat.Normalize(u)
+		w := make([]float32, len(v))
+		s := float32(math.Sqrt(1 - cos*cos))
+		for i := range w {
+			w[i] = float32(cos)*v[i] + s*u[i]
+		}
+		return w
+	}
+	for _, th := range []float64{0.8, 0.95} {
+		missed, wrong := 0, 0
+		for i := range 5000 {
+			c := New(1<<20, time.Hour)
+			v := randUnit()
+			c.Put(Key{Exact: "stored", Context: "ctx", Vec: v}, Entry{Body: []byte("A")})
+			if _, _, ok := c.Get(Key{Exact: fmt.Sprint("q", i), Context: "ctx", Vec: at(v, th+0.002)}, th); !ok {
+				missed++
+			}
+			if _, _, ok := c.Get(Key{Exact: fmt.Sprint("r", i), Context: "ctx", Vec: at(v, th-0.002)}, th); ok {
+				wrong++
+			}
+		}
+		t.Logf("threshold %v: %d of 5000 hits passed over, %d served below the threshold", th, missed, wrong)
+		if missed > 0 || wrong > 0 {
+			t.Errorf("threshold %v: %d of 5000 hits passed over, %d served below the threshold", th, missed, wrong)
+		}
+	}
+}
+
+// TestEstimateBound: the int8 estimate of a cosine is never further from
+// the float32 cosine than its slack, for dense vectors and for sparse,
+// spiky ones (a few large components, as the embedder's hashed part has).
+func TestEstimateBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	vec := func(n int, sparse bool) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			if !sparse || rng.IntN(10) == 0 {
+				v[i] = float32(rng.NormFloat64())
+			}
+		}
+		flat.Normalize(v)
+		return v
+	}
+	worst := 0.0
+	for n := range 2000 {
+		sparse := n%2 == 1
+		v := vec(100+rng.IntN(200), sparse)
+		w := make([]float32, len(v)) // v mixed in, so the cosines span [-1, 1]
+		mix := float32(rng.Float64()*4 - 2)
+		for i, x := range vec(len(v), sparse) {
+			w[i] = mix*v[i] + x
+		}
+		flat.Normalize(w)
+		s := &semantic{cdim: (len(v) + 15) &^ 15}
+		s.add(&item{key: Key{Vec: v}}, nil)
+		q := make([]int8, s.cdim)
+		qs := flat.Quantize(q, w)
+		est, slack := s.estimate(0, q, qs, qs*absSum(q))
+		off := math.Abs(float64(est - flat.Dot(w, v)))
+		worst = max(worst, off/float64(slack))
+		if off > float64(slack) {
+			t.Fatalf("estimate %v, cosine %v: off by %v, slack %v", est, flat.Dot(w, v), off, slack)
+		}
+	}
+	t.Logf("the largest error was %.0f %% of its slack", 100*worst)
+}
+
+// TestServedEntriesStayInScan: an entry served often stays in the semantic
+// scan while far more than maxSemantic new entries arrive, and the arrays
+// stay aligned as entries move: each entry in the window is still found by
+// its own vector.
+func TestServedEntriesStayInScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	randUnit := func() []float32 {
+		v := make([]float32, 64)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		flat.Normalize(v)
+		return v
+	}
+	c := New(1<<30, time.Hour)
+	popular := randUnit()
+	c.Put(Key{Exact: "popular", Context: "ctx", Vec: popular}, Entry{Body: []byte("P")})
+	vecs := map[string][]float32{}
+	for i := range 5 * maxSemantic {
+		k := fmt.Sprint(i)
+		vecs[k] = randUnit()
+		c.Put(Key{Exact: k, Context: "ctx", Vec: vecs[k]}, Entry{Body: []byte(k)})
+		if i%(maxSemantic/4) == 0 {
+			e, kind, ok := c.Get(Key{Exact: fmt.Sprint("ask", i), Context: "ctx", Vec: popular}, 0.99)
+			if !ok || kind != "semantic" || string(e.Body) != "P" {
+				t.Fatalf("after %d new entries the popular one was not served: %q %v %v", i+1, e.Body, kind, ok)
+			}
+		}
+	}
+	s := c.byCtx["ctx"]
+	window := slices.Clone(s.els[max(0, len(s.els)-maxSemantic):]) // Get reorders s.els
+	for _, el := range window {
+		it := el.Value.(*item)
+		if it.key.Exact == "popular" {
+			continue
+		}
+		e, _, ok := c.Get(Key{Exact: "probe", Context: "ctx", Vec: vecs[it.key.Exact]}, 0.999)
+		if !ok || string(e.Body) != it.key.Exact {
+			t.Fatalf("entry %s in the window is not found by its own vector: %q %v", it.key.Exact, e.Body, ok)
+		}
 	}
 }

@@ -242,14 +242,18 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 	h.Set("x-semroute-attempts", strconv.Itoa(res.Attempts))
 	body := s.moderateOutput(c, st, res.Body)
-	if keep != nil { // what the client gets, output moderation applied
-		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
-	}
 	if buffered {
 		replay(c, res.Model, body)
-		return
+	} else {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		c.Data(http.StatusOK, "application/json", body)
 	}
-	c.Data(http.StatusOK, "application/json", body)
+	if keep != nil { // what the client got, output moderation applied
+		// After the answer is on its way: storing it is not the client's
+		// wait.
+		c.Writer.Flush()
+		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
+	}
 }
 
 // notImplemented answers targets whose modules have not landed.
