@@ -38,6 +38,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
 	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses")
 	fresh := fs.Bool("fresh", false, "send the prompts --cache sends (each one new) with the cache off: the baseline for the cache's own cost")
+	long := fs.Bool("long", false, "with --cache or --fresh, prompts twice as long: two new prompts of different intents joined")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the one-client run through semroute to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -103,17 +104,15 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		body := bodies[i%len(bodies)]
 		if *withCache || *fresh {
 			// Temperature 0 (cacheable) and a prompt never sent before, as
-			// long as the intents' utterances: the first half of one
-			// utterance and the second half of another of the same intent,
-			// picked by a counter over the whole run, so that neither the
-			// exact nor the semantic cache can answer. The responses'
-			// x-semroute-cache headers are counted to make sure.
+			// long as the intents' utterances (twice as long with --long;
+			// see freshPrompt), picked by a counter over the whole run, so
+			// that neither the exact nor the semantic cache can answer. The
+			// responses' x-semroute-cache headers are counted to make sure.
 			k := int(seq.Add(1))
-			in := cfg.Intents[k%n]
-			per := len(in.Utterances)
-			a := strings.Fields(in.Utterances[(k/n)%per])
-			b := strings.Fields(in.Utterances[(k/n/per+k/n+1)%per])
-			prompt := strings.Join(append(a[:len(a)/2:len(a)/2], b[len(b)/2:]...), " ")
+			prompt := freshPrompt(cfg.Intents, k)
+			if *long {
+				prompt += " and " + freshPrompt(cfg.Intents, k+n/2)
+			}
 			body = fmt.Appendf(nil, `{"model":"auto","temperature":0,"messages":[{"role":"user","content":%q}]}`, prompt)
 		}
 		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
@@ -180,6 +179,18 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(tw, "through semroute (model auto)\t%v\t%v\t%.0f\t%.0f\n", vLat.p50, vLat.p99, vLat.rate, vRate)
 	fmt.Fprintf(tw, "added by semroute\t%v\t%v\t\t\n", vLat.p50-dLat.p50, vLat.p99-dLat.p99)
 	return tw.Flush()
+}
+
+// freshPrompt is the k-th of a series of prompts that do not repeat for
+// the first intents × utterances² values of k: the first half of one
+// utterance and the second half of another, of intent k mod intents.
+func freshPrompt(ins []intents.Intent, k int) string {
+	n := len(ins)
+	in := ins[k%n]
+	per := len(in.Utterances)
+	a := strings.Fields(in.Utterances[(k/n)%per])
+	b := strings.Fields(in.Utterances[(k/n/per+k/n+1)%per])
+	return strings.Join(append(a[:len(a)/2:len(a)/2], b[len(b)/2:]...), " ")
 }
 
 // throughput runs n calls of f from conc goroutines and returns calls per
