@@ -65,23 +65,46 @@ func (g *Gate) Reject(s Scores) string {
 
 // Route decides where text goes.
 func (r *Router) Route(ctx context.Context, text string) (Decision, error) {
+	d, _, err := r.RouteVec(ctx, text, nil)
+	return d, err
+}
+
+// RouteVec is Route that also appends the prompt's embedding, scaled to
+// unit length, to vec: what Embedder().Embed would give, without embedding
+// the prompt twice (the response cache needs it too).
+func (r *Router) RouteVec(ctx context.Context, text string, vec []float32) (Decision, []float32, error) {
 	start := time.Now()
-	s, err := r.Score(ctx, text)
+	s, err := r.score(ctx, text, &vec)
 	if err != nil {
-		return Decision{}, err
+		return Decision{}, vec, err
 	}
 	d := r.Decide(s)
 	d.LatencyUS = float64(time.Since(start).Nanoseconds()) / 1e3
-	return d, nil
+	return d, vec, nil
 }
 
 // Score embeds and scores text against every intent.
 func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
+	return r.score(ctx, text, nil)
+}
+
+// score is Score, appending the unit embedding to *vec when vec is not nil.
+func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scores, err error) {
 	if strings.TrimSpace(text) == "" {
 		return Scores{}, ErrEmptyPrompt
 	}
 	sc := r.pool.Get().(*scratch)
 	defer r.pool.Put(sc)
+	if vec != nil {
+		defer func() { // before the scratch goes back to the pool
+			if err != nil {
+				return
+			}
+			n := len(*vec)
+			*vec = append(*vec, sc.vec...)
+			flat.Normalize((*vec)[n:])
+		}()
+	}
 	featured := false
 	if fe, ok := r.emb.(embed.FeatureEmbedder); ok && r.featurer != nil {
 		sc.vec, sc.feats = fe.EmbedFeatures(sc.vec, sc.feats[:0], text)

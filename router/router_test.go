@@ -12,6 +12,7 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index/chromem"
+	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
 )
 
@@ -67,6 +68,40 @@ func TestDemoDecisions(t *testing.T) {
 				t.Errorf("score %v margin %v", d.Score, d.Margin)
 			}
 		})
+	}
+}
+
+// TestRouteVec: RouteVec decides as Route does and gives the prompt's
+// embedding as the embedder gives it, at unit length, appended to what the
+// caller passed.
+func TestRouteVec(t *testing.T) {
+	r := demoRouter(t, Options{})
+	ctx := context.Background()
+	for _, p := range []string{"I want a refund for my order", "how tall is mount everest", "xqzv"} {
+		want, err := r.Embedder().Embed(ctx, []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		flat.Normalize(want[0])
+		d, vec, err := r.RouteVec(ctx, p, []float32{7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, _ := r.Route(ctx, p)
+		if d.Target.String() != d2.Target.String() || d.Score != d2.Score {
+			t.Errorf("%q: RouteVec decided %s %.4f, Route %s %.4f", p, d.Target, d.Score, d2.Target, d2.Score)
+		}
+		if len(vec) != 1+len(want[0]) || vec[0] != 7 {
+			t.Fatalf("%q: %d floats, first %v; want 7 then the %d of the embedding", p, len(vec), vec[0], len(want[0]))
+		}
+		for i, x := range want[0] {
+			if d := x - vec[1+i]; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("%q: component %d is %v, the embedder gives %v", p, i, vec[1+i], x)
+			}
+		}
+	}
+	if _, vec, err := r.RouteVec(ctx, "  ", nil); err == nil || vec != nil {
+		t.Errorf("an empty prompt: err %v, vec %v", err, vec)
 	}
 }
 

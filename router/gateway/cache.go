@@ -57,9 +57,12 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 			threshold = v
 		}
 		if text := lastUser(req); text != "" {
-			if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
-				flat.Normalize(vs[0])
-				key.Vec = vs[0]
+			key.Vec = routedVec(c, text)
+			if key.Vec == nil {
+				if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
+					flat.Normalize(vs[0])
+					key.Vec = vs[0]
+				}
 			}
 		}
 	}
@@ -90,6 +93,26 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 	}
 	replay(c, e.Model, e.Body)
 	return true, nil
+}
+
+// routed is the text a request was routed on and its unit embedding.
+type routed struct {
+	text string
+	vec  []float32
+}
+
+const routedKey = "semroute.routed"
+
+// routedVec is the embedding routing computed, when it routed on text
+// (with route_turns 1 it routes on the last user turn, which the semantic
+// cache looks up), and nil otherwise.
+func routedVec(c *gin.Context, text string) []float32 {
+	if v, ok := c.Get(routedKey); ok {
+		if r := v.(routed); r.text == text && len(r.vec) > 0 {
+			return r.vec
+		}
+	}
+	return nil
 }
 
 func lastUser(req *chatRequest) string {

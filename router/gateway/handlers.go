@@ -35,7 +35,17 @@ func answerRequestError(c *gin.Context, err error) {
 // decide routes text and records the decision in metrics and the log
 // fields (the intent only, never the text).
 func (s *Server) decide(c *gin.Context, st *state, text string) (router.Decision, error) {
-	d, err := st.router.Route(c.Request.Context(), text)
+	var d router.Decision
+	var err error
+	if cc := st.cfg.Cache; cc != nil && cc.Semantic {
+		// The semantic cache looks the prompt up by its embedding: keep the
+		// one routing computes (see routedVec).
+		var vec []float32
+		d, vec, err = st.router.RouteVec(c.Request.Context(), text, nil)
+		c.Set(routedKey, routed{text, vec})
+	} else {
+		d, err = st.router.Route(c.Request.Context(), text)
+	}
 	if err != nil {
 		return d, err
 	}
