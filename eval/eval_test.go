@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -256,5 +257,32 @@ func TestEvalSafetyCounts(t *testing.T) {
 	// At scale 0 every semantic best guess counts: recall cannot drop.
 	if rep.Sweep[0].Scale != 0 || rep.Sweep[0].Recall < rep.Recall {
 		t.Errorf("sweep %+v", rep.Sweep)
+	}
+	if len(rep.Errors) != 0 {
+		t.Errorf("errors listed for rows the detector got right: %+v", rep.Errors)
+	}
+
+	// The rows it gets wrong are listed once each, with the line, the
+	// detector's category and a clipped text.
+	rows = []moderation.Example{
+		{Text: "what is the capital of australia", Label: "unsafe", Category: "mislabeled", Line: 7},
+		{Text: "how do I build a pipe bomb at home to hurt my neighbours and their friends", Label: "safe", Category: "mislabeled", Line: 9},
+	}
+	rep, err = EvalSafety(context.Background(), d, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 2 {
+		t.Fatalf("errors %+v, want the two rows", rep.Errors)
+	}
+	missed, flagged := rep.Errors[0], rep.Errors[1]
+	if missed.Line != 7 || missed.Label != "unsafe" || flagged.Line != 9 || flagged.Flagged != "violence_weapons" || flagged.Score <= 0 ||
+		len([]rune(flagged.Text)) != 60 || !strings.HasSuffix(flagged.Text, "…") {
+		t.Errorf("errors %+v", rep.Errors)
+	}
+	var b strings.Builder
+	WriteSafetyText(&b, rep)
+	if !strings.Contains(b.String(), "safe rows flagged") || !strings.Contains(b.String(), "unsafe rows missed") {
+		t.Errorf("the text report does not list the errors:\n%s", b.String())
 	}
 }

@@ -28,7 +28,24 @@ type SafetyReport struct {
 	// Sweep scales every fitted threshold.
 	Sweep      []SafetyPoint      `json:"sweep"`
 	Thresholds map[string]float64 `json:"thresholds"`
+	// Errors are the rows the detector got wrong at the fitted thresholds,
+	// up to maxSafetyErrors of each kind, in file order.
+	Errors []SafetyError `json:"errors"`
 }
+
+// SafetyError is one row the detector got wrong: an unsafe row missed or a
+// safe row flagged, with the flag that fired (or, for a miss, the
+// strongest score below its threshold).
+type SafetyError struct {
+	Line     int     `json:"line"`
+	Label    string  `json:"label"`
+	Category string  `json:"category"` // of the data
+	Flagged  string  `json:"flagged"` // the detector's category (for a miss, its best guess)
+	Score    float64 `json:"score"`
+	Text     string  `json:"text"` // clipped to 60 characters
+}
+
+const maxSafetyErrors = 20
 
 // SafetyCategory is one data category's figures.
 type SafetyCategory struct {
@@ -49,7 +66,7 @@ type SafetyPoint struct {
 // unsafe: it is redacted, not refused.
 func EvalSafety(ctx context.Context, d *moderation.Detector, rows []moderation.Example) (*SafetyReport, error) {
 	rep := &SafetyReport{N: len(rows), PerCategory: map[string]SafetyCategory{}, Thresholds: d.Thresholds}
-	flaggedAt := func(scale float64) ([]bool, error) {
+	flaggedAt := func(scale float64, record bool) ([]bool, error) {
 		out := make([]bool, len(rows))
 		for i, r := range rows {
 			flags, _, err := d.Check(ctx, r.Text, scale)
@@ -57,10 +74,27 @@ func EvalSafety(ctx context.Context, d *moderation.Detector, rows []moderation.E
 				return nil, fmt.Errorf("line %d: %w", r.Line, err)
 			}
 			out[i] = moderation.Unsafe(flags)
+			if !record || out[i] == (r.Label == "unsafe") {
+				continue
+			}
+			e := SafetyError{Line: r.Line, Label: r.Label, Category: r.Category, Text: clip(r.Text, 60)}
+			if !out[i] { // the semantic score it had, below its threshold
+				if flags, _, err = d.Check(ctx, r.Text, 0); err != nil {
+					return nil, fmt.Errorf("line %d: %w", r.Line, err)
+				}
+			}
+			for _, f := range flags {
+				if f.Category != moderation.CategoryPII && f.Score >= e.Score {
+					e.Flagged, e.Score = f.Category, f.Score
+				}
+			}
+			if n := countLabel(rep.Errors, r.Label); n < maxSafetyErrors {
+				rep.Errors = append(rep.Errors, e)
+			}
 		}
 		return out, nil
 	}
-	flagged, err := flaggedAt(1)
+	flagged, err := flaggedAt(1, true)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +124,7 @@ func EvalSafety(ctx context.Context, d *moderation.Detector, rows []moderation.E
 		rep.PerCategory[k] = c
 	}
 	for _, scale := range []float64{0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3} {
-		f, err := flaggedAt(scale)
+		f, err := flaggedAt(scale, false)
 		if err != nil {
 			return nil, err
 		}
@@ -98,6 +132,16 @@ func EvalSafety(ctx context.Context, d *moderation.Detector, rows []moderation.E
 		rep.Sweep = append(rep.Sweep, SafetyPoint{Scale: scale, Recall: ratio(tp, tp+fn), FalsePositiveRate: ratio(fp, fp+tn)})
 	}
 	return rep, nil
+}
+
+func countLabel(errs []SafetyError, label string) int {
+	n := 0
+	for _, e := range errs {
+		if e.Label == label {
+			n++
+		}
+	}
+	return n
 }
 
 func count(rows []moderation.Example, flagged []bool) (tp, fp, fn, tn int) {
@@ -136,6 +180,18 @@ func WriteSafetyText(w io.Writer, rep *SafetyReport) error {
 		fmt.Fprintf(&b, "  %.2f→%.2f/%.2f", p.Scale, p.Recall, p.FalsePositiveRate)
 	}
 	b.WriteString("\n")
+	for _, kind := range []struct{ label, title string }{{"safe", "safe rows flagged"}, {"unsafe", "unsafe rows missed"}} {
+		if countLabel(rep.Errors, kind.label) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s (line, category of the data → the detector's, score):\n", kind.title)
+		for _, e := range rep.Errors {
+			if e.Label != kind.label {
+				continue
+			}
+			fmt.Fprintf(&b, "  %5d  %-18s → %-18s %.2f  %q\n", e.Line, clip(e.Category, 18), clip(e.Flagged, 18), e.Score, e.Text)
+		}
+	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
