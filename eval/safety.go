@@ -40,7 +40,7 @@ type SafetyError struct {
 	Line     int     `json:"line"`
 	Label    string  `json:"label"`
 	Category string  `json:"category"` // of the data
-	Flagged  string  `json:"flagged"` // the detector's category (for a miss, its best guess)
+	Flagged  string  `json:"flagged"`  // the detector's category (for a miss, its best guess)
 	Score    float64 `json:"score"`
 	Text     string  `json:"text"` // clipped to 60 characters
 }
