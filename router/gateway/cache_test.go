@@ -1,10 +1,18 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/router/cache"
 )
 
 func TestResponseCache(t *testing.T) {
@@ -26,6 +34,7 @@ func TestResponseCache(t *testing.T) {
 	if got, _ := ask(q); got != "miss" {
 		t.Errorf("first ask: %q", got)
 	}
+	h.srv.flushCacheWrites() // a remote store would store off the request path
 	if got, body := ask(q); got != "hit-exact" || !strings.Contains(body, "answer from fast") {
 		t.Errorf("second ask: %q %s", got, body)
 	}
@@ -59,5 +68,53 @@ func TestResponseCache(t *testing.T) {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// blockingStore is a response cache whose Put waits until released, as a
+// slow PostgreSQL would.
+type blockingStore struct {
+	release chan struct{}
+	puts    atomic.Int64
+}
+
+func (b *blockingStore) Get(cache.Key, float64) (cache.Entry, string, bool) {
+	return cache.Entry{}, "", false
+}
+
+func (b *blockingStore) Put(cache.Key, cache.Entry) {
+	<-b.release
+	b.puts.Add(1)
+}
+
+// TestStoreLaterNeverBlocks: with the store stuck, handing it answers
+// returns at once; past the queue's bound they are dropped and counted, and
+// the rest are stored once the store moves again.
+func TestStoreLaterNeverBlocks(t *testing.T) {
+	srv := New(Options{Embedder: localtest.Open(t), Logger: testLogger(t)})
+	store := &blockingStore{release: make(chan struct{})}
+	const n = maxPendingWrites + 10
+	done := make(chan struct{})
+	go func() {
+		for i := range n {
+			srv.storeLater(store, cache.Key{Exact: fmt.Sprint(i)}, cache.Entry{})
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("storeLater blocked on a stuck store")
+	}
+	close(store.release)
+	srv.flushCacheWrites()
+	value := func(result string) float64 {
+		var m dto.Metric
+		srv.m.cacheStores.WithLabelValues(result).Write(&m)
+		return m.GetCounter().GetValue()
+	}
+	dropped, stored := value("dropped"), value("stored")
+	if dropped < 9 || dropped > 10 || int64(stored) != store.puts.Load() || stored+dropped != n {
+		t.Errorf("stored %v (store saw %d), dropped %v, of %d", stored, store.puts.Load(), dropped, n)
 	}
 }

@@ -26,6 +26,7 @@ type metrics struct {
 	moderation   *prometheus.CounterVec
 	cache        *prometheus.CounterVec
 	cacheSaved   prometheus.Counter
+	cacheStores  *prometheus.CounterVec
 	spend        *prometheus.CounterVec
 	cascade      *prometheus.CounterVec
 	cascadeSaved prometheus.Counter
@@ -55,6 +56,7 @@ func newMetrics() *metrics {
 	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_moderation_flags_total", Help: "Moderation findings by category and the action the policy took."}, []string{"category", "action"})
 	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_lookups_total", Help: "Response cache lookups by result (hit_exact, hit_semantic, miss, bypass, off); hit ratio = hits / (hits + misses)."}, []string{"result"})
 	m.cacheSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cache_saved_usd_total", Help: "What the answers served from the cache cost when they were made."})
+	m.cacheStores = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_stores_total", Help: "Answers handed to the response cache, by result (stored, or dropped when the store queue is full)."}, []string{"result"})
 	m.spend = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_spend_usd_total", Help: "Booked spend by API key name, team and model."}, []string{"key", "team", "model"})
 	m.cascade = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cascade_answers_total", Help: "Cascade answers by the model (stage) that gave them."}, []string{"model"})
 	m.cascadeSaved = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_cascade_saved_usd_total", Help: "Cost saved by cascades against sending the same answer's tokens to the strongest stage."})
@@ -63,7 +65,7 @@ func newMetrics() *metrics {
 	m.armLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "semroute_arm_seconds", Help: "Upstream time by arm.", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)}, []string{"arm"})
 	m.armCost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_arm_cost_usd_total", Help: "Cost by arm."}, []string{"arm"})
 	m.canaryState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_canary_rolled_back", Help: "1 once a canary was rolled back."}, []string{"canary"})
-	m.reg.MustRegister(m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.reg.MustRegister(m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -99,21 +99,26 @@ type state struct {
 
 // Server is the HTTP service.
 type Server struct {
-	opt         Options
-	log         *slog.Logger
-	st          atomic.Pointer[state]
-	mu          sync.Mutex // serialises reloads and intent changes
-	m           *metrics
-	engine      *gin.Engine
-	store       IntentStore
-	watched     atomic.Bool
-	ragMu       sync.Mutex
-	rags        map[string]*rag.Collection // open collections, by name
-	handoff     handoff.Queue
-	det         *moderation.Detector
-	detKey      uint64
-	cache       *cache.Cache
-	cacheCfg    router.CacheConfig
+	opt      Options
+	log      *slog.Logger
+	st       atomic.Pointer[state]
+	mu       sync.Mutex // serialises reloads and intent changes
+	m        *metrics
+	engine   *gin.Engine
+	store    IntentStore
+	watched  atomic.Bool
+	ragMu    sync.Mutex
+	rags     map[string]*rag.Collection // open collections, by name
+	handoff  handoff.Queue
+	det      *moderation.Detector
+	detKey   uint64
+	cache    *cache.Cache
+	cacheCfg router.CacheConfig
+	// Answers to store in the response cache, off the request path (see
+	// storeLater).
+	writes      chan cacheWrite
+	writeOnce   sync.Once
+	pending     sync.WaitGroup
 	ledger      spend.Store
 	bud         budgets
 	cascade     *cascadeModel
@@ -401,6 +406,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
+			s.flushCacheWrites()
 			return nil
 		}
 	}
