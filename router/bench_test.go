@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
@@ -50,6 +51,35 @@ func BenchmarkDecision(b *testing.B) {
 				}
 			}
 			evict[0] = sink
+		})
+	}
+}
+
+// BenchmarkDecisionLength is the decision at 10,000 exemplars for prompts of
+// 10 to 1,000 words (utterances of several intents run together): its
+// cost grows with the prompt's words and n-grams.
+func BenchmarkDecisionLength(b *testing.B) {
+	emb := localtest.Open(b)
+	cfg := Synthetic(emb.Word, 100, 100, 1)
+	r, err := New(context.Background(), cfg, Options{Embedder: emb})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, words := range []int{10, 50, 200, 1000} {
+		var prompts []string
+		for i := range 50 {
+			var w []string
+			for len(w) < words {
+				w = append(w, strings.Fields(cfg.Intents[(i+len(w))%len(cfg.Intents)].Utterances[len(w)%100])...)
+			}
+			prompts = append(prompts, strings.Join(w[:words], " "))
+		}
+		b.Run(fmt.Sprintf("words=%d", words), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := r.Route(context.Background(), prompts[i%len(prompts)]); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
