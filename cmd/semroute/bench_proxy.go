@@ -124,7 +124,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: HTTP %d: %s", url, resp.StatusCode, msg)
 		}
-		if resp.Header.Get("x-semroute-cache") == "miss" {
+		if resp.Header.Get("X-Semroute-Cache") == "miss" {
 			misses.Add(1)
 		}
 		return nil

@@ -153,7 +153,7 @@ func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intent
 			}
 		}
 		target = intents.Target{Model: intents.Models{cheapest}}
-		c.Writer.Header().Set("x-semroute-budget", "downgraded:"+downgrade)
+		c.Writer.Header().Set("X-Semroute-Budget", "downgraded:"+downgrade)
 	}
 	return target, release, true
 }

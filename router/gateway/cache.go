@@ -42,7 +42,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		msgs[i] = cache.Message{Role: m.Role, Content: m.Content}
 	}
 	if ok, why := cache.Cacheable(req.Body, msgs, cc.AllowTemperature); !ok {
-		h.Set("x-semroute-cache", "off:"+why)
+		h.Set("X-Semroute-Cache", "off:"+why)
 		s.m.cache.WithLabelValues("off").Inc()
 		return false, nil
 	}
@@ -79,19 +79,19 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		s.storeLater(store, key, e)
 	}
 	if bypass(c) {
-		h.Set("x-semroute-cache", "bypass")
+		h.Set("X-Semroute-Cache", "bypass")
 		s.m.cache.WithLabelValues("bypass").Inc()
 		return false, keep
 	}
 	e, kind, ok := store.Get(key, threshold)
 	if !ok {
-		h.Set("x-semroute-cache", "miss")
+		h.Set("X-Semroute-Cache", "miss")
 		s.m.cache.WithLabelValues("miss").Inc()
 		return false, keep
 	}
-	h.Set("x-semroute-cache", "hit-"+kind)
-	h.Set("x-semroute-model", e.Model)
-	h.Set("x-semroute-cost", "0")
+	h.Set("X-Semroute-Cache", "hit-"+kind)
+	h.Set("X-Semroute-Model", e.Model)
+	h.Set("X-Semroute-Cost", "0")
 	s.m.cache.WithLabelValues("hit_" + kind).Inc()
 	s.m.cacheSaved.Add(e.Cost)
 	c.Set("model", e.Model)
@@ -177,5 +177,5 @@ func lastUser(req *chatRequest) string {
 // bypass reports a request that asks not to be served from the cache.
 func bypass(c *gin.Context) bool {
 	return strings.Contains(strings.ToLower(c.GetHeader("Cache-Control")), "no-cache") ||
-		strings.EqualFold(c.GetHeader("x-semroute-cache"), "bypass")
+		strings.EqualFold(c.GetHeader("X-Semroute-Cache"), "bypass")
 }

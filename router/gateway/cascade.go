@@ -190,10 +190,10 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		s.m.cascadeExtra.Add(-saved)
 	}
 	h := c.Writer.Header()
-	h.Set("x-semroute-cascade", strings.Join(trail, ";"))
-	h.Set("x-semroute-model", last.Model)
-	h.Set("x-semroute-cost", strconv.FormatFloat(total, 'g', 6, 64))
-	h.Set("x-semroute-saved", strconv.FormatFloat(saved, 'g', 6, 64))
+	h.Set("X-Semroute-Cascade", strings.Join(trail, ";"))
+	h.Set("X-Semroute-Model", last.Model)
+	h.Set("X-Semroute-Cost", strconv.FormatFloat(total, 'g', 6, 64))
+	h.Set("X-Semroute-Saved", strconv.FormatFloat(saved, 'g', 6, 64))
 	c.Set("model", last.Model)
 	out := s.moderateOutput(c, st, last.Body)
 	if !stream {

@@ -59,7 +59,12 @@ func decodeChat(body []byte) (*chatRequest, error) {
 	if !ok {
 		return nil, bad("model", "missing model; use \"auto\" to route by meaning")
 	}
-	if err := json.Unmarshal(raw, &req.Model); err != nil || strings.TrimSpace(req.Model) == "" {
+	if m, ok := plainString(raw); ok {
+		req.Model = m
+	} else if err := json.Unmarshal(raw, &req.Model); err != nil {
+		req.Model = ""
+	}
+	if strings.TrimSpace(req.Model) == "" {
 		return nil, bad("model", "model must be a non-empty string")
 	}
 	if raw, ok := fields["stream"]; ok && string(raw) != "null" {
@@ -94,11 +99,30 @@ func decodeChat(body []byte) (*chatRequest, error) {
 	return req, nil
 }
 
+// plainString reads a JSON string without escapes, the common case, with
+// no second pass of the JSON decoder; raw is already valid JSON (it came
+// out of a decoded body). Any other value is for json.Unmarshal.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return "", false // escapes, or UTF-8 to check: json.Unmarshal's work
+		}
+	}
+	return string(in), true
+}
+
 // contentText reads a message's content: a string, an array of parts
 // (whose text parts are joined), or null (e.g. an assistant's tool call).
 func contentText(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
+	}
+	if s, ok := plainString(raw); ok {
+		return s, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {

@@ -53,3 +53,24 @@ func hasUserText(ms []upstream.Message) bool {
 	}
 	return false
 }
+
+// FuzzPlainString: where the fast path reads a JSON string, it reads what
+// json.Unmarshal reads.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"auto"`, `"a\"b"`, `"é"`, `""`, `"x`, `1`, "\"tab\there\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return // decodeChat only hands it decoded values
+		}
+		got, ok := plainString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("plainString(%q) = %q; json.Unmarshal gives %q, %v", raw, got, want, err)
+		}
+	})
+}

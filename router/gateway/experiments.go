@@ -30,8 +30,8 @@ func segment(c *gin.Context, cfg *router.Config, target intents.Target, text str
 			ok = ok && strings.EqualFold(strings.TrimSpace(c.GetHeader(h)), v)
 		}
 		if ok {
-			c.Writer.Header().Set("x-semroute-segment", sg.Name)
-			c.Writer.Header().Set("x-semroute-target", sg.Target.String())
+			c.Writer.Header().Set("X-Semroute-Segment", sg.Name)
+			c.Writer.Header().Set("X-Semroute-Target", sg.Target.String())
 			return sg.Target
 		}
 	}
@@ -41,7 +41,7 @@ func segment(c *gin.Context, cfg *router.Config, target intents.Target, text str
 // userOf is the id a split sticks to: the x-semroute-user header, else the
 // request's user field; "" when neither is given.
 func userOf(c *gin.Context, req *chatRequest) string {
-	if u := c.GetHeader("x-semroute-user"); u != "" {
+	if u := c.GetHeader("X-Semroute-User"); u != "" {
 		return u
 	}
 	var u string
@@ -89,7 +89,7 @@ func experiment(c *gin.Context, cfg *router.Config, req *chatRequest, target int
 		}
 		a := e.Arms[pick(ws, e.Name, userOf(c, req))]
 		arm := e.Name + ":" + a.Name
-		c.Writer.Header().Set("x-semroute-arm", arm)
+		c.Writer.Header().Set("X-Semroute-Arm", arm)
 		return intents.Target{Model: a.Model}, arm
 	}
 	return target, ""
@@ -180,7 +180,7 @@ func (s *Server) armDone(c *gin.Context, st *state, arm string, took time.Durati
 	}
 	s.m.armRequests.WithLabelValues(arm, outcome).Inc()
 	s.m.armLatency.WithLabelValues(arm).Observe(took.Seconds())
-	if cost, err := parseFloat(c.Writer.Header().Get("x-semroute-cost")); err == nil {
+	if cost, err := parseFloat(c.Writer.Header().Get("X-Semroute-Cost")); err == nil {
 		s.m.armCost.WithLabelValues(arm).Add(cost)
 	}
 	if name, ok := strings.CutPrefix(arm, "canary:"); ok {

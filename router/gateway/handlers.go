@@ -137,8 +137,8 @@ func (s *Server) chat(c *gin.Context) {
 		}
 		target = d.Target
 		h := c.Writer.Header()
-		h.Set("x-semroute-intent", c.GetString("intent"))
-		h.Set("x-semroute-score", strconv.FormatFloat(d.Score, 'f', 4, 64))
+		h.Set("X-Semroute-Intent", c.GetString("intent"))
+		h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
 	case st.pool.Model(req.Model) != nil:
 		target = intents.Target{Model: intents.Models{req.Model}}
 		c.Set("intent", "")
@@ -147,7 +147,7 @@ func (s *Server) chat(c *gin.Context) {
 			fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
 		return
 	}
-	c.Writer.Header().Set("x-semroute-target", target.String())
+	c.Writer.Header().Set("X-Semroute-Target", target.String())
 	target = segment(c, st.cfg, target, lastUser(req))
 	if target.RAG != "" {
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
@@ -158,13 +158,13 @@ func (s *Server) chat(c *gin.Context) {
 		return
 	}
 	if target.Handoff != "" {
-		score, _ := strconv.ParseFloat(c.Writer.Header().Get("x-semroute-score"), 64)
+		score, _ := strconv.ParseFloat(c.Writer.Header().Get("X-Semroute-Score"), 64)
 		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})
 		return
 	}
 	if a := target.Moderation; a != "" {
 		// An intent whose target is a moderation action.
-		c.Writer.Header().Set("x-semroute-moderation", c.GetString("intent")+";action="+a)
+		c.Writer.Header().Set("X-Semroute-Moderation", c.GetString("intent")+";action="+a)
 		switch a {
 		case "block":
 			refusal := "I can't help with that request."
@@ -213,7 +213,7 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 		var name string
 		if target.Model, name = s.canary.route(st.cfg, target.Model); name != "" {
 			arm = "canary:" + name
-			c.Writer.Header().Set("x-semroute-arm", arm)
+			c.Writer.Header().Set("X-Semroute-Arm", arm)
 		}
 	}
 	target, release, ok := s.admit(c, st, target)
@@ -248,9 +248,9 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	s.m.usage(res)
 	c.Set("model", res.Model)
 	h := c.Writer.Header()
-	h.Set("x-semroute-model", res.Model)
-	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
-	h.Set("x-semroute-attempts", strconv.Itoa(res.Attempts))
+	h.Set("X-Semroute-Model", res.Model)
+	h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+	h.Set("X-Semroute-Attempts", strconv.Itoa(res.Attempts))
 	body := s.moderateOutput(c, st, res.Body)
 	if buffered {
 		replay(c, res.Model, body)
@@ -326,8 +326,8 @@ func (w *sseWriter) Write(p []byte) error {
 		h := w.c.Writer.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
-		h.Set("x-semroute-model", w.model)
-		h.Set("Trailer", "x-semroute-cost") // known once the stream is done
+		h.Set("X-Semroute-Model", w.model)
+		h.Set("Trailer", "X-Semroute-Cost") // known once the stream is done
 		w.c.Set("model", w.model)
 		w.c.Writer.WriteHeader(http.StatusOK)
 	}
@@ -350,7 +350,7 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 			s.log.Error("a streamed answer's cost could not be booked", "err", err)
 		}
 		s.m.usage(res)
-		c.Writer.Header().Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+		c.Writer.Header().Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 		return
 	}
 	if !w.started {

@@ -81,7 +81,7 @@ func (s *Server) chatHandoff(c *gin.Context, st *state, queue string, req *chatR
 		return
 	}
 	text := strings.ReplaceAll(st.cfg.Handoff.Message, "{ticket}", t.ID)
-	c.Writer.Header().Set("x-semroute-ticket", t.ID)
+	c.Writer.Header().Set("X-Semroute-Ticket", t.ID)
 	writeAnswer(c, req.Stream, "semroute-handoff:"+queue, text, gin.H{"ticket": gin.H{"id": t.ID, "queue": t.Queue, "state": t.State}})
 }
 

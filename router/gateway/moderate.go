@@ -158,7 +158,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 	if v.action == "" {
 		return true
 	}
-	c.Writer.Header().Set("x-semroute-moderation", v.header())
+	c.Writer.Header().Set("X-Semroute-Moderation", v.header())
 	switch v.action {
 	case "block":
 		writeAnswer(c, req.Stream, "semroute-moderation", m.Refusal, gin.H{"moderation": gin.H{"action": "block", "flags": v.flags}})
@@ -224,7 +224,7 @@ func (s *Server) moderateOutput(c *gin.Context, st *state, body []byte) []byte {
 		if err != nil || v.action == "" {
 			continue
 		}
-		c.Writer.Header().Set("x-semroute-output-moderation", v.header())
+		c.Writer.Header().Set("X-Semroute-Output-Moderation", v.header())
 		switch v.action {
 		case "block", "handoff":
 			content = m.Refusal

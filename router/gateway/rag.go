@@ -248,7 +248,7 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 		}
 	}
 	if res.BelowFloor && rc.BelowFloor == "fallback" && len(st.cfg.Fallback.Model) > 0 {
-		c.Writer.Header().Set("x-semroute-target", st.cfg.Fallback.String())
+		c.Writer.Header().Set("X-Semroute-Target", st.cfg.Fallback.String())
 		s.callModels(c, st, st.cfg.Fallback, req)
 		return
 	}
@@ -256,8 +256,8 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 	c.Set("model", res.Model)
 	h := c.Writer.Header()
 	if res.Model != "" {
-		h.Set("x-semroute-model", res.Model)
+		h.Set("X-Semroute-Model", res.Model)
 	}
-	h.Set("x-semroute-cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+	h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 	writeAnswer(c, req.Stream, model, res.Text, gin.H{"sources": res.Sources})
 }

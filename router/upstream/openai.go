@@ -114,13 +114,40 @@ func usageIn(b []byte) Usage {
 		}
 		rest := bytes.TrimLeft(b[i+len(`"usage"`):], " \t\r\n")
 		if len(rest) > 0 && rest[0] == ':' {
-			if json.NewDecoder(bytes.NewReader(rest[1:])).Decode(&u) == nil {
+			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+			if n := objectEnd(rest); n > 0 && json.Unmarshal(rest[:n], &u) == nil {
 				return u
 			}
 		}
 		end = i
 	}
 	return u
+}
+
+// objectEnd is the length of the JSON object b starts with, or 0 when b
+// does not start with a complete one: braces are counted outside strings.
+// (A json.Decoder did the same with two allocations and a copy.)
+func objectEnd(b []byte) int {
+	if len(b) == 0 || b[0] != '{' {
+		return 0
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inString && c == '\\':
+			i++ // skip the escaped byte
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 // timeoutOr reports a fired timer as a timeout.

@@ -334,4 +334,19 @@ func TestUpstreamBodySplicesOrMarshals(t *testing.T) {
 	if u := usageIn([]byte(`{"choices":[]}`)); u != (Usage{}) {
 		t.Errorf("no usage: %+v", u)
 	}
+	// Nested objects, braces and escaped quotes inside strings, spaces.
+	nested := `{"usage" : {"prompt_tokens":5,"completion_tokens":6,"prompt_tokens_details":{"cached_tokens":1},"note":"a } and a \" {"},"id":"x"}`
+	if u := usageIn([]byte(nested)); u.PromptTokens != 5 || u.CompletionTokens != 6 {
+		t.Errorf("nested usage %+v", u)
+	}
+	for _, b := range []string{`{"a":1}`, `{"a":"}"}`, `{"a":{"b":"\\"}}`} {
+		if n := objectEnd([]byte(b + ` tail`)); n != len(b) {
+			t.Errorf("objectEnd(%s tail) = %d, want %d", b, n, len(b))
+		}
+	}
+	for _, b := range []string{``, `[1]`, `{"a":1`, `{"a":"}`} {
+		if n := objectEnd([]byte(b)); n != 0 {
+			t.Errorf("objectEnd(%s) = %d, want 0", b, n)
+		}
+	}
 }
