@@ -333,6 +333,10 @@ type ServerConfig struct {
 	APIKeys      []APIKey `yaml:"api_keys,omitempty"`
 	// ShutdownMS bounds the drain of in-flight requests (default 15000).
 	ShutdownMS int `yaml:"shutdown_ms,omitempty"`
+	// GCFloorMB is the least garbage, in MiB, the collector lets pile up
+	// between cycles (default 64; 0 leaves Go's default, which waits for
+	// as much garbage as the live heap). GOGC in the environment wins.
+	GCFloorMB *int `yaml:"gc_floor_mb,omitempty"`
 }
 
 // APIKey is one accepted key: its SHA-256 (hex) or the env var that holds
@@ -446,6 +450,9 @@ func (c *Config) setDefaults(dir string) {
 	s.RouteTurns = cmp.Or(s.RouteTurns, 1)
 	s.MaxBodyBytes = cmp.Or(s.MaxBodyBytes, 1<<20)
 	s.ShutdownMS = cmp.Or(s.ShutdownMS, 15000)
+	if s.GCFloorMB == nil {
+		s.GCFloorMB = new(64)
+	}
 	if m := c.Moderation; m != nil {
 		if m.Input == nil {
 			m.Input = new(true)

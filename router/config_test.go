@@ -89,6 +89,8 @@ func TestValidateFields(t *testing.T) {
 		{"bad index", "index: {kind: redis}\n", `unknown index kind "redis"`},
 		{"threshold range", "routing: {threshold: 1.5}\n", "outside [0, 1]"},
 		{"bad scorer", "routing: {scorer: magic}\n", `unknown scorer "magic"`},
+		{"negative gc floor", "server: {gc_floor_mb: -1}\n", "server.gc_floor_mb: -1 MiB is outside"},
+		{"gc floor off", "server: {gc_floor_mb: 0}\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -366,6 +366,9 @@ func (c *Config) validateServer(ps *problems, models map[string]bool) {
 	if s.RouteTurns < 0 || s.MaxBodyBytes < 0 || s.ShutdownMS < 0 {
 		ps.add("server", "route_turns, max_body_bytes and shutdown_ms must not be negative")
 	}
+	if s.GCFloorMB != nil && (*s.GCFloorMB < 0 || *s.GCFloorMB > 1<<20) {
+		ps.add("server.gc_floor_mb", "%d MiB is outside 0 (Go's default) to 1048576", *s.GCFloorMB)
+	}
 	for i, k := range s.APIKeys {
 		f := fmt.Sprintf("server.api_keys[%d]", i)
 		if k.Scope != "client" && k.Scope != "admin" {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -600,4 +601,27 @@ func readStream(st *ssestream.Stream[openai.ChatCompletionChunk]) string {
 		}
 	}
 	return text.String()
+}
+
+// TestGCFloor: with server.gc_floor_mb above the live heap the collector's
+// percentage rises so that a cycle waits for about that much garbage; 0,
+// or GOGC in the environment, leaves it alone.
+func TestGCFloor(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	h := start(t, "server: {gc_floor_mb: 4096}\n") // far above this test's live heap
+	h.srv.setGCFloor()
+	if pct := debug.SetGCPercent(100); pct <= 100 {
+		t.Errorf("GOGC after the floor: %d, want above 100", pct)
+	}
+	off := start(t, "server: {gc_floor_mb: 0}\n")
+	off.srv.setGCFloor()
+	if pct := debug.SetGCPercent(100); pct != 100 {
+		t.Errorf("GOGC with the floor off: %d, want 100 (untouched)", pct)
+	}
+	t.Setenv("GOGC", "100")
+	h.srv.setGCFloor()
+	if pct := debug.SetGCPercent(100); pct != 100 {
+		t.Errorf("GOGC with GOGC set: %d, want 100 (untouched)", pct)
+	}
 }
