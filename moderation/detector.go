@@ -219,6 +219,9 @@ func bestThreshold(rows []heldOut, lambda float64) (float64, int) {
 func build(ctx context.Context, emb embed.Embedder, exs []Example) (*router.Router, error) {
 	cfg := router.Default()
 	cfg.Routing.MinSimilarity = new(0.0)
+	// Every word: a harmful request can hide in the middle of a long text,
+	// which routing's cap on words would skip.
+	cfg.Routing.MaxWords = new(0)
 	var labeled []intents.Example
 	for _, ex := range exs {
 		l := ex.Category

@@ -370,12 +370,17 @@ type RoutingConfig struct {
 	// ExamplesTarget is the target of intents that come from a labeled
 	// file (--examples) and are not in the config; default: the fallback.
 	ExamplesTarget *intents.Target `yaml:"examples_target,omitempty"`
+	// MaxWords caps the words a prompt is routed on: a longer one is routed
+	// on its first and last MaxWords/2 words (default 512; 0: no cap). The
+	// decision's cost grows with the prompt, about 0.3 µs a word.
+	MaxWords *int `yaml:"max_words,omitempty"`
 }
 
 // Defaults used where the config is silent.
 const (
 	DefaultDataDir      = "./data"
 	DefaultAlternatives = 3
+	DefaultMaxWords     = 512
 )
 
 // Load reads, fills in defaults and validates the config at path. Relative
@@ -427,6 +432,9 @@ func (c *Config) setDefaults(dir string) {
 	}
 	if c.Index.DataDir == "" {
 		c.Index.DataDir = DefaultDataDir
+	}
+	if c.Routing.MaxWords == nil {
+		c.Routing.MaxWords = new(DefaultMaxWords)
 	}
 	if c.Routing.Alternatives == 0 {
 		c.Routing.Alternatives = DefaultAlternatives

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index/flat"
@@ -92,6 +94,9 @@ func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
 func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scores, err error) {
 	if strings.TrimSpace(text) == "" {
 		return Scores{}, ErrEmptyPrompt
+	}
+	if m := r.cfg.Routing.MaxWords; m != nil && *m > 0 {
+		text = clipWords(text, *m)
 	}
 	sc := r.pool.Get().(*scratch)
 	defer r.pool.Put(sc)
@@ -216,4 +221,54 @@ func (r *Router) Decide(s Scores) Decision {
 		d.Alternatives = d.Alternatives[:n]
 	}
 	return d
+}
+
+// clipWords returns text, or, when it has more than max words (runs of
+// non-space), its first and last max/2 words joined by a space. A prompt's
+// task is usually stated at its start or its end; what lies between
+// (pasted text, a long story) costs routing time and says little about
+// where the prompt should go. Short texts are returned as they are, with
+// no allocation.
+func clipWords(text string, max int) string {
+	if len(text) <= max { // fewer bytes than max: fewer words too
+		return text
+	}
+	head := max / 2
+	tail := max - head
+	// The end of the head-th word and the start of the tail-th word from
+	// the end, counting runs of non-space.
+	headEnd, n, in := -1, 0, false
+	for i, c := range text {
+		space := unicode.IsSpace(c)
+		if !space && !in {
+			n++
+		}
+		if space && in && n == head {
+			headEnd = i
+			break
+		}
+		in = !space
+	}
+	if headEnd < 0 {
+		return text
+	}
+	tailStart, m := -1, 0
+	in = false
+	for i := len(text); i > headEnd; {
+		c, size := utf8.DecodeLastRuneInString(text[:i])
+		space := unicode.IsSpace(c)
+		if !space && !in {
+			m++
+		}
+		if space && in && m == tail {
+			tailStart = i
+			break
+		}
+		in = !space
+		i -= size
+	}
+	if tailStart < 0 {
+		return text // max words or fewer after the head
+	}
+	return text[:headEnd] + " " + text[tailStart:]
 }

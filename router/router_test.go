@@ -236,3 +236,48 @@ func TestThresholdsFile(t *testing.T) {
 		t.Errorf("with greeting's own fitted threshold 0.01: %+v", d)
 	}
 }
+
+// TestClipWords: a prompt over routing.max_words is routed on its first
+// and last words; shorter ones are left alone.
+func TestClipWords(t *testing.T) {
+	words := func(from, n int) string {
+		var w []string
+		for i := from; i < from+n; i++ {
+			w = append(w, fmt.Sprintf("w%d", i))
+		}
+		return strings.Join(w, " ")
+	}
+	long := words(0, 1000)
+	if got, want := clipWords(long, 16), words(0, 8)+" "+words(992, 8); got != want {
+		t.Errorf("clipWords(1000 words, 16) = %q, want %q", got, want)
+	}
+	for _, s := range []string{"", "short prompt", words(0, 16), "  " + words(0, 16) + "\n"} {
+		if got := clipWords(s, 16); got != s {
+			t.Errorf("clipWords(%q, 16) = %q, want it unchanged", s, got)
+		}
+	}
+	// Runs of spaces, tabs and newlines, and non-ASCII letters, count as
+	// one separator and as letters.
+	messy := "ünö  dos\ttres\n\nquatro " + words(0, 30) + " zwölf\t elf  zehn"
+	got := clipWords(messy, 6)
+	if !strings.HasPrefix(got, "ünö  dos\ttres") || !strings.HasSuffix(got, "zwölf\t elf  zehn") || strings.Contains(got, "w10") {
+		t.Errorf("clipWords(messy, 6) = %q", got)
+	}
+
+	// The router routes a long prompt as its clipped text, and the demo's
+	// default (512 words) leaves a short prompt alone.
+	r := demoRouter(t, Options{})
+	filler := strings.Repeat("the weather was mild and the river ran slowly past the old mill ", 100)
+	prompt := "I want a refund for my order. " + filler + " Please send the money back to my card."
+	d, err := r.Route(context.Background(), prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := r.Route(context.Background(), clipWords(prompt, DefaultMaxWords))
+	if d.Target.String() != d2.Target.String() || d.Score != d2.Score {
+		t.Errorf("long prompt %s %.4f; its clipped text %s %.4f", d.Target, d.Score, d2.Target, d2.Score)
+	}
+	if len(strings.Fields(prompt)) <= DefaultMaxWords || clipWords(prompt, DefaultMaxWords) == prompt {
+		t.Fatal("the long prompt is not long enough to be clipped")
+	}
+}

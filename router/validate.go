@@ -406,6 +406,9 @@ func (c *Config) validateRouting(ps *problems) {
 	if r.MinSimilarity != nil && (*r.MinSimilarity < -1 || *r.MinSimilarity > 1) {
 		ps.add("routing.min_similarity", "%v is outside [-1, 1]", *r.MinSimilarity)
 	}
+	if r.MaxWords != nil && (*r.MaxWords < 0 || (*r.MaxWords > 0 && *r.MaxWords < 16)) {
+		ps.add("routing.max_words", "%d; want 0 (no cap) or at least 16", *r.MaxWords)
+	}
 	if r.Alternatives < 0 || r.Alternatives > 100 {
 		ps.add("routing.alternatives", "%d is outside [0, 100]", r.Alternatives)
 	}
