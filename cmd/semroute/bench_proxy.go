@@ -39,6 +39,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses")
 	fresh := fs.Bool("fresh", false, "send the prompts --cache sends (each one new) with the cache off: the baseline for the cache's own cost")
 	long := fs.Bool("long", false, "with --cache or --fresh, prompts twice as long: two new prompts of different intents joined")
+	exactOnly := fs.Bool("exact", false, "with --cache, the exact cache alone (no semantic lookup)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the one-client run through semroute to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -70,7 +71,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	cfg.Fallback = target
 	if *withCache {
-		cfg.Cache = &router.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: true, SemanticThreshold: 0.95}
+		cfg.Cache = &router.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: !*exactOnly, SemanticThreshold: 0.95}
 	}
 	dir, err := os.MkdirTemp("", "semroute-bench-")
 	if err != nil {
