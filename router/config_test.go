@@ -91,6 +91,8 @@ func TestValidateFields(t *testing.T) {
 		{"bad scorer", "routing: {scorer: magic}\n", `unknown scorer "magic"`},
 		{"negative gc floor", "server: {gc_floor_mb: -1}\n", "server.gc_floor_mb: -1 MiB is outside"},
 		{"gc floor off", "server: {gc_floor_mb: 0}\n", ""},
+		{"max words too small", "routing: {max_words: 3}\n", "routing.max_words: 3; want 0 (no cap) or at least 16"},
+		{"max words off", "routing: {max_words: 0}\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
