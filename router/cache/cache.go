@@ -314,40 +314,62 @@ func Cacheable(body map[string]json.RawMessage, msgs []Message, allowTemperature
 // Keys computes a request's keys; target is where it goes (the decision's
 // target or the model asked for).
 func Keys(target string, body map[string]json.RawMessage, msgs []Message) (exact, context string) {
-	// The parameters in outputParams' fixed order, each value compacted:
-	// the same request gives the same bytes whatever its field order and
-	// spacing (json.Marshal of a map did the same at twice the cost).
-	var params bytes.Buffer
-	for _, p := range outputParams {
-		if v, ok := body[p]; ok {
-			params.WriteString(p + "=")
-			if json.Compact(&params, v) != nil {
-				params.Write(v)
-			}
-			params.WriteByte(0)
-		}
-	}
-	pj := params.Bytes()
 	last := len(msgs) - 1
 	for last >= 0 && msgs[last].Role != "user" {
 		last--
 	}
-	var ctx, all strings.Builder
-	ctx.WriteString(target + "\x00" + string(pj))
-	all.WriteString(target + "\x00" + string(pj))
-	for i, m := range msgs {
-		turn := "\x00" + m.Role + "\x01" + strings.TrimSpace(m.Content)
-		all.WriteString(turn)
-		if i != last {
-			ctx.WriteString(turn)
-		} else {
-			ctx.WriteString("\x00<last>")
+	// The whole request goes into one buffer and is hashed once for the
+	// exact key; the context key hashes the same bytes with the last user
+	// turn replaced by a marker, without a second copy.
+	bp := keyBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], target...)
+	b = append(b, 0)
+	// The parameters in outputParams' fixed order, each value compacted:
+	// the same request gives the same bytes whatever its field order and
+	// spacing (json.Marshal of a map did the same at twice the cost).
+	for _, p := range outputParams {
+		if v, ok := body[p]; ok {
+			b = append(append(b, p...), '=')
+			if c, err := appendCompact(b, v); err == nil {
+				b = c
+			} else {
+				b = append(b, v...)
+			}
+			b = append(b, 0)
 		}
 	}
-	return hash(all.String()), hash(ctx.String())
+	lastFrom, lastTo := -1, -1
+	for i, m := range msgs {
+		if i == last {
+			lastFrom = len(b)
+		}
+		b = append(append(append(append(b, 0), m.Role...), 1), strings.TrimSpace(m.Content)...)
+		if i == last {
+			lastTo = len(b)
+		}
+	}
+	all := sha256.Sum256(b)
+	ctx := all
+	if lastFrom >= 0 {
+		h := sha256.New()
+		h.Write(b[:lastFrom])
+		h.Write([]byte("\x00<last>"))
+		h.Write(b[lastTo:])
+		h.Sum(ctx[:0])
+	}
+	*bp = b
+	keyBuffers.Put(bp)
+	return hex.EncodeToString(all[:16]), hex.EncodeToString(ctx[:16])
 }
 
-func hash(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:16])
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendCompact appends src with insignificant space elided.
+func appendCompact(dst, src []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(src))
+	if err := json.Compact(&buf, src); err != nil {
+		return dst, err
+	}
+	return append(dst, buf.Bytes()...), nil
 }

@@ -256,3 +256,21 @@ func TestServedEntriesStayInScan(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysAreStable: replicas of different versions share keys through
+// PostgreSQL during a rolling upgrade, so the bytes a key hashes must not
+// change by accident. These are the keys of the version that wrote them.
+func TestKeysAreStable(t *testing.T) {
+	var body map[string]json.RawMessage
+	json.Unmarshal([]byte(`{"model":"auto","temperature":0,"max_tokens": 100,"stop":["\n"]}`), &body)
+	msgs := []Message{{"system", "be brief"}, {"user", "hello"}, {"assistant", "hi"}, {"user", " will it rain tomorrow in paris "}}
+	e, c := Keys("model:fast|weather", body, msgs)
+	if e != "4c03d50d9aa5711b99fb806dbb1ffe57" || c != "6dab7dd0e7d5400cdaaa98c81e3e685f" {
+		t.Errorf("keys %s %s changed", e, c)
+	}
+	// Without a user turn the context is the whole request.
+	e, c = Keys("model:fast|weather", body, []Message{{"assistant", "hi"}})
+	if e != "88f37950acbb011dc8d6e835e40dff0d" || c != e {
+		t.Errorf("keys without a user turn %s %s changed", e, c)
+	}
+}
