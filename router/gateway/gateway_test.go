@@ -604,8 +604,8 @@ func readStream(st *ssestream.Stream[openai.ChatCompletionChunk]) string {
 }
 
 // TestGCFloor: with server.gc_floor_mb above the live heap the collector's
-// percentage rises so that a cycle waits for about that much garbage; 0,
-// or GOGC in the environment, leaves it alone.
+// percentage rises so that a cycle waits for about that much garbage; 0
+// puts Go's default back; GOGC in the environment leaves it alone.
 func TestGCFloor(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	t.Setenv("GOGC", "")
@@ -614,14 +614,18 @@ func TestGCFloor(t *testing.T) {
 	if pct := debug.SetGCPercent(100); pct <= 100 {
 		t.Errorf("GOGC after the floor: %d, want above 100", pct)
 	}
+	// The floor turned off (as by a reload) puts Go's default back.
 	off := start(t, "server: {gc_floor_mb: 0}\n")
+	h.srv.setGCFloor()
 	off.srv.setGCFloor()
 	if pct := debug.SetGCPercent(100); pct != 100 {
-		t.Errorf("GOGC with the floor off: %d, want 100 (untouched)", pct)
+		t.Errorf("GOGC with the floor off: %d, want Go's default 100", pct)
 	}
-	t.Setenv("GOGC", "100")
+	t.Setenv("GOGC", "123")
+	debug.SetGCPercent(123)
 	h.srv.setGCFloor()
-	if pct := debug.SetGCPercent(100); pct != 100 {
-		t.Errorf("GOGC with GOGC set: %d, want 100 (untouched)", pct)
+	off.srv.setGCFloor()
+	if pct := debug.SetGCPercent(100); pct != 123 {
+		t.Errorf("GOGC with GOGC=123 in the environment: %d, want 123 (untouched)", pct)
 	}
 }

@@ -380,7 +380,11 @@ func (s *Server) accessLog(c *gin.Context) {
 // heap follows the intents; GOGC in the environment turns it off.
 func (s *Server) setGCFloor() {
 	st := s.st.Load()
-	if os.Getenv("GOGC") != "" || st == nil || st.cfg.Server.GCFloorMB == nil || *st.cfg.Server.GCFloorMB == 0 {
+	if os.Getenv("GOGC") != "" || st == nil || st.cfg.Server.GCFloorMB == nil {
+		return
+	}
+	if *st.cfg.Server.GCFloorMB == 0 { // Go's default, also after a reload turned the floor off
+		debug.SetGCPercent(100)
 		return
 	}
 	runtime.GC() // the live heap as loaded, without the garbage of the build
