@@ -420,21 +420,7 @@ func adminHarness(t *testing.T) *harness {
 func TestIntentsAPI(t *testing.T) {
 	h := adminHarness(t)
 	const key = "admin-secret"
-	route := func(srv *httptest.Server, text string) string {
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/route", strings.NewReader(`{"input":`+quote(text)+`}`))
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var d struct{ Intent *string }
-		json.NewDecoder(resp.Body).Decode(&d)
-		if d.Intent == nil {
-			return "oos"
-		}
-		return *d.Intent
-	}
+	route := func(srv *httptest.Server, text string) string { return routedIntent(t, srv.URL, key, text) }
 	const prompt = "please update my billing address on the invoice"
 	code, _, body := h.do(t, "POST", "/v1/intents", key, `{"name":"billing","target":{"model":"fast"},"utterances":["change my billing address","update the address on my invoice","my invoice shows the wrong address"]}`)
 	if code != 201 {
@@ -486,6 +472,25 @@ func (h *harness) do2(t *testing.T, srv *httptest.Server, method, path, key stri
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// routedIntent asks the server at base to route text and returns the
+// intent, or "oos".
+func routedIntent(t *testing.T, base, key, text string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/v1/route", strings.NewReader(`{"input":`+quote(text)+`}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct{ Intent *string }
+	json.NewDecoder(resp.Body).Decode(&d)
+	if d.Intent == nil {
+		return "oos"
+	}
+	return *d.Intent
+}
 
 func TestMetricsAndReadiness(t *testing.T) {
 	h := start(t, "")

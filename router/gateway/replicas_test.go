@@ -58,19 +58,7 @@ func TestReplicasShareIntents(t *testing.T) {
 		}
 	}
 	route := func(base string) string {
-		req, _ := http.NewRequest("POST", base+"/v1/route", strings.NewReader(`{"input":"please update my billing address on the invoice"}`))
-		req.Header.Set("Authorization", "Bearer admin-secret")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var d struct{ Intent *string }
-		json.NewDecoder(resp.Body).Decode(&d)
-		if d.Intent == nil {
-			return "oos"
-		}
-		return *d.Intent
+		return routedIntent(t, base, "admin-secret", "please update my billing address on the invoice")
 	}
 	if route(urls[1]) == "billing" {
 		t.Fatal("billing routes before it exists")
