@@ -40,8 +40,8 @@ type Key struct {
 // maxSemantic bounds the entries one context's semantic scan reads: the
 // most recently stored or served. An entry that keeps being asked for stays
 // in the scan; one that is not leaves it after maxSemantic newer ones (its
-// exact key stays until the LRU evicts it). At 256, the scan of a context
-// of similar prompts cost 7.5 µs in the service with the caches cold.
+// exact key stays until the LRU evicts it). Fewer rows, fewer cache misses
+// in a scan that runs on every cacheable request.
 const maxSemantic = 64
 
 // Cache is safe for concurrent use.
@@ -60,10 +60,10 @@ type Cache struct {
 // an int8 copy of each vector (flat.Quantize), side by side. The scan reads
 // the int8 rows in order and follows a pointer to the float32 vector only
 // for an entry whose estimate can reach the threshold. Through the pointers
-// alone, the scan of a context holding a few dozen similar prompts took
-// 18 µs in the service (bench proxy --cache): each vector was a cache miss
-// of its own. A 64-bit SimHash prefilter in front of the rows cost more than
-// it saved: the prompts one context holds are alike, so most passed it.
+// alone, each vector of the scan was a cache miss of its own, the largest
+// item in a profile of bench proxy --cache. A 64-bit SimHash prefilter in
+// front of the rows cost more than it saved: the prompts one context holds
+// are alike, so most passed it.
 type semantic struct {
 	cdim   int // the int8 rows' length: the vectors' rounded up to 16
 	codes  []int8

@@ -71,8 +71,8 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		e := cache.Entry{Body: res.Body, Model: res.Model, Cost: res.Cost}
 		if _, inProcess := store.(*cache.Cache); inProcess {
 			// Microseconds, after the answer is flushed: handing it to
-			// another goroutine cost more than it saved in bench proxy
-			// --cache (68–70 µs added against 65–66).
+			// another goroutine did not help in bench proxy --cache (a
+			// build not kept), as waking it costs about what it saves.
 			store.Put(key, e)
 			return
 		}

@@ -366,18 +366,16 @@ func (s *Server) accessLog(c *gin.Context) {
 		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
 }
 
-// Serve answers on ln until ctx ends, then drains in-flight requests for up
-// to the config's shutdown_ms. SIGHUP reloads the config.
 // setGCFloor makes the garbage collector wait for server.gc_floor_mb of
 // garbage at least, where Go's default waits for as much as the live heap
-// (and 4 MB). With the demo's 132 utterances the live heap is a few MB, a
-// cycle ran every couple of hundred requests, and p99 latency added was
-// 325–461 µs; with the floor (GOGC=1600, which it sets for that heap) it
-// was 77–85 µs, in interleaved runs of bench proxy --intents 12 --per 11.
-// The price is memory: up to the floor in garbage, about 65 MB more
-// resident for the demo. A live heap above the floor changes nothing. Serve
-// runs it once the first load is done and after each reload, as the live
-// heap follows the intents; GOGC in the environment turns it off.
+// (and 4 MB). With the demo's 132 utterances the live heap is 7 MB, a cycle
+// ran about every hundred requests, and p99 latency added was 334–513 µs;
+// with the floor (GOGC 890 for that heap) it was 94–152 µs, in interleaved
+// runs of bench proxy --intents 12 --per 11 (BENCHMARKS.md). The price is
+// memory: up to the floor in garbage (95 MB resident against 77 MB after
+// 3,000 requests to the demo). A live heap above the floor changes nothing.
+// Serve runs it once the first load is done and after each reload, as the
+// live heap follows the intents; GOGC in the environment turns it off.
 func (s *Server) setGCFloor() {
 	st := s.st.Load()
 	if os.Getenv("GOGC") != "" || st == nil || st.cfg.Server.GCFloorMB == nil {
@@ -403,6 +401,8 @@ func (s *Server) setGCFloor() {
 	s.log.Info("garbage collector", "live_mb", live>>20, "gogc", pct)
 }
 
+// Serve answers on ln until ctx ends, then drains in-flight requests for up
+// to the config's shutdown_ms. SIGHUP reloads the config.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
