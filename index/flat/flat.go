@@ -221,6 +221,11 @@ func Quantize(dst []int8, v []float32) (scale float32) {
 // multiple of 16: the kernel of Nearest's first pass.
 func DotInt8(a, b []int8) int32 { return simd.DotInt8(a, b) }
 
+// DotsInt8 writes q's inner product with each row of rows (rows of len(q),
+// side by side) into out, in one call that reads the rows in order and
+// prefetches ahead: for scanning a block whose rows are often not in cache.
+func DotsInt8(q, rows []int8, out []int32) { simd.DotsInt8(q, rows, out) }
+
 // quantize writes v into dst as integers in [-127, 127], the largest
 // component's magnitude mapped to 127, and returns the scale back.
 func quantize(dst []int8, v []float32) float32 {

@@ -86,6 +86,14 @@ func TestKeysAndCacheable(t *testing.T) {
 		{`{"temperature":0}`, two, false, true},
 		{`{}`, two, false, false}, // OpenAI's default temperature is 1
 		{`{"temperature":0.7}`, two, true, true},
+		{`{"temperature": 0.0 }`, two, false, true},
+		{`{"temperature":-0}`, two, false, true},
+		{`{"temperature":null}`, two, false, false}, // the default, 1
+		{`{"temperature":"0"}`, two, false, false},  // not a number
+		{`{"temperature":1e400}`, two, false, false},
+		{`{"temperature":0,"n":2}`, two, false, false},
+		{`{"temperature":0,"n":1}`, two, false, true},
+		{`{"temperature":0,"n":null}`, two, false, true},
 		{`{"temperature":0,"tools":[{}]}`, two, true, false},
 		{`{"temperature":0}`, []Message{{"tool", "42"}}, true, false},
 		{`{"temperature":0,"n":3}`, two, true, false},
@@ -204,7 +212,7 @@ func TestEstimateBound(t *testing.T) {
 		s.add(&item{key: Key{Vec: v}}, nil)
 		q := make([]int8, s.cdim)
 		qs := flat.Quantize(q, w)
-		est, slack := s.estimate(0, q, qs, qs*absSum(q))
+		est, slack := s.estimate(0, flat.DotInt8(q, s.codes), qs, qs*absSum(q))
 		off := math.Abs(float64(est - flat.Dot(w, v)))
 		worst = max(worst, off/float64(slack))
 		if off > float64(slack) {

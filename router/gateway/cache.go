@@ -37,9 +37,10 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		return false, nil
 	}
 	h := c.Writer.Header()
-	msgs := make([]cache.Message, len(req.Messages))
-	for i, m := range req.Messages {
-		msgs[i] = cache.Message{Role: m.Role, Content: m.Content}
+	var small [8]cache.Message // most conversations: no allocation
+	msgs := small[:0]
+	for _, m := range req.Messages {
+		msgs = append(msgs, cache.Message{Role: m.Role, Content: m.Content})
 	}
 	if ok, why := cache.Cacheable(req.Body, msgs, cc.AllowTemperature); !ok {
 		h.Set("X-Semroute-Cache", "off:"+why)

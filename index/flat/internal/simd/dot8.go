@@ -18,3 +18,23 @@ func dotI8Go(a, b []int8) int32 {
 	}
 	return s
 }
+
+// DotsInt8 writes q's inner product with each of the rows, laid side by
+// side in rows (len(q) each), into out: DotInt8 over a block in one call,
+// reading the rows in order and prefetching ahead of them.
+func DotsInt8(q, rows []int8, out []int32) {
+	n := len(q)
+	if n == 0 {
+		clear(out)
+		return
+	}
+	count := len(rows) / n
+	out = out[:count]
+	if useAVX2 && n%16 == 0 && count > 0 {
+		dotsI8AVX2(&q[0], &rows[0], n, count, &out[0])
+		return
+	}
+	for r := range out {
+		out[r] = dotI8Go(q, rows[r*n:(r+1)*n])
+	}
+}

@@ -73,6 +73,32 @@ func TestAddScaledMatchesGo(t *testing.T) {
 	}
 }
 
+func TestDotsInt8MatchesDotInt8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{16, 48, 256, 272} {
+		for _, count := range []int{0, 1, 3, 64} {
+			q, rows := make([]int8, n), make([]int8, n*count)
+			for i := range q {
+				q[i] = int8(rng.IntN(255) - 127)
+			}
+			for i := range rows {
+				rows[i] = int8(rng.IntN(255) - 127)
+			}
+			out := make([]int32, count+1)
+			out[count] = 12345 // past the rows: left alone
+			DotsInt8(q, rows, out)
+			for r := range count {
+				if want := dotI8Go(q, rows[r*n:(r+1)*n]); out[r] != want {
+					t.Errorf("n=%d count=%d row %d: %d, want %d (avx2 %v)", n, count, r, out[r], want, useAVX2)
+				}
+			}
+			if out[count] != 12345 {
+				t.Errorf("n=%d count=%d: wrote past the rows", n, count)
+			}
+		}
+	}
+}
+
 func TestDotInt8MatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{0, 16, 32, 48, 112, 256, 384, 4096} {
