@@ -10,6 +10,7 @@ package flat
 import (
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/semroute/semroute/index/flat/internal/simd"
@@ -84,6 +85,7 @@ type Scratch struct {
 	parts [][]Result
 	wg    sync.WaitGroup
 	q8    []int8
+	dots  []int32
 	cand  []Result
 }
 
@@ -269,10 +271,13 @@ func (s *Slab) Nearest(q []float32, lo, hi int, sc *Scratch) (Result, bool) {
 		sc.q8 = make([]int8, s.cdim)
 	}
 	quantize(sc.q8, q)
+	// The range's int8 dots in one pass over its rows, then the best few.
+	sc.dots = slices.Grow(sc.dots[:0], hi-lo)[:hi-lo]
+	simd.DotsInt8(sc.q8, s.codes[lo*s.cdim:hi*s.cdim], sc.dots)
 	cand := sc.cand[:0]
 	floor := float32(math.Inf(-1))
 	for i := lo; i < hi; i++ {
-		a := float32(simd.DotInt8(sc.q8, s.codes[i*s.cdim:(i+1)*s.cdim])) * s.scales[i]
+		a := float32(sc.dots[i-lo]) * s.scales[i]
 		if len(cand) == rescored && a <= floor {
 			continue
 		}

@@ -5,7 +5,9 @@ package simd
 func DotInt8(a, b []int8) int32 {
 	b = b[:len(a)]
 	if useAVX2 && len(a) >= 16 {
-		return dotI8AVX2(&a[0], &b[0], len(a))
+		var out int32
+		dotsI8AVX2(&a[0], &b[0], len(a), 1, &out)
+		return out
 	}
 	return dotI8Go(a, b)
 }

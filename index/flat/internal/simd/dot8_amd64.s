@@ -1,56 +1,12 @@
 #include "textflag.h"
 
-// func dotI8AVX2(a, b *int8, n int) int32
-// Sign-extends 16 bytes of each to 16-bit lanes, multiplies and adds pairs
-// into 32-bit lanes (VPMADDWD), 32 bytes a step; n is a multiple of 16.
-// Each of the 8 lanes sums n/8 products of at most 127², so none
-// overflows below n = 2^20.
-TEXT ·dotI8AVX2(SB), NOSPLIT, $0-28
-	MOVQ a+0(FP), SI
-	MOVQ b+8(FP), DI
-	MOVQ n+16(FP), CX
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-
-loop32:
-	CMPQ CX, $32
-	JL   loop16
-	VPMOVSXBW (SI), Y2
-	VPMOVSXBW (DI), Y3
-	VPMOVSXBW 16(SI), Y4
-	VPMOVSXBW 16(DI), Y5
-	VPMADDWD  Y2, Y3, Y3
-	VPMADDWD  Y4, Y5, Y5
-	VPADDD    Y3, Y0, Y0
-	VPADDD    Y5, Y1, Y1
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $32, CX
-	JMP  loop32
-
-loop16:
-	CMPQ CX, $16
-	JL   reduce
-	VPMOVSXBW (SI), Y2
-	VPMOVSXBW (DI), Y3
-	VPMADDWD  Y2, Y3, Y3
-	VPADDD    Y3, Y0, Y0
-
-reduce:
-	VPADDD       Y1, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDD       X1, X0, X0
-	VPHADDD      X0, X0, X0
-	VPHADDD      X0, X0, X0
-	VMOVD        X0, AX
-	VZEROUPPER
-	MOVL AX, ret+24(FP)
-	RET
-
 // func dotsI8AVX2(q, rows *int8, n, count int, out *int32)
-// out[r] = q · rows[r·n : (r+1)·n] for r < count, as dotI8AVX2 computes
-// each, rows read in order with the next ones prefetched: one call for a
-// whole block, whose rows are often not in cache.
+// out[r] = q · rows[r·n : (r+1)·n] for r < count; n is a multiple of 16.
+// Each row: sign-extends 16 bytes of each to 16-bit lanes, multiplies and
+// adds pairs into 32-bit lanes (VPMADDWD), 32 bytes a step. Each of the 8
+// lanes sums n/8 products of at most 127², so none overflows below n =
+// 2^20. Rows are read in order with the next ones prefetched: one call for
+// a whole block, whose rows are often not in cache.
 TEXT ·dotsI8AVX2(SB), NOSPLIT, $0-40
 	MOVQ q+0(FP), R8
 	MOVQ rows+8(FP), DI

@@ -11,7 +11,4 @@ func dotAVX2(a, b *float32, n int) float32
 func axpyAVX2(dst, x *float32, n int, a float32)
 
 //go:noescape
-func dotI8AVX2(a, b *int8, n int) int32
-
-//go:noescape
 func dotsI8AVX2(q, rows *int8, n, count int, out *int32)

@@ -8,6 +8,4 @@ func dotAVX2(a, b *float32, n int) float32 { panic("unreachable") }
 
 func axpyAVX2(dst, x *float32, n int, a float32) { panic("unreachable") }
 
-func dotI8AVX2(a, b *int8, n int) int32 { panic("unreachable") }
-
 func dotsI8AVX2(q, rows *int8, n, count int, out *int32) { panic("unreachable") }
