@@ -220,12 +220,14 @@ func Quantize(dst []int8, v []float32) (scale float32) {
 }
 
 // DotInt8 is the inner product of two int8 vectors of the same length, a
-// multiple of 16: the kernel of Nearest's first pass.
+// multiple of 16.
 func DotInt8(a, b []int8) int32 { return simd.DotInt8(a, b) }
 
 // DotsInt8 writes q's inner product with each row of rows (rows of len(q),
-// side by side) into out, in one call that reads the rows in order and
-// prefetches ahead: for scanning a block whose rows are often not in cache.
+// a multiple of 16, side by side) into out, which holds at least
+// len(rows)/len(q): one call that reads the rows in order and prefetches
+// ahead, for scanning a block whose rows are often not in cache (the
+// first pass of Nearest).
 func DotsInt8(q, rows []int8, out []int32) { simd.DotsInt8(q, rows, out) }
 
 // quantize writes v into dst as integers in [-127, 127], the largest

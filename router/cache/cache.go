@@ -104,9 +104,9 @@ func (s *semantic) del(i, j int) {
 
 // estimate is entry i's cosine with the query as the int8 rows give it
 // (dot is their int8 inner product Q·V), and how far that can be from the
-// float32 cosine: each component of each
-// vector is off by at most half its scale, so with q = qs·Q + eq and v =
-// vs·V + ev, |q·v − qs·vs·Q·V| ≤ vs/2·Σ|qs·Q| + qs/2·Σ|vs·V| + n·qs·vs/4.
+// float32 cosine: each component of each vector is off by at most half its
+// scale, so with q = qs·Q + eq and v = vs·V + ev, |q·v − qs·vs·Q·V| ≤
+// vs/2·Σ|qs·Q| + qs/2·Σ|vs·V| + n·qs·vs/4.
 func (s *semantic) estimate(i int, dot int32, qScale, qAbs float32) (est, slack float32) {
 	sc := s.scales[i]
 	est = float32(dot) * qScale * sc

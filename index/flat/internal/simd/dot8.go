@@ -22,8 +22,9 @@ func dotI8Go(a, b []int8) int32 {
 }
 
 // DotsInt8 writes q's inner product with each of the rows, laid side by
-// side in rows (len(q) each), into out: DotInt8 over a block in one call,
-// reading the rows in order and prefetching ahead of them.
+// side in rows (len(q) each), into out (at least len(rows)/len(q) long):
+// DotInt8 over a block in one call, reading the rows in order and
+// prefetching ahead of them.
 func DotsInt8(q, rows []int8, out []int32) {
 	n := len(q)
 	if n == 0 {
