@@ -120,6 +120,33 @@ func measure(n int, f func(i int) error) (timing, error) {
 	return timing{p50: lat[n/2].Round(100 * time.Nanosecond), p99: lat[n*99/100].Round(100 * time.Nanosecond), rate: float64(n) / total.Seconds()}, nil
 }
 
+// measureEach calls fs in turn, n times each, and times each f's calls
+// apart: what they share (the machine's load, its caches' state) is the
+// same for all.
+func measureEach(n int, fs ...func(i int) error) ([]timing, error) {
+	lat := make([][]time.Duration, len(fs))
+	for k := range fs {
+		lat[k] = make([]time.Duration, n)
+	}
+	spent := make([]time.Duration, len(fs))
+	for i := range n {
+		for k, f := range fs {
+			t0 := time.Now()
+			if err := f(i); err != nil {
+				return nil, err
+			}
+			lat[k][i] = time.Since(t0)
+			spent[k] += lat[k][i]
+		}
+	}
+	out := make([]timing, len(fs))
+	for k, l := range lat {
+		slices.Sort(l)
+		out[k] = timing{p50: l[n/2].Round(100 * time.Nanosecond), p99: l[n*99/100].Round(100 * time.Nanosecond), rate: float64(n) / spent[k].Seconds()}
+	}
+	return out, nil
+}
+
 func flatten(cfg *router.Config) []string {
 	var out []string
 	for _, in := range cfg.Intents {

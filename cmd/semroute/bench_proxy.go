@@ -36,7 +36,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	load := fs.Int("load", 20000, "requests per throughput measurement")
 	conc := fs.Int("concurrency", 64, "clients in the throughput measurement")
 	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
-	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses")
+	withCache := fs.Bool("cache", false, "turn the response cache on (exact and semantic) and send only requests it misses; then also time it interleaved, request for request, with a gateway without the cache: the difference is a miss's cost")
 	fresh := fs.Bool("fresh", false, "send the prompts --cache sends (each one new) with the cache off: the baseline for the cache's own cost")
 	long := fs.Bool("long", false, "with --cache or --fresh, prompts twice as long: two new prompts of different intents joined")
 	exactOnly := fs.Bool("exact", false, "with --cache, the exact cache alone (no semantic lookup)")
@@ -62,37 +62,63 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	go mock.Serve(mockLn)
 	defer mock.Close()
 
-	cfg := router.Synthetic(emb.Word, *nIntents, *per, 1)
-	cfg.Models = []router.Model{{Name: "mock", Provider: "openai", BaseURL: "http://" + mockLn.Addr().String() + "/v1", Model: "mock-1",
-		Balance: "weight", TimeoutMS: 10000, Price: router.Price{Input: 0.15, Output: 0.6}}}
-	target := intents.Target{Model: intents.Models{"mock"}}
-	for i := range cfg.Intents {
-		cfg.Intents[i].Target = target
-	}
-	cfg.Fallback = target
-	if *withCache {
-		cfg.Cache = &router.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: !*exactOnly, SemanticThreshold: 0.95}
-	}
-	dir, err := os.MkdirTemp("", "semroute-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cfg.Index.DataDir = dir
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	srv := gateway.New(gateway.Options{Embedder: emb})
-	if err := srv.Load(ctx, cfg); err != nil {
-		return err
-	}
-	semLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
+	var cleanup []func()
+	defer func() {
+		for _, f := range cleanup {
+			f()
+		}
+	}()
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go srv.Serve(sctx, semLn)
+	// serve starts a gateway routing over the synthetic intents to the
+	// mock, with the response cache on or off, and returns its URL.
+	var cfg *router.Config
+	serve := func(withCache bool) (string, error) {
+		cfg = router.Synthetic(emb.Word, *nIntents, *per, 1)
+		cfg.Models = []router.Model{{Name: "mock", Provider: "openai", BaseURL: "http://" + mockLn.Addr().String() + "/v1", Model: "mock-1",
+			Balance: "weight", TimeoutMS: 10000, Price: router.Price{Input: 0.15, Output: 0.6}}}
+		target := intents.Target{Model: intents.Models{"mock"}}
+		for i := range cfg.Intents {
+			cfg.Intents[i].Target = target
+		}
+		cfg.Fallback = target
+		if withCache {
+			cfg.Cache = &router.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: !*exactOnly, SemanticThreshold: 0.95}
+		}
+		dir, err := os.MkdirTemp("", "semroute-bench-")
+		if err != nil {
+			return "", err
+		}
+		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
+		cfg.Index.DataDir = dir
+		if err := cfg.Validate(); err != nil {
+			return "", err
+		}
+		srv := gateway.New(gateway.Options{Embedder: emb})
+		if err := srv.Load(ctx, cfg); err != nil {
+			return "", err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		go srv.Serve(sctx, ln)
+		return "http://" + ln.Addr().String() + "/v1/chat/completions", nil
+	}
+	via, err := serve(*withCache)
+	if err != nil {
+		return err
+	}
+	// With the cache on, a second gateway without it is measured in the
+	// same run, its requests interleaved one for one with the first's, so
+	// that the difference is what a miss costs whatever the machine's
+	// spell.
+	base := ""
+	if *withCache {
+		if base, err = serve(false); err != nil {
+			return err
+		}
+	}
 
 	var bodies [][]byte
 	for i, in := range cfg.Intents {
@@ -125,15 +151,17 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: HTTP %d: %s", url, resp.StatusCode, msg)
 		}
-		if resp.Header.Get("X-Semroute-Cache") == "miss" {
+		if url == via && resp.Header.Get("X-Semroute-Cache") == "miss" {
 			misses.Add(1)
 		}
 		return nil
 	}
 	direct := "http://" + mockLn.Addr().String() + "/v1/chat/completions"
-	via := "http://" + semLn.Addr().String() + "/v1/chat/completions"
-
-	for _, u := range []string{direct, via} { // warm up connections and pools
+	urls := []string{direct, via}
+	if base != "" {
+		urls = append(urls, base)
+	}
+	for _, u := range urls { // warm up connections and pools
 		if _, err := measure(500, func(i int) error { return post(u, i) }); err != nil {
 			return err
 		}
@@ -159,6 +187,18 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	missed := misses.Load()
+	// The interleaved pair: each gateway's requests find the other's
+	// memory in the caches, so both run slower than alone; their
+	// difference is the miss's cost.
+	var pair []timing
+	var pairMissed int64
+	if base != "" {
+		before := misses.Load()
+		if pair, err = measureEach(*requests, func(i int) error { return post(via, i) }, func(i int) error { return post(base, i) }); err != nil {
+			return err
+		}
+		pairMissed = misses.Load() - before
+	}
 	dRate, err := throughput(*load, *conc, func(i int) error { return post(direct, i) })
 	if err != nil {
 		return err
@@ -179,6 +219,12 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(tw, "direct to the mock\t%v\t%v\t%.0f\t%.0f\n", dLat.p50, dLat.p99, dLat.rate, dRate)
 	fmt.Fprintf(tw, "through semroute (model auto)\t%v\t%v\t%.0f\t%.0f\n", vLat.p50, vLat.p99, vLat.rate, vRate)
 	fmt.Fprintf(tw, "added by semroute\t%v\t%v\t\t\n", vLat.p50-dLat.p50, vLat.p99-dLat.p99)
+	if pair != nil {
+		fmt.Fprintf(tw, "\ninterleaved, request for request, with a gateway without the cache (%d of the %d requests missed the cache):\n", pairMissed, *requests)
+		fmt.Fprintf(tw, "through semroute, cache on (missing)\t%v\t%v\t%.0f\t\n", pair[0].p50, pair[0].p99, pair[0].rate)
+		fmt.Fprintf(tw, "through semroute, cache off\t%v\t%v\t%.0f\t\n", pair[1].p50, pair[1].p99, pair[1].rate)
+		fmt.Fprintf(tw, "added by a cache miss\t%v\t%v\t\t\n", pair[0].p50-pair[1].p50, pair[0].p99-pair[1].p99)
+	}
 	return tw.Flush()
 }
 
