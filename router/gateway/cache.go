@@ -38,10 +38,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 	}
 	h := c.Writer.Header()
 	var small [8]cache.Message // most conversations: no allocation
-	msgs := small[:0]
-	for _, m := range req.Messages {
-		msgs = append(msgs, cache.Message{Role: m.Role, Content: m.Content})
-	}
+	msgs := keyMessages(small[:0], req)
 	if ok, why := cache.Cacheable(req.Body, msgs, cc.AllowTemperature); !ok {
 		h.Set("X-Semroute-Cache", "off:"+why)
 		s.m.cache.WithLabelValues("off").Inc()
@@ -102,6 +99,27 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 	}
 	replay(c, e.Model, e.Body)
 	return true, nil
+}
+
+// keyMessages appends req's messages as the cache's keys see them.
+func keyMessages(dst []cache.Message, req *chatRequest) []cache.Message {
+	for _, m := range req.Messages {
+		dst = append(dst, cache.Message{Role: m.Role, Content: m.Content})
+	}
+	return dst
+}
+
+// semanticLookup reports whether the semantic cache will look req up by
+// the embedding routing computes for text (routed): it is on, req is
+// cacheable, and text is req's last user turn. Otherwise routing need not
+// keep a copy of it.
+func semanticLookup(cc *router.CacheConfig, req *chatRequest, text string) bool {
+	if cc == nil || !cc.Semantic || text != lastUser(req) {
+		return false
+	}
+	var small [8]cache.Message
+	ok, _ := cache.Cacheable(req.Body, keyMessages(small[:0], req), cc.AllowTemperature)
+	return ok
 }
 
 // cacheWrite is an answer to store in a response cache.

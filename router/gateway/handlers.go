@@ -33,13 +33,12 @@ func answerRequestError(c *gin.Context, err error) {
 }
 
 // decide routes text and records the decision in metrics and the log
-// fields (the intent only, never the text).
-func (s *Server) decide(c *gin.Context, st *state, text string) (router.Decision, error) {
+// fields (the intent only, never the text). keepVec keeps the embedding
+// routing computes, for the semantic cache (see routedVec).
+func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (router.Decision, error) {
 	var d router.Decision
 	var err error
-	if cc := st.cfg.Cache; cc != nil && cc.Semantic {
-		// The semantic cache looks the prompt up by its embedding: keep the
-		// one routing computes (see routedVec).
+	if keepVec {
 		var vec []float32
 		d, vec, err = st.router.RouteVec(c.Request.Context(), text, nil)
 		c.Set(routedKey, routed{text, vec})
@@ -83,7 +82,7 @@ func (s *Server) route(c *gin.Context) {
 		badRequest(c, "input", "missing input: the prompt to route")
 		return
 	}
-	d, err := s.decide(c, s.st.Load(), *req.Input)
+	d, err := s.decide(c, s.st.Load(), *req.Input, false)
 	if errors.Is(err, router.ErrEmptyPrompt) {
 		badRequest(c, "input", "input is empty")
 		return
@@ -130,7 +129,7 @@ func (s *Server) chat(c *gin.Context) {
 			badRequest(c, "messages", "no user message with text to route on")
 			return
 		}
-		d, err := s.decide(c, st, text)
+		d, err := s.decide(c, st, text, semanticLookup(st.cfg.Cache, req, text))
 		if err != nil {
 			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
 			return
