@@ -106,23 +106,16 @@ type timing struct {
 }
 
 func measure(n int, f func(i int) error) (timing, error) {
-	lat := make([]time.Duration, n)
-	start := time.Now()
-	for i := range lat {
-		t0 := time.Now()
-		if err := f(i); err != nil {
-			return timing{}, err
-		}
-		lat[i] = time.Since(t0)
+	ts, err := measureEach(n, f)
+	if err != nil {
+		return timing{}, err
 	}
-	total := time.Since(start)
-	slices.Sort(lat)
-	return timing{p50: lat[n/2].Round(100 * time.Nanosecond), p99: lat[n*99/100].Round(100 * time.Nanosecond), rate: float64(n) / total.Seconds()}, nil
+	return ts[0], nil
 }
 
 // measureEach calls fs in turn, n times each, and times each f's calls
 // apart: what they share (the machine's load, its caches' state) is the
-// same for all.
+// same for all. A timing's rate is its calls over the time they took.
 func measureEach(n int, fs ...func(i int) error) ([]timing, error) {
 	lat := make([][]time.Duration, len(fs))
 	for k := range fs {
