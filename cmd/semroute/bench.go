@@ -105,6 +105,7 @@ type timing struct {
 	rate     float64
 }
 
+// measure times n calls of f, one at a time.
 func measure(n int, f func(i int) error) (timing, error) {
 	ts, err := measureEach(n, f)
 	if err != nil {
