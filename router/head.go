@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"unsafe"
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index/flat"
@@ -19,8 +20,14 @@ import (
 type Head struct {
 	Classes int
 	Dim     int
-	Dense   []float32 // Classes × Dim, row per class
-	Bias    []float32 // Classes
+	// Dense is the dense part while fitting, Classes × Dim, a row per
+	// class; compact replaces it with denseQ, the same rows in int8 with a
+	// scale each (denseScale): a quarter of the bytes, which every decision
+	// reads whole.
+	Dense      []float32
+	Bias       []float32 // Classes
+	denseQ     []int8
+	denseScale []float32
 	// The sparse weights while fitting: feature hash → row of trainW, a
 	// len(trainRows) × Classes matrix. FitHead replaces them with sparse,
 	// the pruned index inference reads (see compact).
@@ -51,6 +58,9 @@ const pruneShare = 0.002
 // instead of a scattered loop: on the synthetic 100 × 100 set most of a
 // prompt's features are common ones (with the int8 nearest search, the
 // cold decision went from 22 to 11 µs: BenchmarkDecision, BENCHMARKS.md).
+// A row is stored in int8 after its scale (a float32 in its first four
+// bytes), stride bytes apart and aligned to cache lines: 2 lines a row
+// for 100 classes, against 7 in float32.
 // The classes containing a feature are likewise a sorted list in seen, or
 // a bitmap in bits once the bitmap is the smaller of the two.
 type sparseIndex struct {
@@ -59,7 +69,8 @@ type sparseIndex struct {
 	classes int
 	cls     []uint16 // the classes of rare features' weights
 	w       []float32
-	rows    []float32 // common features' weights, classes each
+	rows    []int8 // common features' weights: scale, then classes int8
+	stride  int    // bytes from one row to the next
 	seen    []uint16
 	bits    []uint64 // (classes+63)/64 words a feature
 }
@@ -70,7 +81,7 @@ type spanSlot struct {
 }
 
 // span is one feature's entries: its weights are cls[lo:hi] and w[lo:hi],
-// or rows[lo:lo+classes] when hi == wide; its classes are seen[slo:shi], or
+// or the row at rows[lo:lo+stride] when hi == wide; its classes are seen[slo:shi], or
 // the bitmap at bits[slo:] when shi == wide. shi == 0 marks an empty slot:
 // a stored feature was seen in at least one class.
 type span struct{ lo, hi, slo, shi uint32 }
@@ -95,13 +106,52 @@ func (x *sparseIndex) span(key uint64) span {
 // addTo adds x times the feature's weights to the logits dst.
 func (x *sparseIndex) addTo(dst []float32, sp span, v float32) {
 	if sp.hi == wide {
-		flat.AddScaled(dst[:x.classes], x.rows[sp.lo:int(sp.lo)+x.classes], v)
+		row := x.rows[sp.lo : int(sp.lo)+x.stride]
+		flat.AddScaledInt8(dst[:x.classes], row[rowHeader:], v*rowScale(row))
 		return
 	}
 	ws := x.w[sp.lo:sp.hi]
 	for i, c := range x.cls[sp.lo:sp.hi] {
 		dst[c] += v * ws[i]
 	}
+}
+
+// rowHeader is the bytes before a row's weights: its scale.
+const rowHeader = 4
+
+// rowScale reads a row's scale from its header.
+func rowScale(row []int8) float32 {
+	return math.Float32frombits(uint32(uint8(row[0])) | uint32(uint8(row[1]))<<8 | uint32(uint8(row[2]))<<16 | uint32(uint8(row[3]))<<24)
+}
+
+// appendRow appends weights to rows in int8, after their scale, padded to
+// stride bytes.
+func appendRow(rows []int8, weights []float32, stride int) []int8 {
+	at := len(rows)
+	rows = append(rows, make([]int8, stride)...)
+	row := rows[at : at+stride]
+	bits := math.Float32bits(flat.Quantize(row[rowHeader:rowHeader+len(weights)], weights))
+	for i := range rowHeader {
+		row[i] = int8(uint8(bits >> (8 * i)))
+	}
+	return rows
+}
+
+// rowStride is the bytes a row of classes weights takes: rows of up to a
+// cache line are packed 16 bytes apart, longer ones take whole lines.
+func rowStride(classes int) int {
+	if n := rowHeader + classes; n > 64 {
+		return (n + 63) &^ 63
+	}
+	return (rowHeader + classes + 15) &^ 15
+}
+
+// alignedInt8 returns an empty slice of capacity n whose first byte is on
+// a cache line.
+func alignedInt8(n int) []int8 {
+	buf := make([]int8, n+64)
+	off := int(-uintptr(unsafe.Pointer(&buf[0])) & 63)
+	return buf[off : off : off+n]
 }
 
 // contains reports whether class's utterances contain the feature.
@@ -114,7 +164,12 @@ func (x *sparseIndex) contains(sp span, class int) bool {
 }
 
 // weights is the number of weights stored.
-func (x *sparseIndex) weights() int { return len(x.w) + len(x.rows) }
+func (x *sparseIndex) weights() int {
+	if x.stride == 0 {
+		return len(x.w)
+	}
+	return len(x.w) + len(x.rows)/x.stride*x.classes
+}
 
 // compact builds the pruned sparse index inference reads from the fitted
 // weights and the examples they were fitted on (for coverage), and drops
@@ -141,7 +196,14 @@ func (h *Head) compact(exs []Example, prune float32) {
 	for size < 2*len(seen) {
 		size, shift = size*2, shift-1
 	}
-	x := &sparseIndex{slots: make([]spanSlot, size), shift: shift, classes: h.Classes}
+	x := &sparseIndex{slots: make([]spanSlot, size), shift: shift, classes: h.Classes, stride: rowStride(h.Classes)}
+	wideRows := 0
+	for key := range seen {
+		if r, ok := h.trainRows[key]; ok && 4*kept(h.trainW[int(r)*h.Classes:(int(r)+1)*h.Classes], tau) >= h.Classes {
+			wideRows++
+		}
+	}
+	x.rows = alignedInt8(wideRows * x.stride)
 	words := (h.Classes + 63) / 64
 	mask := size - 1
 	for key, cs := range seen {
@@ -150,16 +212,10 @@ func (h *Head) compact(exs []Example, prune float32) {
 			continue
 		}
 		row := h.trainW[int(r)*h.Classes : (int(r)+1)*h.Classes]
-		kept := 0
-		for _, w := range row {
-			if w >= tau || w <= -tau {
-				kept++
-			}
-		}
 		var sp span
-		if 4*kept >= h.Classes {
+		if 4*kept(row, tau) >= h.Classes {
 			sp.lo, sp.hi = uint32(len(x.rows)), wide
-			x.rows = append(x.rows, row...)
+			x.rows = appendRow(x.rows, row, x.stride)
 		} else {
 			sp.lo = uint32(len(x.w))
 			for c, w := range row {
@@ -190,6 +246,22 @@ func (h *Head) compact(exs []Example, prune float32) {
 		x.slots[i] = spanSlot{key: key, span: sp}
 	}
 	h.sparse, h.trainRows, h.trainW = x, nil, nil
+	h.denseQ, h.denseScale = make([]int8, len(h.Dense)), make([]float32, h.Classes)
+	for c := range h.denseScale {
+		h.denseScale[c] = flat.Quantize(h.denseQ[c*h.Dim:(c+1)*h.Dim], h.Dense[c*h.Dim:(c+1)*h.Dim])
+	}
+	h.Dense = nil
+}
+
+// kept is how many of the weights pruning at tau keeps.
+func kept(row []float32, tau float32) int {
+	n := 0
+	for _, w := range row {
+		if w >= tau || w <= -tau {
+			n++
+		}
+	}
+	return n
 }
 
 // coverage is the weighted share of feats seen in class's utterances;
@@ -258,6 +330,13 @@ type Example struct {
 // prunes its sparse weights for inference.
 func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 	opt = opt.withDefaults()
+	h := fitHead(examples, classes, dim, opt)
+	h.compact(examples, opt.Prune)
+	return h
+}
+
+// fitHead is FitHead before compact: the float32 weights training uses.
+func fitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 	h := &Head{Classes: classes, Dim: dim, Dense: make([]float32, classes*dim), Bias: make([]float32, classes), trainRows: map[uint64]uint32{}}
 	for _, ex := range examples {
 		for _, f := range ex.Feats {
@@ -301,7 +380,6 @@ func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 			opt.Progress(epoch+1, opt.Epochs)
 		}
 	}
-	h.compact(examples, opt.Prune)
 	return h
 }
 
@@ -368,11 +446,13 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 // Classes) with a compacted head; spans is scratch space, returned grown for
 // reuse and holding each feature's entries (for coverage).
 func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, spans []span) []span {
-	copy(dst, h.Bias)
 	if len(vec) == h.Dim {
-		for c := range dst {
-			dst[c] += flat.Dot(h.Dense[c*h.Dim:(c+1)*h.Dim], vec)
+		flat.DotsF32Int8(vec, h.denseQ, dst)
+		for c, b := range h.Bias {
+			dst[c] = b + dst[c]*h.denseScale[c]
 		}
+	} else {
+		copy(dst, h.Bias)
 	}
 	// All lookups first, then all weights: the lookups are independent, so
 	// their cache misses overlap instead of waiting behind each feature's

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -49,4 +50,66 @@ func TestHeadPruning(t *testing.T) {
 	if kept > 0.10 || float64(same) < 0.99*float64(n) {
 		t.Errorf("kept %.3f of the weights (want ≤ 0.10); top intent unchanged for %d of %d prompts (want ≥ 99 %%)", kept, same, n)
 	}
+}
+
+// TestHeadQuantized: the head inference reads, its weights in int8 with a
+// scale per row, gives the probabilities of the float32 weights it was
+// fitted as, within a hundredth, and the same top intent for nearly every
+// prompt.
+func TestHeadQuantized(t *testing.T) {
+	emb := localtest.Open(t)
+	cfg := Synthetic(emb.Word, 100, 100, 1)
+	r, err := New(context.Background(), cfg, Options{Embedder: emb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exs, prompts []Example
+	for i := range r.texts {
+		exs = append(exs, Example{Vec: r.slab.Vector(i), Feats: r.features(nil, r.texts[i]), Class: int(r.owner[i])})
+	}
+	for i, in := range cfg.Intents {
+		for k := 0; k < len(in.Utterances); k += 10 {
+			words := strings.Fields(in.Utterances[(k+i)%len(in.Utterances)])
+			text := strings.Join(words[1:], " ") + " please"
+			vec, feats := emb.EmbedFeatures(make([]float32, emb.Dim()), nil, text)
+			prompts = append(prompts, Example{Vec: vec, Feats: feats, Class: i})
+		}
+	}
+	h := fitHead(exs, r.classes, emb.Dim(), HeadOptions{}.withDefaults())
+	want := make([][]float32, len(prompts))
+	for i, p := range prompts {
+		want[i] = make([]float32, h.Classes)
+		h.logits(want[i], p.Vec, p.Feats, h.rowsOf(nil, p.Feats))
+		softmax(want[i])
+	}
+	h.compact(exs, -1) // every weight kept: only quantization differs
+	if h.Dense != nil || h.trainW != nil {
+		t.Fatal("compact kept the float32 weights")
+	}
+	got := make([]float32, h.Classes)
+	var worst float64
+	same := 0
+	for i, p := range prompts {
+		h.Probs(got, p.Vec, p.Feats, nil)
+		for c := range got {
+			worst = max(worst, math.Abs(float64(got[c]-want[i][c])))
+		}
+		if argmax(got) == argmax(want[i]) {
+			same++
+		}
+	}
+	t.Logf("largest difference in probability %.4f; same top intent for %d of %d prompts", worst, same, len(prompts))
+	if worst > 0.01 || float64(same) < 0.99*float64(len(prompts)) {
+		t.Errorf("largest difference %.4f (want ≤ 0.01); same top intent %d of %d (want ≥ 99 %%)", worst, same, len(prompts))
+	}
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }

@@ -195,6 +195,17 @@ func Dot(a, b []float32) float32 { return simd.Dot(a, b) }
 // same kernels as Dot.
 func AddScaled(dst, x []float32, a float32) { simd.AddScaled(dst, x, a) }
 
+// AddScaledInt8 adds a·x to dst for int8 x (dst[i] += a*float32(x[i]) for
+// i < len(dst)): a quantized row, its scale folded into a, at a quarter of
+// the bytes of a float32 one.
+func AddScaledInt8(dst []float32, x []int8, a float32) { simd.AddScaledInt8(dst, x, a) }
+
+// DotsF32Int8 writes q's inner product with each int8 row of rows (rows of
+// len(q), side by side) into out, which holds at least len(rows)/len(q): a
+// float32 query against quantized rows, in one call that reads the rows in
+// order and prefetches ahead (AVX2 when len(q) is a multiple of 16).
+func DotsF32Int8(q []float32, rows []int8, out []float32) { simd.DotsF32Int8(q, rows, out) }
+
 // rescored is how many candidates of the int8 pass Nearest scores again in
 // float32.
 const rescored = 4

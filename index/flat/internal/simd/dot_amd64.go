@@ -12,3 +12,9 @@ func axpyAVX2(dst, x *float32, n int, a float32)
 
 //go:noescape
 func dotsI8AVX2(q, rows *int8, n, count int, out *int32)
+
+//go:noescape
+func axpyI8AVX2(dst *float32, x *int8, n int, a float32)
+
+//go:noescape
+func dotsF32I8AVX2(q *float32, rows *int8, n, count int, out *float32)

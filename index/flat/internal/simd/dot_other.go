@@ -9,3 +9,7 @@ func dotAVX2(a, b *float32, n int) float32 { panic("unreachable") }
 func axpyAVX2(dst, x *float32, n int, a float32) { panic("unreachable") }
 
 func dotsI8AVX2(q, rows *int8, n, count int, out *int32) { panic("unreachable") }
+
+func axpyI8AVX2(dst *float32, x *int8, n int, a float32) { panic("unreachable") }
+
+func dotsF32I8AVX2(q *float32, rows *int8, n, count int, out *float32) { panic("unreachable") }

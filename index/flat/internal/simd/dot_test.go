@@ -120,3 +120,61 @@ func TestDotInt8MatchesGo(t *testing.T) {
 		}
 	}
 }
+
+func TestAddScaledInt8MatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 150, 256} {
+		dst, x := make([]float32, n+1), make([]int8, n+3)
+		for i := range dst {
+			dst[i] = float32(rng.NormFloat64())
+		}
+		for i := range x {
+			x[i] = int8(rng.IntN(255) - 127)
+		}
+		a := float32(rng.NormFloat64()) / 127
+		want := make([]float64, n)
+		for i := range want {
+			want[i] = float64(dst[i]) + float64(a)*float64(x[i])
+		}
+		past := dst[n]
+		AddScaledInt8(dst[:n], x, a)
+		for i := range want {
+			if math.Abs(float64(dst[i])-want[i]) > 1e-5 {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v (avx2 %v)", n, i, dst[i], want[i], useAVX2)
+			}
+		}
+		if dst[n] != past {
+			t.Fatalf("n=%d: wrote past dst", n)
+		}
+	}
+}
+
+func TestDotsF32Int8MatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{1, 10, 16, 48, 100, 256, 272} {
+		for _, count := range []int{0, 1, 3, 64} {
+			q, rows := make([]float32, n), make([]int8, n*count)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64())
+			}
+			for i := range rows {
+				rows[i] = int8(rng.IntN(255) - 127)
+			}
+			out := make([]float32, count+1)
+			out[count] = 12345 // past the rows: left alone
+			DotsF32Int8(q, rows, out)
+			for r := range count {
+				var want float64
+				for j, x := range q {
+					want += float64(x) * float64(rows[r*n+j])
+				}
+				if math.Abs(float64(out[r])-want) > 1e-5*127*math.Sqrt(float64(n)) {
+					t.Errorf("n=%d count=%d row %d: %v, want %v (avx2 %v)", n, count, r, out[r], want, useAVX2)
+				}
+			}
+			if out[count] != 12345 {
+				t.Errorf("n=%d count=%d: wrote past the rows", n, count)
+			}
+		}
+	}
+}
