@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./router
 	$(GO) test -run '^$$' -fuzz FuzzParseLabeled -fuzztime 30s ./intents
 	$(GO) test -run '^$$' -fuzz FuzzDecodeChat -fuzztime 30s ./router/gateway
+	$(GO) test -run '^$$' -fuzz FuzzH1Answer -fuzztime 30s ./router/upstream
 
 clean:
 	rm -rf bin data

@@ -1,7 +1,8 @@
 // Package upstream calls the models that routing targets: OpenAI-compatible
-// endpoints over plain HTTP (the request body passes through with only its
-// model replaced), and Anthropic and Ollama through langchaingo. A model may
-// have several deployments, balanced by weight, fewest requests in flight or
+// endpoints (the request body passes through with only its model
+// replaced; http:// ones over the package's own HTTP/1.1 client, see
+// h1Client, https:// ones over net/http), and Anthropic and Ollama through
+// langchaingo. A model may have several deployments, balanced by weight, fewest requests in flight or
 // latency; each deployment has a circuit breaker. A call retries with
 // exponential backoff and jitter on 429, 5xx, timeouts and connection
 // errors (honouring Retry-After), then falls back to the next model of the

@@ -68,38 +68,57 @@ func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *
 	// first byte: a long answer may stream for longer.
 	timer := time.AfterFunc(timeout, cancel)
 	defer timer.Stop()
+	status, header, rbody, err := o.send(ctx, d, body, req.Stream)
+	if err != nil {
+		return nil, Usage{}, timeoutOr(timer, err)
+	}
+	defer rbody.Close()
+	if status != http.StatusOK {
+		eb, _ := io.ReadAll(io.LimitReader(rbody, maxErrorBody))
+		return nil, Usage{}, statusError(m.Name, d.BaseURL, status, header, eb)
+	}
+	if !req.Stream {
+		b, err := io.ReadAll(io.LimitReader(rbody, maxBody))
+		if err != nil {
+			return nil, Usage{}, timeoutOr(timer, err)
+		}
+		if !json.Valid(b) {
+			return nil, Usage{}, &Error{Kind: KindServer, Status: status, Err: errors.New("the answer is not JSON")}
+		}
+		return b, usageIn(b), nil
+	}
+	u, err := relaySSE(rbody, s, timer)
+	return nil, u, err
+}
+
+// send posts body to d's chat completions and returns the answer's status,
+// headers (for an error's Retry-After; nil for a 200 from the plain-HTTP
+// client) and body: over the plain-HTTP client when d's base URL is
+// http://, else over net/http.
+func (o openaiProvider) send(ctx context.Context, d *Deployment, body []byte, stream bool) (int, http.Header, io.ReadCloser, error) {
+	if d.h1 != nil {
+		resp, err := o.pool.h1.post(ctx, d.h1, body, d.apiKey, stream)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		return resp.Status, resp.Header, resp.Body, nil
+	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(d.BaseURL, "/")+"/chat/completions", bytes.NewReader(body))
 	if err != nil {
-		return nil, Usage{}, err
+		return 0, nil, nil, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	if d.apiKey != "" {
 		hreq.Header.Set("Authorization", "Bearer "+d.apiKey)
 	}
-	if req.Stream {
+	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
 	}
 	resp, err := o.pool.client.Do(hreq)
 	if err != nil {
-		return nil, Usage{}, timeoutOr(timer, err)
+		return 0, nil, nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, Usage{}, statusError(m.Name, d.BaseURL, resp.StatusCode, resp.Header, eb)
-	}
-	if !req.Stream {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if err != nil {
-			return nil, Usage{}, timeoutOr(timer, err)
-		}
-		if !json.Valid(b) {
-			return nil, Usage{}, &Error{Kind: KindServer, Status: resp.StatusCode, Err: errors.New("the answer is not JSON")}
-		}
-		return b, usageIn(b), nil
-	}
-	u, err := relaySSE(resp.Body, s, timer)
-	return nil, u, err
+	return resp.StatusCode, resp.Header, resp.Body, nil
 }
 
 // usageIn reads the usage object of an answer. It usually closes the body,

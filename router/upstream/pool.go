@@ -98,6 +98,7 @@ type Model struct {
 // Deployment is one endpoint of a model.
 type Deployment struct {
 	BaseURL  string
+	h1       *h1Target // where the plain-HTTP client posts, nil for net/http
 	apiKey   string
 	weight   int
 	current  int // smooth weighted round robin state, under Model.mu
@@ -115,6 +116,7 @@ type Pool struct {
 	cfg     router.UpstreamConfig
 	obs     Observer
 	client  *http.Client
+	h1      *h1Client // for http:// deployments
 	sleep   func(ctx context.Context, d time.Duration) error
 	jitter  func() float64
 	nowFunc func() time.Time
@@ -134,7 +136,7 @@ func NewPool(cfg *router.Config, obs Observer) *Pool {
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   true,
 	}
-	p := &Pool{models: map[string]*Model{}, cfg: cfg.Upstream, obs: obs, client: &http.Client{Transport: tr},
+	p := &Pool{models: map[string]*Model{}, cfg: cfg.Upstream, obs: obs, client: &http.Client{Transport: tr}, h1: newH1Client(),
 		sleep: sleepCtx, jitter: rand.Float64, nowFunc: time.Now}
 	for _, mc := range cfg.Models {
 		m := &Model{Model: mc}
@@ -154,6 +156,9 @@ func NewPool(cfg *router.Config, obs Observer) *Pool {
 				keyEnv = mc.APIKeyEnv
 			}
 			d := &Deployment{BaseURL: dc.BaseURL, weight: max(dc.Weight, 0)}
+			if m.provider == (openaiProvider{pool: p}) {
+				d.h1 = h1For(dc.BaseURL, "chat/completions")
+			}
 			if dc.Weight == 0 {
 				d.weight = 1
 			}

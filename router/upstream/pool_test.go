@@ -27,7 +27,7 @@ type fake struct {
 	next func(n int64, w http.ResponseWriter) bool
 }
 
-func newFake(t *testing.T, name string, next func(n int64, w http.ResponseWriter) bool) *fake {
+func newFake(t testing.TB, name string, next func(n int64, w http.ResponseWriter) bool) *fake {
 	f := &fake{next: next}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := f.hits.Add(1)
