@@ -154,6 +154,28 @@ func alignedInt8(n int) []int8 {
 	return buf[off : off : off+n]
 }
 
+// lines appends the addresses of the cache lines sp's entries start on:
+// its weights and its class list.
+func (x *sparseIndex) lines(dst []uintptr, sp span) []uintptr {
+	switch {
+	case sp.shi == 0:
+		return dst
+	case sp.hi == wide:
+		for off := 0; off < x.stride; off += 64 {
+			dst = append(dst, uintptr(unsafe.Pointer(&x.rows[int(sp.lo)+off])))
+		}
+	case sp.hi > sp.lo:
+		dst = append(dst, uintptr(unsafe.Pointer(&x.cls[sp.lo])), uintptr(unsafe.Pointer(&x.w[sp.lo])))
+	}
+	if sp.shi == wide {
+		return append(dst, uintptr(unsafe.Pointer(&x.bits[sp.slo])))
+	}
+	if sp.shi > sp.slo {
+		return append(dst, uintptr(unsafe.Pointer(&x.seen[sp.slo])))
+	}
+	return dst
+}
+
 // contains reports whether class's utterances contain the feature.
 func (x *sparseIndex) contains(sp span, class int) bool {
 	if sp.shi == wide {
@@ -443,9 +465,20 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 }
 
 // Probs writes the class probabilities of one input into dst (len
-// Classes) with a compacted head; spans is scratch space, returned grown for
-// reuse and holding each feature's entries (for coverage).
-func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, spans []span) []span {
+// Classes) with a compacted head. sc is scratch space, whose spans hold each
+// feature's entries afterwards (for coverage).
+//
+// Its reads are scattered: a slot per feature, then the feature's weights
+// and class list. It asks for each round of lines together (flat.Prefetch)
+// before reading any, the slots' while the dense part is computed, so that
+// their cache misses overlap instead of coming one after another.
+func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch) {
+	x := h.sparse
+	sc.addrs = sc.addrs[:0]
+	for _, f := range feats {
+		sc.addrs = append(sc.addrs, uintptr(unsafe.Pointer(&x.slots[x.slot(f.Hash)])))
+	}
+	flat.Prefetch(sc.addrs)
 	if len(vec) == h.Dim {
 		flat.DotsF32Int8(vec, h.denseQ, dst)
 		for c, b := range h.Bias {
@@ -454,18 +487,23 @@ func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, spans []span) []
 	} else {
 		copy(dst, h.Bias)
 	}
-	// All lookups first, then all weights: the lookups are independent, so
-	// their cache misses overlap instead of waiting behind each feature's
-	// weights.
-	spans = spans[:0]
+	sc.spans, sc.addrs = sc.spans[:0], sc.addrs[:0]
 	for _, f := range feats {
-		spans = append(spans, h.sparse.span(f.Hash))
+		sp := x.span(f.Hash)
+		sc.spans = append(sc.spans, sp)
+		sc.addrs = x.lines(sc.addrs, sp)
 	}
-	for k, sp := range spans {
-		h.sparse.addTo(dst, sp, feats[k].Weight)
+	flat.Prefetch(sc.addrs)
+	for k, sp := range sc.spans {
+		x.addTo(dst, sp, feats[k].Weight)
 	}
 	softmax(dst)
-	return spans
+}
+
+// headScratch is Probs' scratch space.
+type headScratch struct {
+	spans []span
+	addrs []uintptr
 }
 
 func softmax(z []float32) {
@@ -477,7 +515,7 @@ func softmax(z []float32) {
 	}
 	var sum float32
 	for i, v := range z {
-		e := float32(math.Exp(float64(v - m)))
+		e := expNeg(v - m)
 		z[i] = e
 		sum += e
 	}
@@ -485,6 +523,25 @@ func softmax(z []float32) {
 	for i := range z {
 		z[i] *= inv
 	}
+}
+
+// expNeg is e^x for x ≤ 0 in float32, within 2e-7 of it relatively
+// (TestExpNeg), in a third of the time math.Exp takes in float64: x =
+// n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial of degree
+// 7, and 2^n put into the exponent's bits.
+func expNeg(x float32) float32 {
+	if x < -87 { // e^-87 is near the smallest normal float32
+		return 0
+	}
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693145751953125 // ln 2 split so n·ln2hi is exact
+		ln2lo = 1.42860682030941723212e-06
+	)
+	n := float32(int32(x*log2e - 0.5)) // rounds to nearest: x·log2e ≤ 0
+	r := x - n*ln2hi - n*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
 func scale(v []float32, k float32) {

@@ -90,7 +90,7 @@ func TestHeadQuantized(t *testing.T) {
 	var worst float64
 	same := 0
 	for i, p := range prompts {
-		h.Probs(got, p.Vec, p.Feats, nil)
+		h.Probs(got, p.Vec, p.Feats, &headScratch{})
 		for c := range got {
 			worst = max(worst, math.Abs(float64(got[c]-want[i][c])))
 		}
@@ -112,4 +112,22 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// TestExpNeg: expNeg is e^x within 2e-7 relatively over the range softmax
+// uses it on, and 0 below float32's normal range.
+func TestExpNeg(t *testing.T) {
+	var worst float64
+	for x := float32(0); x > -87; x -= 0.000731 {
+		want := math.Exp(float64(x))
+		got := float64(expNeg(x))
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	t.Logf("largest relative error %.3g", worst)
+	if worst > 2e-7 {
+		t.Errorf("largest relative error %.3g, want ≤ 2e-7", worst)
+	}
+	if expNeg(0) != 1 || expNeg(-100) != 0 {
+		t.Errorf("expNeg(0) = %v, expNeg(-100) = %v", expNeg(0), expNeg(-100))
+	}
 }

@@ -135,7 +135,7 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scor
 		return s, nil
 	}
 	if r.head != nil {
-		sc.spans = r.head.Probs(sc.probs, sc.vec, sc.feats, sc.spans)
+		r.head.Probs(sc.probs, sc.vec, sc.feats, &sc.head)
 	} else {
 		r.knnScores(sc)
 	}
@@ -153,7 +153,7 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scor
 	}
 	s.Coverage = 1
 	if r.head != nil {
-		s.Coverage = r.head.coverage(sc.feats, sc.spans, s.Best)
+		s.Coverage = r.head.coverage(sc.feats, sc.head.spans, s.Best)
 	}
 	if n, ok := r.slab.Nearest(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], &sc.flat); ok {
 		s.Nearest, s.Similarity = int(n.Index), float64(n.Score)

@@ -64,7 +64,7 @@ type Router struct {
 type scratch struct {
 	vec   []float32
 	feats []embed.Feature
-	spans []span
+	head  headScratch
 	probs []float32
 	hits  []flat.Result
 	flat  flat.Scratch

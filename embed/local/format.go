@@ -274,6 +274,27 @@ func (t *table) lookup(word []byte) int {
 }
 
 // word returns the word of rank i.
+// slotAddr is the address of word's first slot in the table.
+func (t *table) slotAddr(word []byte) uintptr {
+	return uintptr(unsafe.Pointer(&t.slots[hashWord(word)&uint32(len(t.slots)-1)]))
+}
+
+// entryLines appends the addresses of what word's first slot points at:
+// its offset, the first bytes of its string, its scale and its vector.
+func (t *table) entryLines(dst []uintptr, word []byte) []uintptr {
+	s := t.slots[hashWord(word)&uint32(len(t.slots)-1)]
+	if s == 0 || s > t.hdr.Words {
+		return dst
+	}
+	i := int(s - 1)
+	d := int(t.hdr.Dim)
+	dst = append(dst, uintptr(unsafe.Pointer(&t.offsets[i])), uintptr(unsafe.Pointer(&t.scales[i])))
+	for off := 0; off < d; off += 64 {
+		dst = append(dst, uintptr(unsafe.Pointer(&t.rows[i*d+off])))
+	}
+	return dst
+}
+
 func (t *table) word(i int) string { return string(t.strs[t.offsets[i]:t.offsets[i+1]]) }
 
 // addTo adds weight × vector(i) to dst.

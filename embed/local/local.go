@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/semroute/semroute/index/flat"
 	"hash/crc32"
 	"math"
 	"os"
@@ -68,6 +69,7 @@ type state struct {
 	tok   embed.Tokens
 	ranks []int32
 	feats []embed.Feature
+	addrs []uintptr // cache lines to prefetch
 }
 
 // Open maps the vectors file at path (DefaultPath when empty) and checks it.
@@ -210,7 +212,22 @@ func (e *Embedder) AppendFeatures(dst []embed.Feature, text string) []embed.Feat
 
 // ranks looks up every token, correcting one-edit misspellings of words the
 // vocabulary lacks; -1 marks a word with no vector.
+//
+// The table is large and read at random, a few dependent lines a word:
+// its slot, then its offset, string and vector. Before the lookups proper,
+// it asks for every word's slot together, then for what the slots point
+// at (flat.Prefetch), so that the words' cache misses overlap.
 func (e *Embedder) ranks(s *state) {
+	s.addrs = s.addrs[:0]
+	for i := 0; i < s.tok.Len(); i++ {
+		s.addrs = append(s.addrs, e.t.slotAddr(s.tok.Word(i)))
+	}
+	flat.Prefetch(s.addrs)
+	s.addrs = s.addrs[:0]
+	for i := 0; i < s.tok.Len(); i++ {
+		s.addrs = e.t.entryLines(s.addrs, s.tok.Word(i))
+	}
+	flat.Prefetch(s.addrs)
 	s.ranks = s.ranks[:0]
 	for i := 0; i < s.tok.Len(); i++ {
 		w := s.tok.Word(i)

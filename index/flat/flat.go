@@ -206,6 +206,11 @@ func AddScaledInt8(dst []float32, x []int8, a float32) { simd.AddScaledInt8(dst,
 // order and prefetches ahead (AVX2 when len(q) is a multiple of 16).
 func DotsF32Int8(q []float32, rows []int8, out []float32) { simd.DotsF32Int8(q, rows, out) }
 
+// Prefetch starts loading the cache line at each address without waiting
+// for it, so that scattered reads that follow find their lines in flight
+// together rather than missing one after another.
+func Prefetch(addrs []uintptr) { simd.Prefetch(addrs) }
+
 // rescored is how many candidates of the int8 pass Nearest scores again in
 // float32.
 const rescored = 4

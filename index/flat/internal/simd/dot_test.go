@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 func TestDotMatchesGo(t *testing.T) {
@@ -177,4 +178,12 @@ func TestDotsF32Int8MatchesFloat64(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPrefetchNeverFaults: prefetching any address, mapped or not, is
+// harmless.
+func TestPrefetchNeverFaults(t *testing.T) {
+	x := make([]byte, 4096)
+	Prefetch([]uintptr{0, 1, uintptr(unsafe.Pointer(&x[0])), uintptr(unsafe.Pointer(&x[4095])), ^uintptr(0)})
+	Prefetch(nil)
 }

@@ -1,0 +1,6 @@
+package simd
+
+const hasPrefetch = true
+
+//go:noescape
+func prefetchAll(addrs *uintptr, n int)
