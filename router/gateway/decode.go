@@ -50,9 +50,15 @@ func decodeChat(body []byte) (*chatRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, bad("", "the request body is empty; send a JSON object with model and messages")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, bad("", "the request body is not a JSON object: %v", err)
+	// One validating pass, then the members are sliced out of the body
+	// without a decoder; json.Unmarshal, which scans twice and copies each
+	// value, only where that walk declines (it also words the errors).
+	valid := json.Valid(body)
+	fields, ok := objectMembers(body, valid)
+	if !ok {
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return nil, bad("", "the request body is not a JSON object: %v", err)
+		}
 	}
 	req := &chatRequest{Request: upstream.Request{Body: fields, Raw: body}}
 	raw, ok := fields["model"]
@@ -76,12 +82,11 @@ func decodeChat(body []byte) (*chatRequest, error) {
 	if !ok {
 		return nil, bad("messages", "missing messages")
 	}
-	var msgs []struct {
-		Role    *string         `json:"role"`
-		Content json.RawMessage `json:"content"`
-	}
-	if err := json.Unmarshal(raw, &msgs); err != nil {
-		return nil, bad("messages", "messages must be an array of {role, content} objects")
+	msgs, ok := messageMembers(raw, valid)
+	if !ok {
+		if err := json.Unmarshal(raw, &msgs); err != nil {
+			return nil, bad("messages", "messages must be an array of {role, content} objects")
+		}
 	}
 	if len(msgs) == 0 {
 		return nil, bad("messages", "messages is empty")
@@ -97,6 +102,169 @@ func decodeChat(body []byte) (*chatRequest, error) {
 		req.Messages = append(req.Messages, upstream.Message{Role: *m.Role, Content: text})
 	}
 	return req, nil
+}
+
+// message is a chat message as the body has it.
+type message struct {
+	Role    *string         `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// objectMembers splits the JSON object b into its members, each value a
+// slice of b. It declines (false) unless valid says b is valid JSON, b is
+// an object and no key has an escape: json.Unmarshal's cases.
+func objectMembers(b []byte, valid bool) (map[string]json.RawMessage, bool) {
+	if !valid {
+		return nil, false
+	}
+	i := skipSpace(b, 0)
+	if i == len(b) || b[i] != '{' {
+		return nil, false
+	}
+	fields := make(map[string]json.RawMessage, 8)
+	ok := eachMember(b, i, func(key, value []byte) bool {
+		fields[string(key)] = value
+		return true
+	})
+	return fields, ok
+}
+
+// messageMembers reads the messages array raw (valid JSON when valid is
+// set) as json.Unmarshal reads it into []message: keys matched without
+// regard to case, the last one winning; a null element is a message
+// without a role. It declines (false) where json.Unmarshal has work to do:
+// not valid, not an array, an element neither object nor null, a role
+// that is not a plain string, a key with an escape.
+func messageMembers(raw []byte, valid bool) ([]message, bool) {
+	if !valid || len(raw) == 0 || raw[0] != '[' {
+		return nil, false
+	}
+	msgs := make([]message, 0, 4)
+	i := skipSpace(raw, 1)
+	for i < len(raw) && raw[i] != ']' {
+		var m message
+		switch raw[i] {
+		case 'n': // null
+		case '{':
+			ok := eachMember(raw, i, func(key, value []byte) bool {
+				switch {
+				case asciiEqualFold(key, "role"):
+					if string(value) == "null" {
+						m.Role = nil
+						return true
+					}
+					s, ok := plainString(value)
+					m.Role = &s
+					return ok
+				case asciiEqualFold(key, "content"):
+					m.Content = value
+				}
+				return true
+			})
+			if !ok {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+		msgs = append(msgs, m)
+		i = skipSpace(raw, skipValue(raw, i))
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return msgs, true
+}
+
+// eachMember calls fn with each key and value of
+// the object at b[i], which is valid JSON, until fn returns false. A key
+// has escapes or bytes past ASCII: false, for json.Unmarshal.
+func eachMember(b []byte, i int, fn func(key, value []byte) bool) bool {
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		end := skipValue(b, i)
+		key := b[i+1 : end-1]
+		for _, c := range key {
+			if c == '\\' || c >= 0x80 { // escapes, or UTF-8 json.Unmarshal would check
+				return false
+			}
+		}
+		i = skipSpace(b, end)
+		i = skipSpace(b, i+1) // the colon
+		end = skipValue(b, i)
+		if !fn(key, b[i:end]) {
+			return false
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return true
+}
+
+// skipValue returns the index just past the JSON value at b[i], in valid
+// JSON.
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && !isDelim(b[j]) {
+		j++
+	}
+	return j
+}
+
+func isDelim(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(s) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // plainString reads a JSON string without escapes, the common case, with
