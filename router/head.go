@@ -23,7 +23,8 @@ type Head struct {
 	// Dense is the dense part while fitting, Classes × Dim, a row per
 	// class; compact replaces it with denseQ, the same rows in int8 with a
 	// scale each (denseScale): a quarter of the bytes, which every decision
-	// reads whole.
+	// reads whole, against the input quantized in int16 (flat.DotsInt16Int8:
+	// integer multiply-adds, no conversions to float per weight).
 	Dense      []float32
 	Bias       []float32 // Classes
 	denseQ     []int8
@@ -480,9 +481,12 @@ func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch)
 	}
 	flat.Prefetch(sc.addrs)
 	if len(vec) == h.Dim {
-		flat.DotsF32Int8(vec, h.denseQ, dst)
+		sc.q16 = slices.Grow(sc.q16[:0], h.Dim)[:h.Dim]
+		sc.dots = slices.Grow(sc.dots[:0], h.Classes)[:h.Classes]
+		qs := flat.QuantizeInt16(sc.q16, vec)
+		flat.DotsInt16Int8(sc.q16, h.denseQ, sc.dots)
 		for c, b := range h.Bias {
-			dst[c] = b + dst[c]*h.denseScale[c]
+			dst[c] = b + float32(sc.dots[c])*qs*h.denseScale[c]
 		}
 	} else {
 		copy(dst, h.Bias)
@@ -504,6 +508,8 @@ func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch)
 type headScratch struct {
 	spans []span
 	addrs []uintptr
+	q16   []int16 // the input vector, quantized
+	dots  []int32
 }
 
 func softmax(z []float32) {

@@ -202,11 +202,34 @@ func AddScaled(dst, x []float32, a float32) { simd.AddScaled(dst, x, a) }
 // the bytes of a float32 one.
 func AddScaledInt8(dst []float32, x []int8, a float32) { simd.AddScaledInt8(dst, x, a) }
 
-// DotsF32Int8 writes q's inner product with each int8 row of rows (rows of
-// len(q), side by side) into out, which holds at least len(rows)/len(q): a
-// float32 query against quantized rows, in one call that reads the rows in
-// order and prefetches ahead (AVX2 when len(q) is a multiple of 16).
-func DotsF32Int8(q []float32, rows []int8, out []float32) { simd.DotsF32Int8(q, rows, out) }
+// DotsInt16Int8 writes q's inner product with each int8 row of rows (rows
+// of len(q), side by side) into out, which holds at least len(rows)/len(q):
+// a query quantized finely (QuantizeInt16) against rows quantized coarsely,
+// in one call that reads the rows in order and prefetches ahead (AVX2 when
+// len(q) is a multiple of 16).
+func DotsInt16Int8(q []int16, rows []int8, out []int32) { simd.DotsInt16Int8(q, rows, out) }
+
+// QuantizeInt16 writes v into dst (same length) as integers, the largest
+// magnitude mapped to the most DotsInt16Int8 allows for len(v) values
+// (2^14 up to 1,032 dimensions), and returns the scale back:
+// v[i] ≈ scale·dst[i], within scale/2.
+func QuantizeInt16(dst []int16, v []float32) (scale float32) {
+	var mb uint32
+	for _, x := range v {
+		mb = max(mb, math.Float32bits(x)&^(1<<31))
+	}
+	m := math.Float32frombits(mb)
+	if m == 0 {
+		clear(dst)
+		return 0
+	}
+	bound := float32(simd.Int16Int8Bound(len(v)))
+	k := bound / m
+	for j, x := range v[:len(dst)] {
+		dst[j] = int16(int32(x*k+32768.5) - 32768) // rounds without a branch, as quantize
+	}
+	return m / bound
+}
 
 // Prefetch starts loading the cache line at each address without waiting
 // for it, so that scattered reads that follow find their lines in flight

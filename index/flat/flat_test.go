@@ -3,6 +3,7 @@ package flat
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -265,5 +266,32 @@ func BenchmarkNearest(b *testing.B) {
 				evict[0] = sink
 			})
 		}
+	}
+}
+
+// TestQuantizeInt16: each value comes back within half a step, and the
+// largest magnitude is the bound DotsInt16Int8 allows for the length.
+func TestQuantizeInt16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 256, 1536, 4096} {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		q := make([]int16, n)
+		scale := QuantizeInt16(q, v)
+		top := 0
+		for i, x := range v {
+			if d := math.Abs(float64(x) - float64(scale)*float64(q[i])); d > float64(scale)/2*1.0001 {
+				t.Fatalf("n=%d: v[%d] = %v comes back as %v", n, i, x, scale*float32(q[i]))
+			}
+			top = max(top, int(q[i]), -int(q[i]))
+		}
+		if want := min(1<<14, (1<<31-1)/(127*n)); top != want {
+			t.Errorf("n=%d: largest magnitude %d, want %d", n, top, want)
+		}
+	}
+	if s := QuantizeInt16(make([]int16, 3), make([]float32, 3)); s != 0 {
+		t.Errorf("zero vector: scale %v", s)
 	}
 }

@@ -17,4 +17,4 @@ func dotsI8AVX2(q, rows *int8, n, count int, out *int32)
 func axpyI8AVX2(dst *float32, x *int8, n int, a float32)
 
 //go:noescape
-func dotsF32I8AVX2(q *float32, rows *int8, n, count int, out *float32)
+func dotsI16I8AVX2(q *int16, rows *int8, n, count int, out *int32)

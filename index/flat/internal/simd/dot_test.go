@@ -150,27 +150,41 @@ func TestAddScaledInt8MatchesFloat64(t *testing.T) {
 	}
 }
 
-func TestDotsF32Int8MatchesFloat64(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	for _, n := range []int{1, 10, 16, 48, 100, 256, 272} {
+// TestPrefetchNeverFaults: prefetching any address, mapped or not, is
+// harmless.
+func TestPrefetchNeverFaults(t *testing.T) {
+	x := make([]byte, 4096)
+	Prefetch([]uintptr{0, 1, uintptr(unsafe.Pointer(&x[0])), uintptr(unsafe.Pointer(&x[4095])), ^uintptr(0)})
+	Prefetch(nil)
+}
+
+func TestDotsInt16Int8MatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 10, 16, 48, 100, 256, 272, 8192} {
 		for _, count := range []int{0, 1, 3, 64} {
-			q, rows := make([]float32, n), make([]int8, n*count)
+			q, rows := make([]int16, n), make([]int8, n*count)
+			bound := Int16Int8Bound(n)
 			for i := range q {
-				q[i] = float32(rng.NormFloat64())
+				q[i] = int16(rng.IntN(2*bound+1) - bound)
 			}
 			for i := range rows {
 				rows[i] = int8(rng.IntN(255) - 127)
 			}
-			out := make([]float32, count+1)
-			out[count] = 12345 // past the rows: left alone
-			DotsF32Int8(q, rows, out)
-			for r := range count {
-				var want float64
-				for j, x := range q {
-					want += float64(x) * float64(rows[r*n+j])
+			if n == 8192 && count == 1 { // the largest sums allowed
+				for i := range q {
+					q[i], rows[i] = int16(bound), -127
 				}
-				if math.Abs(float64(out[r])-want) > 1e-5*127*math.Sqrt(float64(n)) {
-					t.Errorf("n=%d count=%d row %d: %v, want %v (avx2 %v)", n, count, r, out[r], want, useAVX2)
+			}
+			out := make([]int32, count+1)
+			out[count] = 12345 // past the rows: left alone
+			DotsInt16Int8(q, rows, out)
+			for r := range count {
+				var want int64
+				for j, x := range q {
+					want += int64(x) * int64(rows[r*n+j])
+				}
+				if int64(out[r]) != want {
+					t.Errorf("n=%d count=%d row %d: %d, want %d (avx2 %v)", n, count, r, out[r], want, useAVX2)
 				}
 			}
 			if out[count] != 12345 {
@@ -178,12 +192,4 @@ func TestDotsF32Int8MatchesFloat64(t *testing.T) {
 			}
 		}
 	}
-}
-
-// TestPrefetchNeverFaults: prefetching any address, mapped or not, is
-// harmless.
-func TestPrefetchNeverFaults(t *testing.T) {
-	x := make([]byte, 4096)
-	Prefetch([]uintptr{0, 1, uintptr(unsafe.Pointer(&x[0])), uintptr(unsafe.Pointer(&x[4095])), ^uintptr(0)})
-	Prefetch(nil)
 }

@@ -19,10 +19,11 @@ func addScaledI8Go(dst []float32, x []int8, a float32) {
 	}
 }
 
-// DotsF32Int8 writes q's inner product with each of the int8 rows, laid
+// DotsInt16Int8 writes q's inner product with each of the int8 rows, laid
 // side by side in rows (len(q) each), into out (at least len(rows)/len(q)
-// long), reading the rows in order and prefetching ahead of them.
-func DotsF32Int8(q []float32, rows []int8, out []float32) {
+// long). No sum overflows while q's values are at most
+// Int16Int8Bound(len(q)) in magnitude.
+func DotsInt16Int8(q []int16, rows []int8, out []int32) {
 	n := len(q)
 	if n == 0 {
 		clear(out)
@@ -31,24 +32,21 @@ func DotsF32Int8(q []float32, rows []int8, out []float32) {
 	count := len(rows) / n
 	out = out[:count]
 	if useAVX2 && n%16 == 0 && count > 0 {
-		dotsF32I8AVX2(&q[0], &rows[0], n, count, &out[0])
+		dotsI16I8AVX2(&q[0], &rows[0], n, count, &out[0])
 		return
 	}
 	for r := range out {
-		out[r] = dotF32I8Go(q, rows[r*n:(r+1)*n])
+		row := rows[r*n : (r+1)*n]
+		var s int32
+		for j, x := range q {
+			s += int32(x) * int32(row[j])
+		}
+		out[r] = s
 	}
 }
 
-func dotF32I8Go(q []float32, row []int8) float32 {
-	row = row[:len(q)]
-	var s0, s1 float32
-	i := 0
-	for ; i+2 <= len(q); i += 2 {
-		s0 += q[i] * float32(row[i])
-		s1 += q[i+1] * float32(row[i+1])
-	}
-	for ; i < len(q); i++ {
-		s0 += q[i] * float32(row[i])
-	}
-	return s0 + s1
+// Int16Int8Bound is the largest magnitude of q's values, n of them, for
+// which DotsInt16Int8 cannot overflow: 127·n·bound < 2^31, at most 2^14.
+func Int16Int8Bound(n int) int {
+	return min(1<<14, (1<<31-1)/(127*max(n, 1)))
 }
