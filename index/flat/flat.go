@@ -223,12 +223,14 @@ func QuantizeInt16(dst []int16, v []float32) (scale float32) {
 		clear(dst)
 		return 0
 	}
-	bound := float32(simd.Int16Int8Bound(len(v)))
-	k := bound / m
+	bound := float64(simd.Int16Int8Bound(len(v)))
+	k := bound / float64(m)
 	for j, x := range v[:len(dst)] {
-		dst[j] = int16(int32(x*k+32768.5) - 32768) // rounds without a branch, as quantize
+		// Rounds without a branch, as quantize; in float64, whose steps
+		// near 2^15 are fine enough for it.
+		dst[j] = int16(int32(float64(x)*k+32768.5) - 32768)
 	}
-	return m / bound
+	return float32(float64(m) / bound)
 }
 
 // Prefetch starts loading the cache line at each address without waiting
