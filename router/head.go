@@ -82,9 +82,9 @@ type spanSlot struct {
 }
 
 // span is one feature's entries: its weights are cls[lo:hi] and w[lo:hi],
-// or the row at rows[lo:lo+stride] when hi == wide; its classes are seen[slo:shi], or
-// the bitmap at bits[slo:] when shi == wide. shi == 0 marks an empty slot:
-// a stored feature was seen in at least one class.
+// or the row at rows[lo:lo+stride] when hi == wide; its classes are
+// seen[slo:shi], or the bitmap at bits[slo:] when shi == wide. shi == 0
+// marks an empty slot: a stored feature was seen in at least one class.
 type span struct{ lo, hi, slo, shi uint32 }
 
 const wide = math.MaxUint32

@@ -104,8 +104,12 @@ const (
 	h1MaxHeaders = 256
 )
 
-// errAbandoned ends a connection whose answer was not read to its end.
+// errAbandoned is what a body closed before its end reads afterwards (its
+// connection is closed, not pooled).
 var errAbandoned = errors.New("the answer was not read to its end")
+
+// h1MaxInterim bounds the interim (1xx) answers before the final one.
+const h1MaxInterim = 8
 
 // post sends body to t and returns the answer once its head has arrived.
 // ctx bounds the whole exchange, the body's reading included.
@@ -153,7 +157,10 @@ func (c *h1Client) exchange(ctx context.Context, conn *h1Conn, t *h1Target, body
 		return fail(err)
 	}
 	resp := &h1Response{Body: b}
-	for {
+	for interim := 0; ; interim++ {
+		if interim > h1MaxInterim {
+			return fail(fmt.Errorf("the upstream sent more than %d interim answers", h1MaxInterim))
+		}
 		status, proto1, err := readStatus(conn.br)
 		if err != nil {
 			return fail(err)

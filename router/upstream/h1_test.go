@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/semroute/semroute/router"
 )
 
 // countConns starts srv counting the connections it accepts.
@@ -198,6 +200,7 @@ func TestH1Answers(t *testing.T) {
 		{"body cut", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", 200, "short", "unexpected EOF"},
 		{"chunks cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 200, "hello", "EOF"},
 		{"switching protocols", "HTTP/1.1 101 Switching Protocols\r\n\r\n", 0, "", "switched protocols"},
+		{"endless early hints", strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", 20), 0, "", "interim answers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, _ := scripted(t, func(int) string { return tc.answer }, true)
@@ -304,6 +307,23 @@ func TestH1IdleTimeout(t *testing.T) {
 	}
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2 (the first reused once, then idle too long)", n)
+	}
+}
+
+// TestKeyWithNewlineUsesNetHTTP: an API key with a control character (a
+// newline read from a file, say) is not written into a request head by
+// hand; the call goes through net/http, which refuses it.
+func TestKeyWithNewlineUsesNetHTTP(t *testing.T) {
+	up := newFake(t, "a", nil)
+	t.Setenv("H1_TEST_KEY", "sk-test\n")
+	p := NewPool(config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "H1_TEST_KEY"}), nil)
+	if d := p.models["a"].deps[0]; d.h1 != nil {
+		t.Fatal("a key with a newline goes through the plain-HTTP client")
+	}
+	t.Setenv("H1_TEST_KEY", "sk-test")
+	p = NewPool(config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "H1_TEST_KEY"}), nil)
+	if d := p.models["a"].deps[0]; d.h1 == nil {
+		t.Fatal("a plain key does not go through the plain-HTTP client")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,9 +157,7 @@ func NewPool(cfg *router.Config, obs Observer) *Pool {
 				keyEnv = mc.APIKeyEnv
 			}
 			d := &Deployment{BaseURL: dc.BaseURL, weight: max(dc.Weight, 0)}
-			if m.provider == (openaiProvider{pool: p}) {
-				d.h1 = h1For(dc.BaseURL, "chat/completions")
-			}
+
 			if dc.Weight == 0 {
 				d.weight = 1
 			}
@@ -167,6 +166,11 @@ func NewPool(cfg *router.Config, obs Observer) *Pool {
 				if d.apiKey == "" {
 					m.missing = keyEnv
 				}
+			}
+			// A key with a control character would break the request's
+			// head: net/http refuses it with an error that says so.
+			if m.provider == (openaiProvider{pool: p}) && !strings.ContainsFunc(d.apiKey, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				d.h1 = h1For(dc.BaseURL, "chat/completions")
 			}
 			m.deps = append(m.deps, d)
 		}
