@@ -104,11 +104,13 @@ func (x *sparseIndex) span(key uint64) span {
 	}
 }
 
-// addTo adds x times the feature's weights to the logits dst.
+// addTo adds x times the feature's weights to the logits dst, of len
+// classes or padded(classes) (then a row is added in whole blocks, its
+// zero padding into dst's).
 func (x *sparseIndex) addTo(dst []float32, sp span, v float32) {
 	if sp.hi == wide {
 		row := x.rows[sp.lo : int(sp.lo)+x.stride]
-		flat.AddScaledInt8(dst[:x.classes], row[rowHeader:], v*rowScale(row))
+		flat.AddScaledInt8(dst, row[rowHeader:], v*rowScale(row))
 		return
 	}
 	ws := x.w[sp.lo:sp.hi]
@@ -138,14 +140,20 @@ func appendRow(rows []int8, weights []float32, stride int) []int8 {
 	return rows
 }
 
-// rowStride is the bytes a row of classes weights takes: rows of up to a
-// cache line are packed 16 bytes apart, longer ones take whole lines.
+// rowStride is the bytes a row of classes weights takes: its header and
+// the weights padded with zeros to a multiple of 16 (padded), so that the
+// kernel adds whole blocks; rows of up to a cache line are packed 16 bytes
+// apart, longer ones take whole lines.
 func rowStride(classes int) int {
-	if n := rowHeader + classes; n > 64 {
+	if n := rowHeader + padded(classes); n > 64 {
 		return (n + 63) &^ 63
 	}
-	return (rowHeader + classes + 15) &^ 15
+	return rowHeader + padded(classes)
 }
+
+// padded is n rounded up to a multiple of 16: the logits' length with
+// room for whole blocks of a row's weights.
+func padded(n int) int { return (n + 15) &^ 15 }
 
 // alignedInt8 returns an empty slice of capacity n whose first byte is on
 // a cache line.
@@ -498,8 +506,13 @@ func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch)
 		sc.addrs = x.lines(sc.addrs, sp)
 	}
 	flat.Prefetch(sc.addrs)
+	acc := dst[:h.Classes]
+	if n := padded(h.Classes); cap(dst) >= n {
+		acc = dst[:n]
+		clear(acc[h.Classes:])
+	}
 	for k, sp := range sc.spans {
-		x.addTo(dst, sp, feats[k].Weight)
+		x.addTo(acc, sp, feats[k].Weight)
 	}
 	softmax(dst)
 }

@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 	}
 	r.setThresholds(opt.Thresholds)
 	r.pool = &sync.Pool{New: func() any {
-		return &scratch{vec: make([]float32, dim), probs: make([]float32, r.classes)}
+		return &scratch{vec: make([]float32, dim), probs: make([]float32, r.classes, padded(r.classes))}
 	}}
 	log.Info("router built", "intents", len(cfg.Intents), "exemplars", len(r.texts), "scorer", r.scorer,
 		"embedder", opt.Embedder.Fingerprint().String(), "took", time.Since(start).Round(time.Millisecond))

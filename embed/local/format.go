@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/semroute/semroute/index/flat"
 	"hash/crc32"
 	"io"
 	"math"
@@ -259,9 +260,12 @@ func littleEndian() bool {
 }
 
 // lookup returns the rank of word, or -1.
-func (t *table) lookup(word []byte) int {
+func (t *table) lookup(word []byte) int { return t.lookupHash(word, hashWord(word)) }
+
+// lookupHash is lookup with the word's hash already computed.
+func (t *table) lookupHash(word []byte, h uint32) int {
 	mask := uint32(len(t.slots) - 1)
-	for slot := hashWord(word) & mask; ; slot = (slot + 1) & mask {
+	for slot := h & mask; ; slot = (slot + 1) & mask {
 		s := t.slots[slot]
 		if s == 0 {
 			return -1
@@ -274,15 +278,15 @@ func (t *table) lookup(word []byte) int {
 }
 
 // word returns the word of rank i.
-// slotAddr is the address of word's first slot in the table.
-func (t *table) slotAddr(word []byte) uintptr {
-	return uintptr(unsafe.Pointer(&t.slots[hashWord(word)&uint32(len(t.slots)-1)]))
+// slotAddr is the address of the first slot of a word of hash h.
+func (t *table) slotAddr(h uint32) uintptr {
+	return uintptr(unsafe.Pointer(&t.slots[h&uint32(len(t.slots)-1)]))
 }
 
-// entryLines appends the addresses of what word's first slot points at:
-// its offset, the first bytes of its string, its scale and its vector.
-func (t *table) entryLines(dst []uintptr, word []byte) []uintptr {
-	s := t.slots[hashWord(word)&uint32(len(t.slots)-1)]
+// entryLines appends the addresses of what the first slot of a word of
+// hash h points at: its offset, its scale and its vector.
+func (t *table) entryLines(dst []uintptr, h uint32) []uintptr {
+	s := t.slots[h&uint32(len(t.slots)-1)]
 	if s == 0 || s > t.hdr.Words {
 		return dst
 	}
@@ -300,11 +304,7 @@ func (t *table) word(i int) string { return string(t.strs[t.offsets[i]:t.offsets
 // addTo adds weight × vector(i) to dst.
 func (t *table) addTo(dst []float32, i int, weight float32) {
 	d := int(t.hdr.Dim)
-	row := t.rows[i*d : i*d+d]
-	s := weight * t.scales[i]
-	for j := range dst[:d] {
-		dst[j] += s * float32(row[j])
-	}
+	flat.AddScaledInt8(dst[:d], t.rows[i*d:i*d+d], weight*t.scales[i])
 }
 
 // readAll is the fallback for systems without mmap.

@@ -66,10 +66,11 @@ type Embedder struct {
 var _ embed.Embedder = (*Embedder)(nil)
 
 type state struct {
-	tok   embed.Tokens
-	ranks []int32
-	feats []embed.Feature
-	addrs []uintptr // cache lines to prefetch
+	tok    embed.Tokens
+	ranks  []int32
+	feats  []embed.Feature
+	addrs  []uintptr // cache lines to prefetch
+	hashes []uint32  // the words' hashes in the table
 }
 
 // Open maps the vectors file at path (DefaultPath when empty) and checks it.
@@ -218,20 +219,22 @@ func (e *Embedder) AppendFeatures(dst []embed.Feature, text string) []embed.Feat
 // it asks for every word's slot together, then for what the slots point
 // at (flat.Prefetch), so that the words' cache misses overlap.
 func (e *Embedder) ranks(s *state) {
-	s.addrs = s.addrs[:0]
+	s.addrs, s.hashes = s.addrs[:0], s.hashes[:0]
 	for i := 0; i < s.tok.Len(); i++ {
-		s.addrs = append(s.addrs, e.t.slotAddr(s.tok.Word(i)))
+		h := hashWord(s.tok.Word(i))
+		s.hashes = append(s.hashes, h)
+		s.addrs = append(s.addrs, e.t.slotAddr(h))
 	}
 	flat.Prefetch(s.addrs)
 	s.addrs = s.addrs[:0]
-	for i := 0; i < s.tok.Len(); i++ {
-		s.addrs = e.t.entryLines(s.addrs, s.tok.Word(i))
+	for _, h := range s.hashes {
+		s.addrs = e.t.entryLines(s.addrs, h)
 	}
 	flat.Prefetch(s.addrs)
 	s.ranks = s.ranks[:0]
 	for i := 0; i < s.tok.Len(); i++ {
 		w := s.tok.Word(i)
-		r := e.t.lookup(w)
+		r := e.t.lookupHash(w, s.hashes[i])
 		if r < 0 {
 			r = e.correct(w)
 		}
