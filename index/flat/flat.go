@@ -214,11 +214,7 @@ func DotsInt16Int8(q []int16, rows []int8, out []int32) { simd.DotsInt16Int8(q, 
 // (2^14 up to 1,032 dimensions), and returns the scale back:
 // v[i] ≈ scale·dst[i], within scale/2.
 func QuantizeInt16(dst []int16, v []float32) (scale float32) {
-	var mb uint32
-	for _, x := range v {
-		mb = max(mb, math.Float32bits(x)&^(1<<31))
-	}
-	m := math.Float32frombits(mb)
+	m := maxAbs(v)
 	if m == 0 {
 		clear(dst)
 		return 0
@@ -273,17 +269,21 @@ func DotInt8(a, b []int8) int32 { return simd.DotInt8(a, b) }
 // first pass of Nearest).
 func DotsInt8(q, rows []int8, out []int32) { simd.DotsInt8(q, rows, out) }
 
-// quantize writes v into dst as integers in [-127, 127], the largest
-// component's magnitude mapped to 127, and returns the scale back.
-func quantize(dst []int8, v []float32) float32 {
-	// The largest magnitude, compared as the bits of |x|, which order as
-	// the floats do: Go's float max, careful of NaN and -0, took longer
-	// than the whole int8 scan of an intent.
+// maxAbs is the largest magnitude in v, compared as the bits of |x|, which
+// order as the floats do: Go's float max, careful of NaN and -0, took
+// longer than the whole int8 scan of an intent.
+func maxAbs(v []float32) float32 {
 	var mb uint32
 	for _, x := range v {
 		mb = max(mb, math.Float32bits(x)&^(1<<31))
 	}
-	m := math.Float32frombits(mb)
+	return math.Float32frombits(mb)
+}
+
+// quantize writes v into dst as integers in [-127, 127], the largest
+// component's magnitude mapped to 127, and returns the scale back.
+func quantize(dst []int8, v []float32) float32 {
+	m := maxAbs(v)
 	if m == 0 {
 		clear(dst)
 		return 0
