@@ -5,13 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/semroute/semroute/index/flat"
 	"hash/crc32"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"unsafe"
+
+	"github.com/semroute/semroute/index/flat"
 )
 
 // The vectors file, written once by Write and memory-mapped by Open. All
@@ -277,7 +278,6 @@ func (t *table) lookupHash(word []byte, h uint32) int {
 	}
 }
 
-// word returns the word of rank i.
 // slotAddr is the address of the first slot of a word of hash h.
 func (t *table) slotAddr(h uint32) uintptr {
 	return uintptr(unsafe.Pointer(&t.slots[h&uint32(len(t.slots)-1)]))
@@ -299,6 +299,7 @@ func (t *table) entryLines(dst []uintptr, h uint32) []uintptr {
 	return dst
 }
 
+// word returns the word of rank i.
 func (t *table) word(i int) string { return string(t.strs[t.offsets[i]:t.offsets[i+1]]) }
 
 // addTo adds weight × vector(i) to dst.

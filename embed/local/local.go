@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/semroute/semroute/index/flat"
 	"hash/crc32"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/index/flat"
 )
 
 // FileName is the vectors file's name inside the cache directory.
