@@ -243,6 +243,38 @@ func TestStreamFailureMidway(t *testing.T) {
 	}
 }
 
+// TestClientGoneEndsUpstream: a client that hangs up mid-stream ends the
+// upstream call too: the upstream sees its request cancelled (its
+// connection closed) rather than streaming on to nobody.
+func TestClientGoneEndsUpstream(t *testing.T) {
+	h := start(t, "")
+	ended := make(chan struct{})
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"the first part\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			close(ended)
+		case <-time.After(10 * time.Second):
+		}
+		return true
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	c := h.client("")
+	st := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "auto",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz please")}})
+	if !st.Next() || len(st.Current().Choices) == 0 || st.Current().Choices[0].Delta.Content != "the first part" {
+		t.Fatalf("no first chunk: %v", st.Err())
+	}
+	cancel() // the client hangs up
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream kept streaming 5 s after the client hung up")
+	}
+}
+
 // TestStreamFallbackBeforeFirstByte: fast fails before sending anything, so
 // strong answers the stream and the client never knows.
 func TestStreamFallbackBeforeFirstByte(t *testing.T) {
