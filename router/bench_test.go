@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/internal/cold"
 )
 
 // BenchmarkDecision is the whole decision — embed, score every intent, find
@@ -34,23 +35,17 @@ func BenchmarkDecision(b *testing.B) {
 				}
 			}
 		})
-		// Cold: between decisions, read 4 MB (twice a core's L2) as a
-		// service's network stack does, so the weights come from L3. This
-		// is the decision as the gateway sees it.
-		evict := make([]int64, 4<<20/8)
+		// Cold: the weights out of the core's caches between decisions
+		// (package cold), as the gateway sees the decision.
 		b.Run(fmt.Sprintf("exemplars=%d/cold", size.intents*size.per), func(b *testing.B) {
-			var sink int64
 			for i := 0; b.Loop(); i++ {
 				b.StopTimer()
-				for j := 0; j < len(evict); j += 8 {
-					sink += evict[j]
-				}
+				cold.Evict()
 				b.StartTimer()
 				if _, err := r.Route(context.Background(), prompts[i%len(prompts)]); err != nil {
 					b.Fatal(err)
 				}
 			}
-			evict[0] = sink
 		})
 	}
 }

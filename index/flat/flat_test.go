@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	chromem "github.com/philippgille/chromem-go"
+
+	"github.com/semroute/semroute/internal/cold"
 )
 
 func randomVectors(n, d int, seed uint64) [][]float32 {
@@ -238,32 +240,27 @@ func BenchmarkNearest(b *testing.B) {
 	vs := randomVectors(10000, 256, 1)
 	exact, quant := New(256, vs), New(256, vs)
 	quant.Quantize()
-	evict := make([]int64, 4<<20/8)
 	q := randomVectors(1, 256, 5)[0]
-	for _, cold := range []bool{false, true} {
+	for _, evict := range []bool{false, true} {
 		for _, c := range []struct {
 			name string
 			s    *Slab
 		}{{"exact", exact}, {"int8", quant}} {
 			name := c.name
-			if cold {
+			if evict {
 				name += "/cold"
 			}
 			b.Run(name, func(b *testing.B) {
 				var sc Scratch
-				var sink int64
 				for i := 0; b.Loop(); i++ {
-					if cold {
+					if evict {
 						b.StopTimer()
-						for j := 0; j < len(evict); j += 8 {
-							sink += evict[j]
-						}
+						cold.Evict()
 						b.StartTimer()
 					}
 					lo := (i * 37 % 100) * 100
 					c.s.Nearest(q, lo, lo+100, &sc)
 				}
-				evict[0] = sink
 			})
 		}
 	}
