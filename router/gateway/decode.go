@@ -148,7 +148,9 @@ func messageMembers(raw []byte, valid bool) ([]message, bool) {
 		case '{':
 			ok := eachMember(raw, i, func(key, value []byte) bool {
 				switch {
-				case asciiEqualFold(key, "role"):
+				// key is ASCII (eachMember declines other keys), so
+				// EqualFold folds it as encoding/json does.
+				case bytes.EqualFold(key, []byte("role")):
 					if string(value) == "null" {
 						m.Role = nil
 						return true
@@ -156,7 +158,7 @@ func messageMembers(raw []byte, valid bool) ([]message, bool) {
 					s, ok := plainString(value)
 					m.Role = &s
 					return ok
-				case asciiEqualFold(key, "content"):
+				case bytes.EqualFold(key, []byte("content")):
 					m.Content = value
 				}
 				return true
@@ -249,22 +251,6 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(s) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // plainString reads a JSON string without escapes, the common case, with

@@ -293,20 +293,20 @@ func readHeader(br *bufio.Reader, keep bool) (http.Header, framing, error) {
 		}
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, "Content-Length"):
+		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 || f.length >= 0 && f.length != n {
 				return nil, f, fmt.Errorf("the answer has an invalid Content-Length: %q", truncate(value))
 			}
 			f.length = n
-		case asciiEqualFold(name, "Transfer-Encoding"):
-			if !asciiEqualFold(value, "chunked") {
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			if !bytes.EqualFold(value, []byte("chunked")) {
 				return nil, f, fmt.Errorf("the answer's transfer coding %q is not supported", truncate(value))
 			}
 			f.chunked = true
-		case asciiEqualFold(name, "Connection"):
+		case bytes.EqualFold(name, []byte("Connection")):
 			for _, v := range bytes.Split(value, []byte(",")) {
-				if asciiEqualFold(bytes.TrimSpace(v), "close") {
+				if bytes.EqualFold(bytes.TrimSpace(v), []byte("close")) {
 					f.close = true
 				}
 			}
@@ -316,25 +316,6 @@ func readHeader(br *bufio.Reader, keep bool) (http.Header, framing, error) {
 			h[key] = append(h[key], string(value))
 		}
 	}
-}
-
-func asciiEqualFold[S ~[]byte | ~string](b S, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 func truncate(b []byte) []byte {
