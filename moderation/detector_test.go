@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,6 +63,49 @@ func TestParseExamplesErrors(t *testing.T) {
 	_, err := ParseExamples([]byte(`{"text":"a","label":"unsafe","category":"x"}` + "\n" + `{"text":"","label":"safe"}` + "\n" + `{"text":"b","label":"maybe"}`))
 	if err == nil || !strings.Contains(err.Error(), "line 2: missing text") || !strings.Contains(err.Error(), `line 3: label "maybe"`) {
 		t.Errorf("%v", err)
+	}
+}
+
+// TestExemplarFiles: the files in datasets/moderation parse, no dev-set
+// row is among the rows a detector may be fitted on, and pairs.jsonl keeps
+// the order that puts each pair in one cross-validation fold after
+// safety.jsonl: groups of five harmful rows, then their five twins.
+func TestExemplarFiles(t *testing.T) {
+	read := func(name string) []Example {
+		raw, err := os.ReadFile(filepath.Join("..", "datasets", "moderation", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs, err := ParseExamples(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return exs
+	}
+	fitted := map[string]string{}
+	for _, name := range []string{"safety.jsonl", "contrast.jsonl", "pairs.jsonl"} {
+		for _, ex := range read(name) {
+			fitted[strings.ToLower(ex.Text)] = name
+		}
+	}
+	for _, name := range []string{"dev.jsonl", "pairs_dev.jsonl"} {
+		for _, ex := range read(name) {
+			if in, ok := fitted[strings.ToLower(ex.Text)]; ok {
+				t.Errorf("%s line %d is also in %s: %q", name, ex.Line, in, ex.Text)
+			}
+		}
+	}
+	if n := len(read("safety.jsonl")); n%5 != 4 {
+		t.Errorf("safety.jsonl has %d rows: pairs.jsonl's groups assume 4 modulo 5, so that each pair shares a fold", n)
+	}
+	pairs := read("pairs.jsonl")
+	if len(pairs)%10 != 0 {
+		t.Fatalf("pairs.jsonl: %d rows, want groups of ten", len(pairs))
+	}
+	for i, ex := range pairs {
+		if want := map[bool]string{true: "unsafe", false: "safe"}[i%10 < 5]; ex.Label != want {
+			t.Errorf("pairs.jsonl line %d: label %s, want %s", ex.Line, ex.Label, want)
+		}
 	}
 }
 
