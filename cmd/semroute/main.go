@@ -26,9 +26,14 @@ Usage:
                                                         measure routing and fit thresholds
   semroute eval cascade --data FILE [--target-quality Q] measure a cheap-then-strong cascade
   semroute eval rag --questions FILE --corpus FILE      measure retrieval: vector, BM25, hybrid
+  semroute eval safety --data FILE [--exemplars FILE]   measure moderation: unsafe recall, false positives
   semroute ingest --config FILE --collection NAME PATH...
                                                         add documents to a rag collection
-  semroute bench [--exemplars N] [--queries N]          measure routing speed on this machine
+  semroute bench [--intents N] [--per N] [--queries N]  measure routing speed on this machine
+  semroute bench proxy [--cache] [--long] [--requests N]
+                                                        measure what the service adds to an upstream call
+  semroute bench rag [--queries N]                      measure RAG ingest and search by mode
+  semroute bench pgvector --dsn URL                     measure the pgvector index: build, latency, recall
 
 Run 'semroute COMMAND --help' for a command's flags.
 `

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,5 +115,48 @@ func TestRouteEmptyPrompt(t *testing.T) {
 	code, out, errs := semroute(t, "", "route", "--config", demoConfig(t), "  ", "hello")
 	if code != 1 || !strings.Contains(out, `"error":"empty prompt"`) || !strings.Contains(out, `"intent":"greeting"`) {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
+
+// TestUsage: every command the usage names answers --help, and lists
+// every flag the usage gives it.
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.HasPrefix(line, "  semroute ") {
+			continue
+		}
+		f := strings.Fields(line)
+		lines++
+		args := f[1:2]
+		if len(f) > 2 && !strings.HasPrefix(f[2], "-") && !strings.HasPrefix(f[2], "[") && strings.ToLower(f[2]) == f[2] {
+			args = f[1:3] // a subcommand: eval safety, bench proxy, model import
+		}
+		var help, errs bytes.Buffer
+		if code := run(context.Background(), append(slices.Clone(args), "--help"), nil, &help, &errs); code != 0 {
+			t.Errorf("semroute %s --help: exit %d: %s", strings.Join(args, " "), code, errs.String())
+			continue
+		}
+		for _, w := range f[len(args)+1:] {
+			name := strings.TrimLeft(strings.Trim(w, "[]|"), "-")
+			if !strings.HasPrefix(strings.Trim(w, "[]"), "--") {
+				continue
+			}
+			if !strings.Contains(errs.String(), "\n  -"+name+" ") && !strings.Contains(errs.String(), "\n  -"+name+"\n") {
+				t.Errorf("the usage gives semroute %s --%s, which its --help does not list", strings.Join(args, " "), name)
+			}
+		}
+	}
+	if lines < 10 {
+		t.Errorf("%d command lines in the usage", lines)
+	}
+	for name := range commands {
+		if !strings.Contains(out.String(), "semroute "+name+" ") {
+			t.Errorf("the usage does not name %q", name)
+		}
 	}
 }
