@@ -28,9 +28,17 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Log is an open log. Append is not safe for concurrent use: callers hold
 // their own lock around it and the state it updates.
 type Log struct {
-	f    *os.File
-	path string
+	f      *os.File
+	path   string
+	size   int64 // the end of the last good record
+	broken error // why the log takes no more records (see Append)
 }
+
+// The file operations Append makes; tests replace them to fail.
+var (
+	writeString = (*os.File).WriteString
+	syncFile    = (*os.File).Sync
+)
 
 // Open opens (or creates) the log at path and calls apply with the body of
 // every good record, in order.
@@ -55,7 +63,7 @@ func Open(path string, apply func(body []byte) error) (*Log, error) {
 		f.Close()
 		return nil, err
 	}
-	return &Log{f: f, path: path}, nil
+	return &Log{f: f, path: path, size: good}, nil
 }
 
 func replay(r io.Reader, apply func([]byte) error) (int64, error) {
@@ -100,18 +108,35 @@ func check(b []byte) ([]byte, error) {
 }
 
 // Append writes v as a record and fsyncs it.
+//
+// A write that fails part way (a full disk) is cut off again, so that the
+// next record starts on a line of its own: written after the stump, it
+// would share its line, fail its checksum, and be cut as a torn tail or
+// make the log damaged. When the cut fails too, or fsync fails (after which
+// what the disk holds is unknown), the log refuses every further record
+// until it is opened again.
 func (l *Log) Append(v any) error {
+	if l.broken != nil {
+		return fmt.Errorf("%s takes no more records until it is opened again: %w", l.path, l.broken)
+	}
 	body, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	line := fmt.Sprintf("%08x %s\n", crc32.Checksum(body, castagnoli), body)
-	if _, err := l.f.WriteString(line); err != nil {
+	if _, err := writeString(l.f, line); err != nil {
+		if terr := l.f.Truncate(l.size); terr != nil {
+			l.broken = fmt.Errorf("write: %w; cutting the partial record: %w", err, terr)
+		} else if _, serr := l.f.Seek(l.size, io.SeekStart); serr != nil {
+			l.broken = fmt.Errorf("write: %w; seek: %w", err, serr)
+		}
 		return fmt.Errorf("write %s: %w", l.path, err)
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := syncFile(l.f); err != nil {
+		l.broken = fmt.Errorf("fsync: %w", err)
 		return fmt.Errorf("fsync %s: %w", l.path, err)
 	}
+	l.size += int64(len(line))
 	return nil
 }
 

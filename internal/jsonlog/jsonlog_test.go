@@ -1,9 +1,11 @@
 package jsonlog
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -38,5 +40,51 @@ func TestAppendReplayTornAndDamaged(t *testing.T) {
 	os.WriteFile(path, []byte(strings.Replace(string(data), `{"n":1}`, `{"n":9}`, 1)), 0o644)
 	if _, err := Open(path, func([]byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("a damaged middle line: %v", err)
+	}
+}
+
+// TestFailedWriteIsCut: a write that stops part way (a full disk) leaves
+// no stump for the next record to share a line with, so every record
+// acknowledged after it replays; a failed fsync stops the log taking more.
+func TestFailedWriteIsCut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	l, err := Open(path, func([]byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { writeString, syncFile = (*os.File).WriteString, (*os.File).Sync }()
+	if err := l.Append(map[string]int{"n": 0}); err != nil {
+		t.Fatal(err)
+	}
+	writeString = func(f *os.File, s string) (int, error) {
+		n, _ := f.WriteString(s[:len(s)/2])
+		return n, syscall.ENOSPC
+	}
+	if err := l.Append(map[string]int{"n": 1}); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("a failed write: %v", err)
+	}
+	writeString = (*os.File).WriteString
+	for i := 2; i <= 3; i++ {
+		if err := l.Append(map[string]int{"n": i}); err != nil {
+			t.Fatalf("after a failed write: %v", err)
+		}
+	}
+	syncFile = func(*os.File) error { return syscall.EIO }
+	if err := l.Append(map[string]int{"n": 4}); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("a failed fsync: %v", err)
+	}
+	syncFile = (*os.File).Sync
+	if err := l.Append(map[string]int{"n": 5}); err == nil || !strings.Contains(err.Error(), "opened again") {
+		t.Errorf("after a failed fsync: %v", err)
+	}
+	l.Close()
+	var got []string
+	if _, err := Open(path, func(b []byte) error { got = append(got, string(b)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Record 4 reached the file although its fsync failed; it was not
+	// acknowledged, and replaying it loses nothing.
+	if strings.Join(got, ",") != `{"n":0},{"n":2},{"n":3},{"n":4}` {
+		t.Errorf("replayed %v", got)
 	}
 }
