@@ -408,16 +408,73 @@ func Parse(data []byte, name string) (*Config, error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, fmt.Errorf("load config %s: the file is empty; see datasets/demo/config.yaml for an example", name)
 	}
-	file, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, fmt.Errorf("load config %s: %s", name, yaml.FormatError(err, false, false))
+	c := &Config{path: name}
+	var tag *ast.TagNode
+	err := safely(func() error {
+		var err error
+		if c.ast, err = parser.ParseBytes(data, 0); err != nil {
+			return err
+		}
+		if tag = firstTag(c.ast); tag != nil && !strings.HasPrefix(tag.Start.Value, "!!") {
+			// A config has no use for a local tag, and the decoder no way
+			// to read one ("!include" is not YAML).
+			return fmt.Errorf("line %d: the tag %s is not supported; write the value itself", tag.Start.Position.Line, tag.Start.Value)
+		}
+		return yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField())
+	})
+	var fault decoderFault
+	if errors.As(err, &fault) && tag != nil {
+		err = fmt.Errorf("%w; the tag %s at line %d is the likely cause", err, tag.Start.Value, tag.Start.Position.Line)
 	}
-	c := &Config{path: name, ast: file}
-	if err := yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField()); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("load config %s: %s", name, yaml.FormatError(err, false, false))
 	}
 	c.setDefaults(filepath.Dir(name))
 	return c, nil
+}
+
+// decoderFault is a panic of the YAML library, turned into an error.
+type decoderFault struct{ v any }
+
+func (f decoderFault) Error() string {
+	return fmt.Sprintf("the YAML decoder failed on this file (%v)", f.v)
+}
+
+// safely runs a step of the YAML library, which on some malformed input
+// panics instead of returning an error (goccy/go-yaml issue 735: a tag on a
+// scalar where a list belongs). A config reloaded on SIGHUP must not take
+// the service down with it.
+func safely(step func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = decoderFault{r}
+		}
+	}()
+	return step()
+}
+
+// firstTag returns the file's first tag (!name or !!type), or nil.
+func firstTag(file *ast.File) *ast.TagNode {
+	var found *ast.TagNode
+	for _, doc := range file.Docs {
+		if doc.Body != nil && found == nil {
+			ast.Walk(tagFinder{&found}, doc.Body)
+		}
+	}
+	return found
+}
+
+type tagFinder struct{ found **ast.TagNode }
+
+func (v tagFinder) Visit(n ast.Node) ast.Visitor {
+	if *v.found != nil {
+		return nil
+	}
+	if t, ok := n.(*ast.TagNode); ok {
+		*v.found = t
+		return nil
+	}
+	return v
 }
 
 func (c *Config) setDefaults(dir string) {

@@ -170,3 +170,24 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestParseTags: a tag where the decoder cannot follow it is an error that
+// says where, never a panic (the YAML library panics on a tag on a scalar
+// where a list belongs; a config reloaded on SIGHUP would take the service
+// down).
+func TestParseTags(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"!include utterances.yaml", "line 3: the tag !include is not supported"},
+		{"!00", "line 3: the tag !00 is not supported"},
+		{"!!int 0", "the tag !!int at line 3 is the likely cause"},
+	} {
+		data := "intents:\n  - name: a\n    utterances: " + tc.value + "\n    target: {model: m}\n"
+		_, err := Parse([]byte(data), "tags.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.value, err, tc.want)
+		}
+	}
+	if _, err := Parse([]byte("intents:\n  - name: !!str a\n    utterances: [x]\n"), "tags.yaml"); err != nil {
+		t.Errorf("a standard tag the decoder reads: %v", err)
+	}
+}
