@@ -1,7 +1,7 @@
 // Package jsonlog is the crash-safe append-only log that the handoff
-// queue (moderation/handoff) and the spend ledger (router/spend) keep in
-// the data directory. It has its own folder because it belongs to neither:
-// both need the same guarantees.
+// queue (moderation/handoff), the spend ledger (router/spend) and the
+// default index (index/chromem) keep in the data directory. It has its own
+// folder because it belongs to none of them: all need the same guarantees.
 //
 // Each record is one line: the CRC-32C of the JSON body in hex, a space,
 // the body. Append writes and fsyncs before it returns, so a record whose
@@ -123,7 +123,7 @@ func (l *Log) Append(v any) error {
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("%08x %s\n", crc32.Checksum(body, castagnoli), body)
+	line := record(body)
 	if _, err := writeString(l.f, line); err != nil {
 		if terr := l.f.Truncate(l.size); terr != nil {
 			l.broken = fmt.Errorf("write: %w; cutting the partial record: %w", err, terr)
@@ -138,6 +138,53 @@ func (l *Log) Append(v any) error {
 	}
 	l.size += int64(len(line))
 	return nil
+}
+
+// record is body as a line of the log.
+func record(body []byte) string {
+	return fmt.Sprintf("%08x %s\n", crc32.Checksum(body, castagnoli), body)
+}
+
+// Rewrite replaces the log at path with the records that write adds, all
+// or nothing: they go to a temporary file, which is fsynced and renamed
+// over path, and the directory is fsynced. A log open on path keeps the old
+// file; open path again to append to the new one.
+func Rewrite(path string, write func(add func(v any) error) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	err = write(func(v any) error {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.WriteString(record(body))
+		return err
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rewrite %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Close closes the file.
