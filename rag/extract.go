@@ -180,23 +180,35 @@ func markdown(s string) (title, text string) {
 // stripInline turns [text](url) into text, drops images and emphasis marks.
 func stripInline(s string) string {
 	var b strings.Builder
+	// link finds the "](" and ")" of a link opened at i. Once one is
+	// missing, no later bracket can find it either: looking again for
+	// every "[" made a line of brackets quadratic.
+	links := true
+	link := func(i int) (j, k int, ok bool) {
+		if !links {
+			return 0, 0, false
+		}
+		if j = strings.Index(s[i:], "]("); j > 0 {
+			if k = strings.IndexByte(s[i+j:], ')'); k > 0 {
+				return j, k, true
+			}
+		}
+		links = j != -1 && k != -1
+		return 0, 0, false
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '!' && i+1 < len(s) && s[i+1] == '[':
-			if j := strings.Index(s[i:], "]("); j > 0 {
-				if k := strings.IndexByte(s[i+j:], ')'); k > 0 {
-					i += j + k
-					continue
-				}
+			if j, k, ok := link(i); ok {
+				i += j + k
+				continue
 			}
 		case c == '[':
-			if j := strings.Index(s[i:], "]("); j > 0 {
-				if k := strings.IndexByte(s[i+j:], ')'); k > 0 {
-					b.WriteString(s[i+1 : i+j])
-					i += j + k
-					continue
-				}
+			if j, k, ok := link(i); ok {
+				b.WriteString(s[i+1 : i+j])
+				i += j + k
+				continue
 			}
 		case c == '*' || c == '_' && (i == 0 || s[i-1] == ' ' || i+1 == len(s) || s[i+1] == ' ') || c == '`':
 			continue
