@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLabeled -fuzztime 30s ./intents
 	$(GO) test -run '^$$' -fuzz FuzzDecodeChat -fuzztime 30s ./router/gateway
 	$(GO) test -run '^$$' -fuzz FuzzH1Answer -fuzztime 30s ./router/upstream
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./rag
 
 clean:
 	rm -rf bin data

@@ -14,26 +14,22 @@ import (
 	"syscall"
 )
 
+// usage is README.md's list of commands (TestUsage holds them equal).
 const usage = `semroute — route prompts by meaning
 
 Usage:
-  semroute model import [--from FILE.tgz] [--out FILE]   convert the word vectors (make model runs it)
-  semroute route --config FILE [--examples FILE] [--format json|text] [PROMPT ...]
-                                                        decide where prompts go (stdin: one a line)
-  semroute serve --config FILE [--addr HOST:PORT] [--debug]
-                                                        the OpenAI-compatible service (SIGHUP reloads the config)
-  semroute eval [--config FILE] --train FILE --test FILE [--val FILE] [--fit] [--out DIR] [--json]
-                                                        measure routing and fit thresholds
-  semroute eval cascade --data FILE [--target-quality Q] measure a cheap-then-strong cascade
-  semroute eval rag --questions FILE --corpus FILE      measure retrieval: vector, BM25, hybrid
-  semroute eval safety --data FILE [--exemplars FILE]   measure moderation: unsafe recall, false positives
-  semroute ingest --config FILE --collection NAME PATH...
-                                                        add documents to a rag collection
-  semroute bench [--intents N] [--per N] [--queries N]  measure routing speed on this machine
-  semroute bench proxy [--cache] [--long] [--requests N]
-                                                        measure what the service adds to an upstream call
-  semroute bench rag [--queries N]                      measure RAG ingest and search by mode
-  semroute bench pgvector --dsn URL                     measure the pgvector index: build, latency, recall
+  semroute model import [--from FILE.tgz] [--out FILE]     convert the word vectors (make model runs it)
+  semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [PROMPT ...]
+  semroute serve --config FILE [--addr HOST:PORT] [--debug]   the OpenAI-compatible service; SIGHUP reloads the config
+  semroute bench [--intents N] [--per N] [--queries N]     routing speed on this machine, against a baseline
+  semroute bench proxy [--cache [--exact]|--fresh] [--long] what the service adds to a call, against a loopback mock
+  semroute bench pgvector [--sizes N,N] [--dims D,D]      the PostgreSQL backend against exact search
+  semroute bench rag [--chunks N,N]                       ingest rate and query latency of a rag collection
+  semroute ingest --config FILE --collection NAME PATH...  add documents to a rag collection
+  semroute eval rag --questions FILE --corpus FILE        retrieval quality: vector, BM25, hybrid, RRF
+  semroute eval safety --data FILE [--exemplars FILE]    the moderation detector: recall, false positives
+  semroute eval [--config FILE] --train FILE --test FILE [--val FILE] [--fit] [--objective O] [--out DIR] [--json]
+  semroute eval cascade --data FILE [--models weak,strong] [--cost MODEL=USD] [--target-quality Q | --budget USD] [--out DIR] [--json]
 
 Run 'semroute COMMAND --help' for a command's flags.
 `

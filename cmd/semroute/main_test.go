@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -118,22 +119,33 @@ func TestRouteEmptyPrompt(t *testing.T) {
 	}
 }
 
-// TestUsage: every command the usage names answers --help, and lists
-// every flag the usage gives it.
+// TestUsage: the usage lists README.md's commands, and every command it
+// names answers --help and lists every flag the usage gives it.
 func TestUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), nil, nil, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	lines := 0
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(string(readme), "## The CLI\n\n```\n")
+	block, _, _ = strings.Cut(block, "```")
+	var listed []string
 	for _, line := range strings.Split(out.String(), "\n") {
-		if !strings.HasPrefix(line, "  semroute ") {
-			continue
+		if strings.HasPrefix(line, "  semroute ") {
+			listed = append(listed, line[2:])
 		}
+	}
+	if want := strings.Split(strings.TrimSpace(block), "\n"); !slices.Equal(listed, want) {
+		t.Errorf("the usage's commands:\n%s\nREADME.md's:\n%s", strings.Join(listed, "\n"), strings.Join(want, "\n"))
+	}
+	flagName := regexp.MustCompile(`--([a-z][a-z-]*)`)
+	for _, line := range listed {
 		f := strings.Fields(line)
-		lines++
 		args := f[1:2]
-		if len(f) > 2 && !strings.HasPrefix(f[2], "-") && !strings.HasPrefix(f[2], "[") && strings.ToLower(f[2]) == f[2] {
+		if len(f) > 2 && f[2][0] >= 'a' && f[2][0] <= 'z' {
 			args = f[1:3] // a subcommand: eval safety, bench proxy, model import
 		}
 		var help, errs bytes.Buffer
@@ -141,21 +153,17 @@ func TestUsage(t *testing.T) {
 			t.Errorf("semroute %s --help: exit %d: %s", strings.Join(args, " "), code, errs.String())
 			continue
 		}
-		for _, w := range f[len(args)+1:] {
-			name := strings.TrimLeft(strings.Trim(w, "[]|"), "-")
-			if !strings.HasPrefix(strings.Trim(w, "[]"), "--") {
-				continue
-			}
-			if !strings.Contains(errs.String(), "\n  -"+name+" ") && !strings.Contains(errs.String(), "\n  -"+name+"\n") {
-				t.Errorf("the usage gives semroute %s --%s, which its --help does not list", strings.Join(args, " "), name)
+		for _, m := range flagName.FindAllStringSubmatch(line, -1) {
+			if !regexp.MustCompile(`\n  -` + m[1] + `[ \n]`).MatchString(errs.String()) {
+				t.Errorf("the usage gives semroute %s --%s, which its --help does not list", strings.Join(args, " "), m[1])
 			}
 		}
 	}
-	if lines < 10 {
-		t.Errorf("%d command lines in the usage", lines)
+	if len(listed) < 10 {
+		t.Errorf("%d commands in the usage", len(listed))
 	}
 	for name := range commands {
-		if !strings.Contains(out.String(), "semroute "+name+" ") {
+		if !slices.ContainsFunc(listed, func(l string) bool { return strings.HasPrefix(l, "semroute "+name+" ") }) {
 			t.Errorf("the usage does not name %q", name)
 		}
 	}
