@@ -1,12 +1,13 @@
 package router
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/semroute/semroute/embed"
+	"github.com/semroute/semroute/internal/durable"
 )
 
 // Thresholds are fitted cut-offs (by `semroute eval --fit`), tied to the
@@ -65,20 +66,18 @@ func LoadThresholds(path string, fp embed.Fingerprint) (*Thresholds, error) {
 	return &t, nil
 }
 
-// Save writes t to path atomically.
+// Save writes t to path: a crash leaves the old file or the new one
+// (durable.ReplaceFile).
 func (t *Thresholds) Save(path string) error {
 	data, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("save thresholds: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("save thresholds: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	err = durable.ReplaceFile(path, func(w *bufio.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("save thresholds: %w", err)
 	}
 	return nil

@@ -21,6 +21,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/semroute/semroute/internal/durable"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -146,45 +148,19 @@ func record(body []byte) string {
 }
 
 // Rewrite replaces the log at path with the records that write adds, all
-// or nothing: they go to a temporary file, which is fsynced and renamed
-// over path, and the directory is fsynced. A log open on path keeps the old
-// file; open path again to append to the new one.
+// or nothing (durable.ReplaceFile). A log open on path keeps the old file;
+// open path again to append to the new one.
 func Rewrite(path string, write func(add func(v any) error) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = write(func(v any) error {
-		body, err := json.Marshal(v)
-		if err != nil {
+	return durable.ReplaceFile(path, func(w *bufio.Writer) error {
+		return write(func(v any) error {
+			body, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			_, err = w.WriteString(record(body))
 			return err
-		}
-		_, err = w.WriteString(record(body))
-		return err
+		})
 	})
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("rewrite %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Close closes the file.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/internal/durable"
 	"github.com/semroute/semroute/router"
 )
 
@@ -58,35 +60,10 @@ func (s *fileStore) save(list []intents.Intent) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return durable.ReplaceFile(s.path, func(w *bufio.Writer) error {
+		_, err := w.Write(append(data, '\n'))
 		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".intents-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	})
 }
 
 func (s *Server) listIntents(c *gin.Context) {
