@@ -563,6 +563,14 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if code, _, body := h.do(t, "POST", "/v1/route", "", `{"input":"will it rain tomorrow"}`); code != 200 || body["intent"] != "weather" {
 		t.Errorf("after a refused reload: %d %v", code, body)
 	}
+	// A tag the YAML library panics on (a scalar where a list belongs).
+	os.WriteFile(h.cfgPath, []byte("version: 1\nintents:\n  - name: a\n    utterances: !!int 0\n"), 0o644)
+	if err := h.srv.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Errorf("a config the decoder panics on: %v", err)
+	}
+	if code, _, body := h.do(t, "POST", "/v1/route", "", `{"input":"will it rain tomorrow"}`); code != 200 || body["intent"] != "weather" {
+		t.Errorf("after a refused reload: %d %v", code, body)
+	}
 	os.WriteFile(h.cfgPath, bytes.Replace(good, []byte("play some jazz,"), []byte("play some jazz, will it snow on sunday,"), 1), 0o644)
 	if err := h.srv.Reload(context.Background()); err != nil {
 		t.Fatal(err)

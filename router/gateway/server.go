@@ -264,8 +264,15 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 }
 
 // Reload rereads the config file and swaps it in; on any error the old
-// config keeps serving.
-func (s *Server) Reload(ctx context.Context) error {
+// config keeps serving. So it does on a panic, which is logged with its
+// stack as the handlers' are: a reload must not take the service down.
+func (s *Server) Reload(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic while reloading", "err", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("reload: internal error: %v", r)
+		}
+	}()
 	cfg, err := router.Load(s.opt.ConfigPath)
 	if err != nil {
 		return err
