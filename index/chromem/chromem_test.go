@@ -7,12 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	chromem "github.com/philippgille/chromem-go"
 
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/indextest"
+	"github.com/semroute/semroute/internal/crashtest"
 )
 
 func TestConformanceInMemory(t *testing.T) {
@@ -169,4 +171,66 @@ func TestMovesChromemFilesIntoTheLog(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, legacyDir)); err != nil {
 		t.Errorf("chromem-go's files were not moved aside: %v", err)
 	}
+}
+
+// TestKillNineLosesNothing runs a child that upserts records as fast as it
+// can, replacing earlier ones (so that opening the log rewrites it), and
+// prints each ID and version once Upsert returns; the parent kills it with
+// SIGKILL at some moment, several times over one directory. Every printed
+// (acknowledged) record must be there, at its version or a later one.
+func TestKillNineLosesNothing(t *testing.T) {
+	if dir, ok := crashtest.Child("SEMROUTE_INDEX_CHILD"); ok {
+		x, err := Open(dir)
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		recs, _ := x.List(context.Background(), "c")
+		v0 := 0 // versions go on rising from the last round's
+		for _, r := range recs {
+			n, _ := strconv.Atoi(r.Text)
+			v0 = max(v0, n+1)
+		}
+		for v := v0; ; v++ {
+			recs := make([]index.Record, 1+v%7)
+			for i := range recs {
+				recs[i] = index.Record{ID: fmt.Sprint((v*7 + i) % 1500), Text: fmt.Sprint(v), Vector: []float32{1, float32(v), float32(i)}}
+			}
+			if err := x.Upsert(context.Background(), "c", recs); err != nil {
+				fmt.Println("error", err)
+				os.Exit(1)
+			}
+			for _, r := range recs {
+				fmt.Println(r.ID, r.Text)
+			}
+		}
+	}
+	dir := t.TempDir()
+	acked, lines := map[string]int{}, 0
+	crashtest.Kill(t, "TestKillNineLosesNothing", "SEMROUTE_INDEX_CHILD", dir, 8, func(line string) {
+		var id string
+		var v int
+		if _, err := fmt.Sscan(line, &id, &v); err == nil {
+			acked[id] = max(acked[id], v)
+			lines++
+		}
+	})
+	x, err := Open(dir)
+	if err != nil {
+		t.Fatalf("the index does not open after kill -9: %v", err)
+	}
+	recs, _ := x.List(context.Background(), "c")
+	got := map[string]int{}
+	for _, r := range recs {
+		got[r.ID], _ = strconv.Atoi(r.Text)
+	}
+	for id, v := range acked {
+		if g, ok := got[id]; !ok || g < v {
+			t.Fatalf("record %s: acknowledged at version %d, found %d (present %v)", id, v, g, ok)
+		}
+	}
+	if len(acked) < 100 {
+		t.Errorf("only %d records acknowledged in eight rounds: the test did not exercise much", len(acked))
+	}
+	t.Logf("%d writes of %d records acknowledged over eight kill -9 rounds, all there", lines, len(acked))
 }

@@ -1,15 +1,13 @@
 package handoff
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/semroute/semroute/internal/crashtest"
 )
 
 func TestReplay(t *testing.T) {
@@ -69,8 +67,8 @@ func TestTornTailIsCutDamageIsRefused(t *testing.T) {
 // SIGKILL at some moment, several times over one log. Every printed
 // (acknowledged) id must be in the log, and the log must open.
 func TestKillNineLosesNothing(t *testing.T) {
-	if os.Getenv("SEMROUTE_HANDOFF_CHILD") != "" {
-		s, err := Open(os.Getenv("SEMROUTE_HANDOFF_CHILD"))
+	if path, ok := crashtest.Child("SEMROUTE_HANDOFF_CHILD"); ok {
+		s, err := Open(path)
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)
@@ -86,35 +84,11 @@ func TestKillNineLosesNothing(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "handoff.log")
 	var acked []string
-	for round := range 5 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillNineLosesNothing$")
-		cmd.Env = append(os.Environ(), "SEMROUTE_HANDOFF_CHILD="+path)
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	crashtest.Kill(t, "TestKillNineLosesNothing", "SEMROUTE_HANDOFF_CHILD", path, 5, func(line string) {
+		if strings.HasPrefix(line, "T") {
+			acked = append(acked, line)
 		}
-		sc := bufio.NewScanner(out)
-		deadline := time.Now().Add(time.Duration(20+round*15) * time.Millisecond)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, "error") {
-				t.Fatalf("child: %s", line)
-			}
-			if strings.HasPrefix(line, "T") {
-				acked = append(acked, line)
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Signal(syscall.SIGKILL)
-				break
-			}
-		}
-		for sc.Scan() { // ids printed before the kill landed
-			if strings.HasPrefix(sc.Text(), "T") {
-				acked = append(acked, sc.Text())
-			}
-		}
-		cmd.Wait()
-	}
+	})
 	s, err := Open(path)
 	if err != nil {
 		t.Fatalf("the log does not open after kill -9: %v", err)
