@@ -167,7 +167,7 @@ func (x *Index) each(add func(any) error) error {
 			return err
 		}
 		for i := 0; i < len(recs); i += batch {
-			if err := add(newChange(name, dim, recs[i:min(i+batch, len(recs))], nil)); err != nil {
+			if err := add(newChange(name, dim, recs[i:min(i+batch, len(recs))])); err != nil {
 				return err
 			}
 		}
@@ -175,8 +175,9 @@ func (x *Index) each(add func(any) error) error {
 	return nil
 }
 
-func newChange(collection string, dim int, recs []index.Record, deleted []string) change {
-	ch := change{Collection: collection, Dim: dim, Delete: deleted}
+// newChange is recs upserted into collection, as the log has them.
+func newChange(collection string, dim int, recs []index.Record) change {
+	ch := change{Collection: collection, Dim: dim}
 	for _, r := range recs {
 		v := make([]byte, 4*len(r.Vector))
 		for i, f := range r.Vector {
@@ -294,7 +295,7 @@ func (x *Index) Upsert(ctx context.Context, collection string, recs []index.Reco
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := x.write(newChange(collection, dim, units[i:min(i+batch, len(units))], nil)); err != nil {
+		if err := x.write(newChange(collection, dim, units[i:min(i+batch, len(units))])); err != nil {
 			return fmt.Errorf("upsert into %q: %w", collection, err)
 		}
 	}
