@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"container/list"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -362,7 +363,7 @@ func Keys(target string, body map[string]json.RawMessage, msgs []Message) (exact
 		if i == last {
 			lastFrom = len(b)
 		}
-		b = append(append(append(append(b, 0), m.Role...), 1), strings.TrimSpace(m.Content)...)
+		b = appendField(append(appendField(append(b, 0), m.Role), 1), strings.TrimSpace(m.Content))
 		if i == last {
 			lastTo = len(b)
 		}
@@ -379,6 +380,22 @@ func Keys(target string, body map[string]json.RawMessage, msgs []Message) (exact
 	*bp = b
 	keyBuffers.Put(bp)
 	return hex.EncodeToString(all[:16]), hex.EncodeToString(ctx[:16])
+}
+
+// appendField appends a role or a message's text to a key's bytes, where
+// 0 starts a message and 1 ends its role. A text with any of the bytes 0, 1
+// or 2 (JSON's \u0000 and the like) goes in as 2, its length, then its
+// bytes: written plain it could make two conversations one key (a system
+// message "S\x00user\x01Q" and the turns system "S", user "Q"), and so
+// one conversation's cached answer another's. Every other text is written
+// as before, so keys stay as they were (TestKeysAreStable).
+func appendField(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 2 {
+			return append(binary.AppendUvarint(append(b, 2), uint64(len(s))), s...)
+		}
+	}
+	return append(b, s...)
 }
 
 var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

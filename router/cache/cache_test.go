@@ -77,6 +77,19 @@ func TestKeysAndCacheable(t *testing.T) {
 	if e1 != e2 || c1 != c2 || e1 == e3 || e1 == e4 || c1 == c5 || e1 == e6 || c1 != c6 {
 		t.Error("keys: same request, other parameters, other target, other earlier turns, other last turn")
 	}
+	// Texts with the bytes that frame a key's messages make no other
+	// conversation's key.
+	for _, pair := range [][2][]Message{
+		{{{"system", "S\x00user\x01Q"}}, {{"system", "S"}, {"user", "Q"}}},
+		{{{"user\x01x", "y"}}, {{"user", "x\x01y"}}},
+		{{{"user", "\x02\x01a"}}, {{"user", "\x02"}, {"", "a"}}},
+	} {
+		a, _ := Keys("model:fast", body(`{"temperature":0}`), pair[0])
+		b, _ := Keys("model:fast", body(`{"temperature":0}`), pair[1])
+		if a == b {
+			t.Errorf("%q and %q share a key", pair[0], pair[1])
+		}
+	}
 	for _, tc := range []struct {
 		body  string
 		msgs  []Message
