@@ -30,14 +30,21 @@ import (
 	chromem "github.com/philippgille/chromem-go"
 
 	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/internal/durable"
 	"github.com/semroute/semroute/internal/jsonlog"
 )
 
 // Index is an index.Index on a chromem-go database.
 type Index struct {
-	db  *chromem.DB
-	mu  sync.Mutex   // serialises writes, so the log's order is the database's
-	log *jsonlog.Log // nil when the index is in memory only
+	db *chromem.DB
+	mu sync.Mutex // serialises writes, so the log's order is the database's
+
+	// The log, nil when the index is in memory only; written counts the
+	// records in it, live or not.
+	log     *jsonlog.Log
+	path    string
+	written int
+	broken  error // a rewritten log that could not be opened: no more writes
 }
 
 var _ index.Index = (*Index)(nil)
@@ -84,29 +91,48 @@ func Open(dir string) (*Index, error) {
 
 func (x *Index) open(dir string) error {
 	path := filepath.Join(dir, LogName)
+	if err := durable.RemoveTemps(path); err != nil { // a rewrite a crash cut short
+		return err
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if err := migrate(dir, path); err != nil {
 			return err
 		}
 	}
-	written := 0
 	l, err := jsonlog.Open(path, func(body []byte) error {
 		var ch change
 		if err := json.Unmarshal(body, &ch); err != nil {
 			return err
 		}
-		written += len(ch.Upsert) + len(ch.Delete)
+		x.written += len(ch.Upsert) + len(ch.Delete)
 		return x.apply(ch)
 	})
 	if err != nil {
 		return err
 	}
-	x.log = l
-	// Records replaced or deleted stay in the log until it is rewritten
-	// with the live ones alone, when they are most of it.
-	if live := x.count(); written > 2*live+batch {
-		return x.compact(path)
+	x.log, x.path = l, path
+	return x.compactIfStale()
+}
+
+// compactIfStale rewrites the log with the live records alone once the
+// replaced and deleted ones are most of it: at open, and after a write,
+// so a service that re-ingests a corpus every day keeps a log its size.
+func (x *Index) compactIfStale() error {
+	if x.log == nil || x.written <= 2*x.count()+batch {
+		return nil
 	}
+	if err := jsonlog.Rewrite(x.path, x.each); err != nil {
+		return err // the old log is whole and still open
+	}
+	l, err := jsonlog.Open(x.path, func([]byte) error { return nil })
+	if err != nil {
+		// The old handle's file is gone from the directory: what it took
+		// now would be lost.
+		x.broken = fmt.Errorf("reopen the rewritten log: %w", err)
+		return x.broken
+	}
+	x.log.Close()
+	x.log, x.written = l, x.count()
 	return nil
 }
 
@@ -142,17 +168,6 @@ func migrate(dir, path string) error {
 		}
 	}
 	return nil
-}
-
-// compact rewrites the log at path with the live records alone.
-func (x *Index) compact(path string) error {
-	if err := jsonlog.Rewrite(path, x.each); err != nil {
-		return err
-	}
-	x.log.Close()
-	l, err := jsonlog.Open(path, func([]byte) error { return nil })
-	x.log = l
-	return err
 }
 
 // each adds every live record, as changes of up to batch records.
@@ -225,12 +240,22 @@ func (x *Index) apply(ch change) error {
 
 // write logs a change, then makes it; the caller holds mu.
 func (x *Index) write(ch change) error {
+	if x.broken != nil {
+		return x.broken
+	}
 	if x.log != nil {
 		if err := x.log.Append(ch); err != nil {
 			return err
 		}
+		x.written += len(ch.Upsert) + len(ch.Delete)
 	}
-	return x.apply(ch)
+	if err := x.apply(ch); err != nil {
+		return err
+	}
+	// The change is durable and made; a rewrite that fails leaves the old
+	// log, which holds it, in use.
+	x.compactIfStale()
+	return nil
 }
 
 func (x *Index) count() int {

@@ -7,7 +7,9 @@ package durable
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -21,7 +23,7 @@ func ReplaceFile(path string, write func(w *bufio.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	tmp, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return err
 	}
@@ -49,4 +51,21 @@ func ReplaceFile(path string, write func(w *bufio.Writer) error) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".*.tmp" }
+
+// RemoveTemps removes the temporary files of ReplaceFile(path) that a crash
+// left behind. Only the process that writes path may call it.
+func RemoveTemps(path string) error {
+	temps, err := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	if err != nil {
+		return err
+	}
+	for _, t := range temps {
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

@@ -32,3 +32,24 @@ func TestReplaceFile(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "index.log")
+	left, _ := os.CreateTemp(dir, tempPattern(path)) // as a crash mid-write leaves it
+	left.Close()
+	other := filepath.Join(dir, ".other.log.1.tmp")
+	os.WriteFile(other, nil, 0o644)
+	os.WriteFile(path, []byte("kept"), 0o644)
+	if err := RemoveTemps(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left.Name()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the left temporary file: %v", err)
+	}
+	for _, p := range []string{other, path} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
