@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/semroute/semroute/internal/durable"
 	"github.com/semroute/semroute/internal/jsonlog"
 )
 
@@ -80,13 +81,26 @@ type bucket struct{ dim, id, period string }
 type Ledger struct {
 	mu     sync.Mutex
 	log    *jsonlog.Log
+	path   string
 	totals map[bucket]float64
+	// sums is the spend by day and booking's ids, what a rewritten log
+	// holds; lines counts the bookings in the log.
+	sums   map[Booking]float64
+	lines  int
+	broken error // a rewritten log that could not be opened: no more bookings
 }
+
+// compactSlack is how many bookings past twice its sums the log may hold
+// before it is rewritten as the sums.
+const compactSlack = 10000
 
 // Open opens (or creates) the ledger at path and replays it; a torn last
 // line is cut.
 func Open(path string) (*Ledger, error) {
-	l := &Ledger{totals: map[bucket]float64{}}
+	l := &Ledger{path: path, totals: map[bucket]float64{}, sums: map[Booking]float64{}}
+	if err := durable.RemoveTemps(path); err != nil { // a rewrite a crash cut short
+		return nil, fmt.Errorf("spend ledger: %w", err)
+	}
 	log, err := jsonlog.Open(path, func(body []byte) error {
 		var b Booking
 		if err := json.Unmarshal(body, &b); err != nil {
@@ -99,6 +113,9 @@ func Open(path string) (*Ledger, error) {
 		return nil, fmt.Errorf("spend ledger: %w", err)
 	}
 	l.log = log
+	if err := l.compactIfStale(); err != nil {
+		return nil, fmt.Errorf("spend ledger: %w", err)
+	}
 	return l, nil
 }
 
@@ -109,6 +126,44 @@ func (l *Ledger) add(b Booking) {
 			l.totals[bucket{dim, id, p}] += b.Cost
 		}
 	}
+	day, _ := time.Parse("2006-01-02", Period("daily", b.At))
+	cost := b.Cost
+	b.At, b.Cost = day, 0
+	l.sums[b] += cost
+	l.lines++
+}
+
+// compactIfStale rewrites the log as one booking per day and ids (key,
+// team, model, intent), the sum of that day's, once the log holds many
+// more bookings than that: one a request, it would otherwise grow by the
+// traffic and take longer to replay at every start. Every total the
+// ledger reports stays the same (up to the order floats are added in).
+func (l *Ledger) compactIfStale() error {
+	if l.lines <= 2*len(l.sums)+compactSlack {
+		return nil
+	}
+	err := jsonlog.Rewrite(l.path, func(add func(any) error) error {
+		for b, cost := range l.sums {
+			b.Cost = cost
+			if err := add(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err // the old log is whole and still open
+	}
+	log, err := jsonlog.Open(l.path, func([]byte) error { return nil })
+	if err != nil {
+		// The old handle's file is gone from the directory: what it took
+		// now would be lost.
+		l.broken = fmt.Errorf("reopen the rewritten log: %w", err)
+		return l.broken
+	}
+	l.log.Close()
+	l.log, l.lines = log, len(l.sums)
+	return nil
 }
 
 // Book records a cost durably; when it returns nil the spend survives a
@@ -116,10 +171,16 @@ func (l *Ledger) add(b Booking) {
 func (l *Ledger) Book(b Booking) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.broken != nil {
+		return fmt.Errorf("spend: %w", l.broken)
+	}
 	if err := l.log.Append(b); err != nil {
 		return fmt.Errorf("spend: %w", err)
 	}
 	l.add(b)
+	// The booking is durable and counted; a rewrite that fails leaves the
+	// old log, which holds it, in use.
+	l.compactIfStale()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package spend
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -62,5 +63,55 @@ func TestWindows(t *testing.T) {
 	}
 	if !Reset("daily", at).Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) || !Reset("monthly", at).Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Error("reset")
+	}
+}
+
+// TestLogIsRewrittenAsDailySums: a ledger of many bookings over a few days
+// and ids is rewritten as one booking per day and ids, while it is written
+// and when it is opened, and reports the same spend before and after.
+func TestLogIsRewrittenAsDailySums(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spend.log")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+	n := compactSlack + 500
+	for i := range n {
+		b := Booking{At: start.Add(time.Duration(i) * 20 * time.Second), Key: []string{"k1", "k2"}[i%2], Team: "t", Model: []string{"fast", "strong", "x"}[i%3], Cost: 0.001}
+		if err := l.Book(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := l.Days()
+	nov, _ := l.Spent(Global, "", "monthly", start)
+	// Without the rewrite: about 1 MB, a line of about 95 bytes a booking.
+	// With it: the sums, then the bookings since the rewrite.
+	if st, _ := os.Stat(path); st.Size() > 100_000 {
+		t.Errorf("after %d bookings on 4 days and 6 id combinations the log has %d bytes", n, st.Size())
+	}
+	l.Book(Booking{At: start, Key: "k3", Cost: 1}) // after the rewrite, in the new log
+	l.Close()
+	again, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := again.Days()
+	if got := after["2026-11-28"]["key"]["k3"]; got != 1 {
+		t.Errorf("the booking after the rewrite: %v", got)
+	}
+	delete(after["2026-11-28"]["key"], "k3")
+	after["2026-11-28"]["global"]["total"] -= 1
+	for day, dims := range before {
+		for dim, ids := range dims {
+			for id, v := range ids {
+				if w := after[day][dim][id]; math.Abs(w-v) > 1e-9 {
+					t.Errorf("%s %s %s: %v before the rewrite, %v after", day, dim, id, v, w)
+				}
+			}
+		}
+	}
+	if got, _ := again.Spent(Global, "", "monthly", start); math.Abs(got-1-nov) > 1e-9 {
+		t.Errorf("November: %v after the rewrite, %v before", got-1, nov)
 	}
 }
