@@ -42,9 +42,7 @@ type Index struct {
 	// The log, nil when the index is in memory only; written counts the
 	// records in it, live or not.
 	log     *jsonlog.Log
-	path    string
 	written int
-	broken  error // a rewritten log that could not be opened: no more writes
 }
 
 var _ index.Index = (*Index)(nil)
@@ -110,7 +108,7 @@ func (x *Index) open(dir string) error {
 	if err != nil {
 		return err
 	}
-	x.log, x.path = l, path
+	x.log = l
 	return x.compactIfStale()
 }
 
@@ -121,18 +119,10 @@ func (x *Index) compactIfStale() error {
 	if x.log == nil || x.written <= 2*x.count()+batch {
 		return nil
 	}
-	if err := jsonlog.Rewrite(x.path, x.each); err != nil {
-		return err // the old log is whole and still open
+	if err := x.log.Replace(x.each); err != nil {
+		return err
 	}
-	l, err := jsonlog.Open(x.path, func([]byte) error { return nil })
-	if err != nil {
-		// The old handle's file is gone from the directory: what it took
-		// now would be lost.
-		x.broken = fmt.Errorf("reopen the rewritten log: %w", err)
-		return x.broken
-	}
-	x.log.Close()
-	x.log, x.written = l, x.count()
+	x.written = x.count()
 	return nil
 }
 
@@ -240,9 +230,6 @@ func (x *Index) apply(ch change) error {
 
 // write logs a change, then makes it; the caller holds mu.
 func (x *Index) write(ch change) error {
-	if x.broken != nil {
-		return x.broken
-	}
 	if x.log != nil {
 		if err := x.log.Append(ch); err != nil {
 			return err

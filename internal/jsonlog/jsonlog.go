@@ -163,5 +163,31 @@ func Rewrite(path string, write func(add func(v any) error) error) error {
 	})
 }
 
+// Replace rewrites the open log with the records that write adds, all or
+// nothing (Rewrite), and appends after them from then on. When it fails
+// the old log is whole and still in use, except that if the new file
+// cannot be opened once in place, the log takes no more records (the old
+// file is gone from the directory: what it took would be lost).
+func (l *Log) Replace(write func(add func(v any) error) error) error {
+	if l.broken != nil {
+		return fmt.Errorf("%s takes no more records until it is opened again: %w", l.path, l.broken)
+	}
+	if err := Rewrite(l.path, write); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(l.path, os.O_RDWR, 0)
+	var size int64
+	if err == nil {
+		size, err = f.Seek(0, io.SeekEnd)
+	}
+	if err != nil {
+		l.broken = fmt.Errorf("open the rewritten log: %w", err)
+		return l.broken
+	}
+	l.f.Close()
+	l.f, l.size = f, size
+	return nil
+}
+
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }

@@ -88,3 +88,27 @@ func TestFailedWriteIsCut(t *testing.T) {
 		t.Errorf("replayed %v", got)
 	}
 }
+
+// TestReplace: a replaced log holds the new records, and appends go after
+// them.
+func TestReplace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	l, _ := Open(path, func([]byte) error { return nil })
+	for i := range 5 {
+		l.Append(map[string]int{"n": i})
+	}
+	if err := l.Replace(func(add func(any) error) error { return add(map[string]int{"sum": 10}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(map[string]int{"n": 5}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	var got []string
+	if _, err := Open(path, func(b []byte) error { got = append(got, string(b)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != `{"sum":10},{"n":5}` {
+		t.Errorf("replayed %v", got)
+	}
+}

@@ -81,13 +81,11 @@ type bucket struct{ dim, id, period string }
 type Ledger struct {
 	mu     sync.Mutex
 	log    *jsonlog.Log
-	path   string
 	totals map[bucket]float64
 	// sums is the spend by day and booking's ids, what a rewritten log
 	// holds; lines counts the bookings in the log.
-	sums   map[Booking]float64
-	lines  int
-	broken error // a rewritten log that could not be opened: no more bookings
+	sums  map[Booking]float64
+	lines int
 }
 
 // compactSlack is how many bookings past twice its sums the log may hold
@@ -97,7 +95,7 @@ const compactSlack = 10000
 // Open opens (or creates) the ledger at path and replays it; a torn last
 // line is cut.
 func Open(path string) (*Ledger, error) {
-	l := &Ledger{path: path, totals: map[bucket]float64{}, sums: map[Booking]float64{}}
+	l := &Ledger{totals: map[bucket]float64{}, sums: map[Booking]float64{}}
 	if err := durable.RemoveTemps(path); err != nil { // a rewrite a crash cut short
 		return nil, fmt.Errorf("spend ledger: %w", err)
 	}
@@ -142,7 +140,7 @@ func (l *Ledger) compactIfStale() error {
 	if l.lines <= 2*len(l.sums)+compactSlack {
 		return nil
 	}
-	err := jsonlog.Rewrite(l.path, func(add func(any) error) error {
+	err := l.log.Replace(func(add func(any) error) error {
 		for b, cost := range l.sums {
 			b.Cost = cost
 			if err := add(b); err != nil {
@@ -151,19 +149,10 @@ func (l *Ledger) compactIfStale() error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err // the old log is whole and still open
+	if err == nil {
+		l.lines = len(l.sums)
 	}
-	log, err := jsonlog.Open(l.path, func([]byte) error { return nil })
-	if err != nil {
-		// The old handle's file is gone from the directory: what it took
-		// now would be lost.
-		l.broken = fmt.Errorf("reopen the rewritten log: %w", err)
-		return l.broken
-	}
-	l.log.Close()
-	l.log, l.lines = log, len(l.sums)
-	return nil
+	return err
 }
 
 // Book records a cost durably; when it returns nil the spend survives a
@@ -171,9 +160,6 @@ func (l *Ledger) compactIfStale() error {
 func (l *Ledger) Book(b Booking) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.broken != nil {
-		return fmt.Errorf("spend: %w", l.broken)
-	}
 	if err := l.log.Append(b); err != nil {
 		return fmt.Errorf("spend: %w", err)
 	}
