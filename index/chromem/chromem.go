@@ -40,9 +40,11 @@ type Index struct {
 	mu sync.Mutex // serialises writes, so the log's order is the database's
 
 	// The log, nil when the index is in memory only; written counts the
-	// records in it, live or not.
+	// records in it, live or not. After a failed rewrite the next waits
+	// until written reaches retry, not the next write.
 	log     *jsonlog.Log
 	written int
+	retry   int
 }
 
 var _ index.Index = (*Index)(nil)
@@ -116,10 +118,11 @@ func (x *Index) open(dir string) error {
 // replaced and deleted ones are most of it: at open, and after a write,
 // so a service that re-ingests a corpus every day keeps a log its size.
 func (x *Index) compactIfStale() error {
-	if x.log == nil || x.written <= 2*x.count()+batch {
+	if x.log == nil || x.written <= 2*x.count()+batch || x.written < x.retry {
 		return nil
 	}
 	if err := x.log.Replace(x.each); err != nil {
+		x.retry = x.written + batch
 		return err
 	}
 	x.written = x.count()

@@ -86,6 +86,7 @@ type Ledger struct {
 	// holds; lines counts the bookings in the log.
 	sums  map[Booking]float64
 	lines int
+	retry int // after a failed rewrite, the lines the next waits for
 }
 
 // compactSlack is how many bookings past twice its sums the log may hold
@@ -137,7 +138,7 @@ func (l *Ledger) add(b Booking) {
 // traffic and take longer to replay at every start. Every total the
 // ledger reports stays the same (up to the order floats are added in).
 func (l *Ledger) compactIfStale() error {
-	if l.lines <= 2*len(l.sums)+compactSlack {
+	if l.lines <= 2*len(l.sums)+compactSlack || l.lines < l.retry {
 		return nil
 	}
 	err := l.log.Replace(func(add func(any) error) error {
@@ -149,10 +150,12 @@ func (l *Ledger) compactIfStale() error {
 		}
 		return nil
 	})
-	if err == nil {
-		l.lines = len(l.sums)
+	if err != nil {
+		l.retry = l.lines + compactSlack
+		return err
 	}
-	return err
+	l.lines = len(l.sums)
+	return nil
 }
 
 // Book records a cost durably; when it returns nil the spend survives a
