@@ -21,6 +21,7 @@ Usage:
   semroute model import [--from FILE.tgz] [--out FILE]     convert the word vectors (make model runs it)
   semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [PROMPT ...]
   semroute serve --config FILE [--addr HOST:PORT] [--debug]   the OpenAI-compatible service; SIGHUP reloads the config
+  semroute embed [--config FILE] [--no-text]              the vector of each stdin line, one JSON line each
   semroute bench [--intents N] [--per N] [--queries N]     routing speed on this machine, against a baseline
   semroute bench proxy [--cache [--exact]|--fresh] [--long] what the service adds to a call, against a loopback mock
   semroute bench pgvector [--sizes N,N] [--dims D,D]      the PostgreSQL backend against exact search
@@ -43,6 +44,7 @@ var commands = map[string]command{
 	"eval":   runEval,
 	"serve":  runServe,
 	"ingest": runIngest,
+	"embed":  runEmbed,
 }
 
 func main() {

@@ -305,6 +305,7 @@ func (s *Server) routes() *gin.Engine {
 	client.POST("/route", s.route)
 	client.POST("/chat/completions", s.chat)
 	client.GET("/models", s.models)
+	client.POST("/embeddings", s.embeddings)
 	admin := v1.Group("/intents", s.authorize(true))
 	admin.GET("", s.listIntents)
 	admin.POST("", s.createIntent)
