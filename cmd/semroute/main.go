@@ -22,6 +22,7 @@ Usage:
   semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [PROMPT ...]
   semroute serve --config FILE [--addr HOST:PORT] [--debug]   the OpenAI-compatible service; SIGHUP reloads the config
   semroute embed [--config FILE] [--no-text]              the vector of each stdin line, one JSON line each
+  semroute intents expand --config FILE --model NAME [--per N] [--out FILE]   paraphrases of each intent's utterances, for review
   semroute bench [--intents N] [--per N] [--queries N]     routing speed on this machine, against a baseline
   semroute bench proxy [--cache [--exact]|--fresh] [--long] what the service adds to a call, against a loopback mock
   semroute bench pgvector [--sizes N,N] [--dims D,D]      the PostgreSQL backend against exact search
@@ -38,13 +39,14 @@ Run 'semroute COMMAND --help' for a command's flags.
 type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"model":  runModel,
-	"route":  runRoute,
-	"bench":  runBench,
-	"eval":   runEval,
-	"serve":  runServe,
-	"ingest": runIngest,
-	"embed":  runEmbed,
+	"model":   runModel,
+	"route":   runRoute,
+	"bench":   runBench,
+	"eval":    runEval,
+	"serve":   runServe,
+	"ingest":  runIngest,
+	"embed":   runEmbed,
+	"intents": runIntents,
 }
 
 func main() {
