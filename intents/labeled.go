@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,18 +35,68 @@ const maxLine = 1 << 20
 // {"text": ..., "label": ...} object a line) or a CSV file with a header row
 // naming the columns text and label. The format is taken from the extension
 // (.jsonl, .ndjson, .json, .csv) or, failing that, from the first byte. Every
-// bad row is reported, with its line number, in one error.
+// bad row is reported, with its line number, in one error. Other fields and
+// columns are ignored; ReadLabeledWith names them, and reads other names
+// for text and label.
 func ReadLabeled(path string) ([]Example, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read examples: %w", err)
+	l, err := ReadLabeledWith(path, Fields{})
+	return l.Examples, err
+}
+
+// Fields name the text and label fields (JSONL) or columns (CSV) of a
+// labeled file; an empty name means "text" or "label".
+type Fields struct {
+	Text, Label string
+}
+
+func (f Fields) withDefaults() Fields {
+	if f.Text == "" {
+		f.Text = "text"
 	}
-	defer f.Close()
-	exs, err := ParseLabeled(f, formatOf(path))
-	if err != nil {
-		return nil, fmt.Errorf("read examples %s: %w", path, err)
+	if f.Label == "" {
+		f.Label = "label"
 	}
-	return exs, nil
+	return f
+}
+
+// Labeled is what a labeled file holds.
+type Labeled struct {
+	Examples []Example
+	// Ignored names the other fields (sorted) or columns (in header
+	// order), which are read past: ids, raw text and metadata are common in
+	// public data.
+	Ignored []string
+}
+
+// ignored collects the names of ignored fields, once each.
+type ignored struct {
+	seen  map[string]bool
+	names []string
+}
+
+func (ig *ignored) add(name string) {
+	if ig.seen == nil {
+		ig.seen = map[string]bool{}
+	}
+	if !ig.seen[name] {
+		ig.seen[name] = true
+		ig.names = append(ig.names, name)
+	}
+}
+
+// ReadLabeledWith is ReadLabeled with the text and label under the names f
+// gives, also reporting which other fields the file had.
+func ReadLabeledWith(path string, f Fields) (Labeled, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return Labeled{}, fmt.Errorf("read examples: %w", err)
+	}
+	defer file.Close()
+	l, err := ParseLabeledWith(file, formatOf(path), f)
+	if err != nil {
+		return Labeled{}, fmt.Errorf("read examples %s: %w", path, err)
+	}
+	return l, nil
 }
 
 // Formats of ParseLabeled.
@@ -67,27 +118,39 @@ func formatOf(path string) string {
 
 // ParseLabeled reads examples in the given format (FormatSniff: JSONL when
 // the first non-blank byte is '{', CSV when the first line names the text
-// and label columns).
+// column).
 func ParseLabeled(r io.Reader, format string) ([]Example, error) {
+	l, err := ParseLabeledWith(r, format, Fields{})
+	return l.Examples, err
+}
+
+// ParseLabeledWith is ParseLabeled with the text and label under the names
+// f gives, also reporting which other fields the file had.
+func ParseLabeledWith(r io.Reader, format string, f Fields) (Labeled, error) {
+	f = f.withDefaults()
+	if f.Text == f.Label {
+		return Labeled{}, fmt.Errorf("the text and the label cannot both be the field %q", f.Text)
+	}
 	br := bufio.NewReader(r)
 	if format == FormatSniff {
 		head, _ := br.Peek(4096)
 		head = bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
 		switch {
 		case len(head) == 0:
-			return nil, nil
+			return Labeled{}, nil
 		case head[0] == '{':
 			format = FormatJSONL
-		case bytes.Contains(bytes.ToLower(firstLine(head)), []byte("text")):
+		case bytes.Contains(bytes.ToLower(firstLine(head)), bytes.ToLower([]byte(f.Text))):
 			format = FormatCSV
 		default:
-			return nil, fmt.Errorf("%w: want JSONL lines like {\"text\": \"...\", \"label\": \"...\"} or CSV with a header text,label", ErrFormat)
+			return Labeled{}, fmt.Errorf("%w: want JSONL lines like {%q: \"...\", %q: \"...\"} or CSV with a header %s,%s",
+				ErrFormat, f.Text, f.Label, f.Text, f.Label)
 		}
 	}
 	if format == FormatCSV {
-		return parseCSV(br)
+		return parseCSV(br, f)
 	}
-	return parseJSONL(br)
+	return parseJSONL(br, f)
 }
 
 func firstLine(b []byte) []byte {
@@ -121,11 +184,12 @@ func (b *badRows) err() error {
 	return fmt.Errorf("%d bad rows:\n  %s%s", b.n, strings.Join(b.msgs, "\n  "), more)
 }
 
-func parseJSONL(r io.Reader) ([]Example, error) {
+func parseJSONL(r io.Reader, f Fields) (Labeled, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var out []Example
 	var bad badRows
+	var ig ignored
 	for line := 1; sc.Scan(); line++ {
 		raw := bytes.TrimSpace(sc.Bytes())
 		if line == 1 {
@@ -148,13 +212,12 @@ func parseJSONL(r io.Reader) ([]Example, error) {
 		for k, v := range m {
 			var dst *string
 			switch k {
-			case "text":
+			case f.Text:
 				dst = &ex.Text
-			case "label":
+			case f.Label:
 				dst = &ex.Label
 			default:
-				bad.add(line, "unknown field %q (want text and label)", k)
-				ok = false
+				ig.add(k)
 				continue
 			}
 			if err := json.Unmarshal(v, dst); err != nil {
@@ -162,60 +225,48 @@ func parseJSONL(r io.Reader) ([]Example, error) {
 				ok = false
 			}
 		}
-		if ok && checkExample(&bad, ex) {
+		if ok && checkExample(&bad, ex, f) {
 			out = append(out, ex)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("a line is longer than %d bytes", maxLine)
+			return Labeled{}, fmt.Errorf("a line is longer than %d bytes", maxLine)
 		}
-		return nil, err
+		return Labeled{}, err
 	}
-	return out, bad.err()
+	slices.Sort(ig.names) // map order: sorted, so the names come out the same each run
+	return Labeled{Examples: out, Ignored: ig.names}, bad.err()
 }
 
-func checkExample(bad *badRows, ex Example) bool {
+func checkExample(bad *badRows, ex Example, f Fields) bool {
 	switch {
 	case strings.TrimSpace(ex.Text) == "":
-		bad.add(ex.Line, "missing or empty text")
+		bad.add(ex.Line, "missing or empty %s", f.Text)
 	case strings.TrimSpace(ex.Label) == "":
-		bad.add(ex.Line, "missing or empty label")
+		bad.add(ex.Line, "missing or empty %s", f.Label)
 	default:
 		return true
 	}
 	return false
 }
 
-func parseCSV(r io.Reader) ([]Example, error) {
+func parseCSV(r io.Reader, f Fields) (Labeled, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, nil
+			return Labeled{}, nil
 		}
-		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return Labeled{}, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	ti, li := -1, -1
-	var bad badRows
-	for i, h := range header {
-		switch strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\xef\xbb\xbf"))) {
-		case "text":
-			ti = i
-		case "label":
-			li = i
-		default:
-			bad.add(1, "unknown column %q (want text and label)", h)
-		}
-	}
-	if ti < 0 || li < 0 {
-		return nil, fmt.Errorf("%w: the header row must name the columns text and label, got %q", ErrFormat, header)
-	}
-	if err := bad.err(); err != nil {
-		return nil, err
+	ti, li, ig, err := csvColumns(header, f)
+	if err != nil {
+		return Labeled{}, err
 	}
 	var out []Example
+	var bad badRows
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -230,7 +281,7 @@ func parseCSV(r io.Reader) ([]Example, error) {
 				}
 				continue
 			}
-			return nil, err
+			return Labeled{}, err
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
@@ -242,9 +293,37 @@ func parseCSV(r io.Reader) ([]Example, error) {
 			bad.add(line, "not valid UTF-8")
 			continue
 		}
-		if checkExample(&bad, ex) {
+		if checkExample(&bad, ex, f) {
 			out = append(out, ex)
 		}
 	}
-	return out, bad.err()
+	return Labeled{Examples: out, Ignored: ig}, bad.err()
+}
+
+// csvColumns finds the text and label columns of a CSV header (names
+// compared trimmed and case-blind) and names the others.
+func csvColumns(header []string, f Fields) (ti, li int, others []string, err error) {
+	ti, li = -1, -1
+	var ig ignored
+	for i, h := range header {
+		name := strings.TrimSpace(strings.TrimPrefix(h, "\xef\xbb\xbf"))
+		var dst *int
+		switch {
+		case strings.EqualFold(name, f.Text):
+			dst = &ti
+		case strings.EqualFold(name, f.Label):
+			dst = &li
+		default:
+			ig.add(name)
+			continue
+		}
+		if *dst >= 0 {
+			return 0, 0, nil, fmt.Errorf("%w: the header names the column %q twice (columns %d and %d)", ErrFormat, name, *dst+1, i+1)
+		}
+		*dst = i
+	}
+	if ti < 0 || li < 0 {
+		return 0, 0, nil, fmt.Errorf("%w: the header row must name the columns %s and %s, got %q", ErrFormat, f.Text, f.Label, header)
+	}
+	return ti, li, ig.names, nil
 }

@@ -14,12 +14,16 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/chromem"
 	"github.com/semroute/semroute/index/pgvector"
-	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 )
 
 // loadConfig reads the config and merges labeled examples into it.
 func loadConfig(path, examples string) (*router.Config, error) {
+	return loadConfigWith(path, examples, nil)
+}
+
+// loadConfigWith is loadConfig reading the examples with lf's field names.
+func loadConfigWith(path, examples string, lf *labelFlags) (*router.Config, error) {
 	if path == "" {
 		return nil, usageError{errors.New("--config FILE is required")}
 	}
@@ -32,7 +36,7 @@ func loadConfig(path, examples string) (*router.Config, error) {
 		return nil, err
 	}
 	if examples != "" {
-		exs, err := intents.ReadLabeled(examples)
+		exs, err := lf.read(examples)
 		if err != nil {
 			return nil, err
 		}

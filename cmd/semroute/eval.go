@@ -39,6 +39,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	out := fs.String("out", "", "write report.json, report.md and report.html into this directory")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	quiet := fs.Bool("quiet", false, "no progress bars on stderr")
+	lf := addLabelFlags(fs, "eval", stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if f.path == "" {
 			continue
 		}
-		if *f.dst, err = intents.ReadLabeled(f.path); err != nil {
+		if *f.dst, err = lf.read(f.path); err != nil {
 			return err
 		}
 	}

@@ -20,13 +20,14 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	prompts := fs.String("prompts", "", "route the texts of a labeled file (JSONL or CSV) and mark each against its label")
 	format := fs.String("format", "json", "json: one object a prompt; text: one readable line a prompt")
 	verbose := fs.Bool("v", false, "log what the router does to stderr")
+	lf := addLabelFlags(fs, "route", stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *format != "json" && *format != "text" {
 		return usageError{fmt.Errorf("--format %q: want json or text", *format)}
 	}
-	cfg, err := loadConfig(*config, *examples)
+	cfg, err := loadConfigWith(*config, *examples, lf)
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	switch {
 	case *prompts != "":
-		exs, err := intents.ReadLabeled(*prompts)
+		exs, err := lf.read(*prompts)
 		if err != nil {
 			return err
 		}
