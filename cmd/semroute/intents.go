@@ -33,6 +33,7 @@ func runIntentsExpand(ctx context.Context, args []string, stdout, stderr io.Writ
 	per := fs.Int("per", 20, "paraphrases wanted per intent (1–200)")
 	out := fs.String("out", "", "the labeled JSONL file to write (default: stdout)")
 	parallel := fs.Int("parallel", 4, "calls to the model at once")
+	only := fs.String("intents", "", "expand only these intents, comma-separated (default: all)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,21 +49,25 @@ func runIntentsExpand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	pool, err := expandModel(cfg, *model)
+	list, err := selectIntents(cfg.Intents, *only)
 	if err != nil {
 		return err
 	}
-	if len(cfg.Intents) == 0 {
-		return fmt.Errorf("the config %s has no intents to expand", *config)
+	pool, err := expandModel(cfg, *model)
+	if err != nil {
+		return err
 	}
 	seen := expand.Seen{}
 	for _, in := range cfg.Intents {
 		seen.Add(in.Utterances...)
 	}
 	seen.Add(cfg.OutOfScope...)
-	results := expand.Run(ctx, pool, cfg.Intents, seen, expand.Options{Model: *model, Per: *per, Parallel: *parallel})
-	if err := writeExpansions(*out, stdout, results); err != nil {
-		return err
+	results := expand.Run(ctx, pool, list, seen, expand.Options{Model: *model, Per: *per, Parallel: *parallel})
+	// With every intent failed, an earlier file stays as it was.
+	if slices.ContainsFunc(results, func(r expand.Result) bool { return r.Err == nil }) {
+		if err := writeExpansions(*out, stdout, results); err != nil {
+			return err
+		}
 	}
 	return reportExpansions(stderr, *out, results)
 }
@@ -83,6 +88,29 @@ func expandModel(cfg *router.Config, name string) (*upstream.Pool, error) {
 		return nil, fmt.Errorf("model %s is not configured: set %s (its api_key_env) to its API key", name, v)
 	}
 	return pool, nil
+}
+
+// selectIntents returns the intents named in only (comma-separated), in
+// the config's order, or all of them when only is empty.
+func selectIntents(all []intents.Intent, only string) ([]intents.Intent, error) {
+	if strings.TrimSpace(only) == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(only, ",") {
+		want[strings.TrimSpace(n)] = true
+	}
+	var list []intents.Intent
+	for _, in := range all {
+		if want[in.Name] {
+			list = append(list, in)
+			delete(want, in.Name)
+		}
+	}
+	if len(want) > 0 {
+		return nil, usageError{fmt.Errorf("--intents names %q, which the config does not define", slices.Sorted(maps.Keys(want)))}
+	}
+	return list, nil
 }
 
 // writeExpansions writes the kept paraphrases as {"text","label"} rows to
@@ -145,8 +173,12 @@ func reportExpansions(stderr io.Writer, path string, results []expand.Result) er
 	if where == "" {
 		where = "stdout"
 	}
-	fmt.Fprintf(stderr, "wrote %d row(s) for %d of %d intents to %s (cost $%.4f); review them before use: semroute route --examples FILE\n",
-		rows, len(results)-len(failed), len(results), where, cost)
+	if len(failed) == len(results) {
+		fmt.Fprintf(stderr, "wrote nothing to %s: every intent failed (cost $%.4f)\n", where, cost)
+	} else {
+		fmt.Fprintf(stderr, "wrote %d row(s) for %d of %d intents to %s (cost $%.4f); review them before use: semroute route --examples FILE\n",
+			rows, len(results)-len(failed), len(results), where, cost)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d intents failed: %s", len(failed), len(results), strings.Join(failed, ", "))
 	}

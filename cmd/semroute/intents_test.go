@@ -106,6 +106,20 @@ fallback: {model: writer}
 		t.Errorf("the prompt does not hold the utterances inside its delimiters:\n%s", prompt)
 	}
 
+	// --intents: only those.
+	code, stdout, errs = semroute(t, "", "intents", "expand", "--config", cfg, "--model", "writer", "--per", "1", "--intents", "weather")
+	if code != 0 || stdout != `{"text":"is it raining outside","label":"weather"}`+"\n" || strings.Contains(errs, "refund") {
+		t.Errorf("--intents weather: exit %d, stdout %q, stderr %s", code, stdout, errs)
+	}
+
+	// Every intent failing leaves the file as it was.
+	before, _ := os.ReadFile(out)
+	code, _, errs = semroute(t, "", "intents", "expand", "--config", cfg, "--model", "writer", "--intents", "music", "--out", out)
+	after, _ := os.ReadFile(out)
+	if code != 1 || !strings.Contains(errs, "wrote nothing to "+out) || string(after) != string(before) {
+		t.Errorf("all failed: exit %d, stderr %s, file %q", code, errs, after)
+	}
+
 	// The file, once reviewed, is what --examples takes.
 	localtest.Open(t)
 	code, stdout, errs = semroute(t, "", "route", "--config", cfg, "--examples", out, "is it raining outside")
@@ -131,6 +145,7 @@ fallback: {model: writer}
 		{[]string{"intents", "expand", "--config", cfg, "--model", "nope"}, 2, `--model "nope" is not under the config's models (it has [writer])`},
 		{[]string{"intents", "expand", "--config", cfg, "--model", "writer", "--per", "0"}, 2, "want 1 to 200"},
 		{[]string{"intents", "expand", "--config", cfg, "--model", "writer"}, 1, "set SEMROUTE_TEST_UNSET_KEY"},
+		{[]string{"intents", "expand", "--config", cfg, "--model", "writer", "--intents", "a, b,c"}, 2, `--intents names ["b" "c"], which the config does not define`},
 	} {
 		code, _, errs := semroute(t, "", tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {
