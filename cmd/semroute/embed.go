@@ -49,7 +49,7 @@ func runEmbed(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for line := 1; sc.Scan(); line++ {
-		if err := e.add(line, sc.Text()); err != nil {
+		if err := e.add(line, strings.TrimSuffix(sc.Text(), "\r")); err != nil { // CRLF files too
 			return err
 		}
 	}

@@ -53,9 +53,15 @@ func TestEmbedCommand(t *testing.T) {
 			t.Fatalf("line %d: %s, want the text %q and its vector", i+1, clip(l, 80), in[i])
 		}
 	}
+	want, _ := emb.Embed(context.Background(), []string{"hello there"})
+	vec, _ := json.Marshal(want[0])
 	code, out, _ = semroute(t, "hello there\n", "embed", "--no-text")
-	if code != 0 || strings.Contains(out, `"text"`) || !strings.HasPrefix(out, `{"embedding":[`) {
+	if code != 0 || out != `{"embedding":`+string(vec)+"}\n" {
 		t.Errorf("--no-text without a config: exit %d, %s", code, clip(out, 80))
+	}
+	code, out, _ = semroute(t, "hello there\r\n", "embed")
+	if code != 0 || out != `{"text":"hello there","embedding":`+string(vec)+"}\n" {
+		t.Errorf("a CRLF line: exit %d, %s", code, clip(out, 80))
 	}
 	if code, _, errs = semroute(t, "", "embed", "some text"); code != 2 || !strings.Contains(errs, "from stdin") {
 		t.Errorf("arguments: exit %d, %s", code, errs)
