@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -20,10 +21,15 @@ import (
 )
 
 func runIntents(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "expand" {
+	const sub = "semroute intents expand --config FILE --model NAME [--per N] [--out FILE]"
+	switch {
+	case len(args) > 0 && args[0] == "expand":
 		return runIntentsExpand(ctx, args[1:], stdout, stderr)
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		fmt.Fprintf(stdout, "Usage:\n  %s\n\nRun 'semroute intents expand --help' for its flags.\n", sub)
+		return flag.ErrHelp
 	}
-	return usageError{errors.New("want a subcommand: semroute intents expand --config FILE --model NAME [--per N] [--out FILE]")}
+	return usageError{errors.New("want a subcommand: " + sub)}
 }
 
 func runIntentsExpand(ctx context.Context, args []string, stdout, stderr io.Writer) error {

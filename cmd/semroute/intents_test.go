@@ -135,6 +135,9 @@ models: [{name: writer, base_url: http://127.0.0.1:1/v1, model: x, api_key_env: 
 intents: [{name: a, target: {model: writer}, utterances: [hello]}]
 fallback: {model: writer}
 `), 0o644)
+	if code, out, _ := semroute(t, "", "intents", "--help"); code != 0 || !strings.Contains(out, "semroute intents expand --config FILE") {
+		t.Errorf("intents --help: exit %d, %s", code, out)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
