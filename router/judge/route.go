@@ -76,8 +76,13 @@ const (
 	FailMalformed  = "malformed"
 	FailNotOffered = "not_offered"
 	FailTimeout    = "timeout"
+	FailDeclined   = "declined"
 	FailError      = "error"
 )
+
+// ErrDeclined is for a Completer to wrap when it declines to make the
+// call (the gateway does when a budget is at its cap).
+var ErrDeclined = errors.New("the call was declined")
 
 // ErrorKind names why an answer did not count; never the answer itself,
 // which may echo the user's text.
@@ -89,6 +94,8 @@ func ErrorKind(err error) string {
 		return FailNotOffered
 	case errors.Is(err, context.DeadlineExceeded):
 		return FailTimeout
+	case errors.Is(err, ErrDeclined):
+		return FailDeclined
 	}
 	return FailError
 }
