@@ -18,8 +18,8 @@ import (
 // prompts with what answer returns for the user's message.
 type judgeFake struct {
 	*httptest.Server
-	hits   atomic.Int64
-	mu     sync.Mutex
+	hits atomic.Int64
+	mu   sync.Mutex
 	// answer is the content to answer with, given the user's text and
 	// the whole prompt; HANG never answers, FAIL answers 503.
 	answer func(msg, prompt string) string
