@@ -19,7 +19,7 @@ const usage = `semroute — route prompts by meaning
 
 Usage:
   semroute model import [--from FILE.tgz] [--out FILE]     convert the word vectors (make model runs it)
-  semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [PROMPT ...]
+  semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [--no-judge] [PROMPT ...]
   semroute serve --config FILE [--addr HOST:PORT] [--debug]   the OpenAI-compatible service; SIGHUP reloads the config
   semroute bench [--intents N] [--per N] [--queries N]     routing speed on this machine, against a baseline
   semroute bench proxy [--cache [--exact]|--fresh] [--long] what the service adds to a call, against a loopback mock

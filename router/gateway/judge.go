@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
-	"github.com/semroute/semroute/router/upstream"
 )
 
 // judgeCacheBytes bounds the in-process cache of the judge's answers: an
@@ -85,10 +83,6 @@ type judgeCaller struct {
 	c  *gin.Context
 }
 
-// judgeMaxTokens bounds the judge's answer: {"intent": NAME} is short, a
-// model that rambles instead is cut and its answer does not count.
-const judgeMaxTokens = "100"
-
 func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge.Completion, error) {
 	model := jc.st.cfg.Routing.Judge.Model
 	key, team := who(jc.c, jc.st.cfg)
@@ -97,21 +91,12 @@ func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge
 	if err != nil {
 		return judge.Completion{}, fmt.Errorf("%w: %v", judge.ErrDeclined, err)
 	}
-	raw, _ := json.Marshal(msgs)
-	um := make([]upstream.Message, len(msgs))
-	for i, m := range msgs {
-		um[i] = upstream.Message{Role: m.Role, Content: m.Content}
-	}
-	res, err := jc.st.pool.Call(ctx, []string{model}, &upstream.Request{Body: map[string]json.RawMessage{
-		"messages": raw, "temperature": json.RawMessage("0"), "max_tokens": json.RawMessage(judgeMaxTokens)}, Messages: um}, nil)
+	res, err := judge.Call(ctx, jc.st.pool, model, msgs)
 	if err != nil {
-		if ctx.Err() != nil {
-			return judge.Completion{}, fmt.Errorf("%w (%v)", ctx.Err(), err)
-		}
 		return judge.Completion{}, err
 	}
 	jc.s.m.usage(res)
-	out := judge.Completion{Text: answerText(res.Body), Model: res.Model, Cost: res.Cost}
+	out := judge.Completion{Text: judge.AnswerText(res.Body), Model: res.Model, Cost: res.Cost}
 	// Booked under the intent "judge": what the judge costs shows apart
 	// in the spend report.
 	if err := jc.s.bookAs(jc.st, key, team, "judge", res); err != nil {
