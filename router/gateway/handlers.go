@@ -145,6 +145,9 @@ func (s *Server) chat(c *gin.Context) {
 		h.Set("X-Semroute-Intent", c.GetString("intent"))
 		h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
 		h.Set("X-Semroute-Decided-By", d.DecidedBy)
+		if d.Judge != nil {
+			h.Set("X-Semroute-Judge", judgeHeader(d.Judge))
+		}
 	case st.pool.Model(req.Model) != nil:
 		target = intents.Target{Model: intents.Models{req.Model}}
 		c.Set("intent", "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,6 +73,24 @@ func (s *Server) judged(c *gin.Context, st *state, d router.Decision, text strin
 		s.suggest(st, *v.Intent, text)
 	}
 	return out
+}
+
+// judgeHeader is the judge's report as the x-semroute-judge header:
+// "model=M;choice=NAME|none;latency_ms=L;cost=C", then ";cache=exact" or
+// ";error=KIND" when so.
+func judgeHeader(r *router.JudgeReport) string {
+	choice := "none"
+	if r.Intent != nil {
+		choice = *r.Intent
+	}
+	v := fmt.Sprintf("model=%s;choice=%s;latency_ms=%.1f;cost=%s", r.Model, choice, r.LatencyMS, strconv.FormatFloat(r.CostUSD, 'g', 6, 64))
+	if r.Cache != "" {
+		v += ";cache=" + r.Cache
+	}
+	if r.Error != "" {
+		v += ";error=" + r.Error
+	}
+	return v
 }
 
 // judgeCaller makes the judge's call through the upstream pool, for the

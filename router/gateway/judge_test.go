@@ -177,7 +177,8 @@ func TestJudgeDecides(t *testing.T) {
 
 	// Chat follows the judge: music's target answers, and says who decided.
 	code, hd, body := h.do(t, "POST", "/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"is it going to snow on monday"}]}`)
-	if code != 200 || hd.Get("x-semroute-decided-by") != "judge" || hd.Get("x-semroute-intent") != "music" || hd.Get("x-semroute-model") != "strong" {
+	if code != 200 || hd.Get("x-semroute-decided-by") != "judge" || hd.Get("x-semroute-intent") != "music" || hd.Get("x-semroute-model") != "strong" ||
+		!strings.HasPrefix(hd.Get("x-semroute-judge"), "model=judge;choice=music;latency_ms=") || !strings.HasSuffix(hd.Get("x-semroute-judge"), ";cost=0.00102") {
 		t.Errorf("chat %d %v %v", code, hd, body)
 	}
 	_, _, metrics := h.get(t, "/metrics")
