@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,8 +21,12 @@ import (
 func TestRouteCommandAsksTheJudge(t *testing.T) {
 	localtest.Open(t)
 	var calls atomic.Int64
+	var sawDescription atomic.Bool
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		// The prompt is a JSON string inside the request: its quotes escaped.
+		sawDescription.Store(strings.Contains(string(body), `\"description\":\"playing music\"`))
 		fmt.Fprint(w, `{"choices":[{"message":{"role":"assistant","content":"{\"intent\": \"music\"}"}}],"usage":{"prompt_tokens":10,"completion_tokens":5}}`)
 	}))
 	defer fake.Close()
@@ -45,6 +50,9 @@ fallback: {model: j}
 	}
 	if err := json.Unmarshal([]byte(out), &d); code != 0 || err != nil || d.Intent != "music" || d.DecidedBy != "judge" || d.Judge.Model != "j" || calls.Load() != 1 {
 		t.Errorf("exit %d, %s (%v), judge called %d times; stderr %s", code, out, err, calls.Load(), errs)
+	}
+	if !sawDescription.Load() {
+		t.Error("the judge's prompt lacks the intent's description")
 	}
 	code, out, _ = semroute(t, "", "route", "--config", cfg, "--no-judge", "--format", "text", "will it rain tomorrow")
 	if code != 0 || !strings.HasPrefix(out, "weather") || strings.Contains(out, "(judge)") || calls.Load() != 1 {

@@ -242,7 +242,7 @@ func TestJudgeAnswersThatDoNotCount(t *testing.T) {
 			if intentOf(d) != "weather" || d.DecidedBy != "embedding" {
 				t.Errorf("decision %+v: the embedding decision must stand", d)
 			}
-			if d.Judge == nil || d.Judge.Error != tc.kind || d.Judge.Intent != nil {
+			if d.Judge == nil || d.Judge.Error != tc.kind || d.Judge.Intent != nil || d.Judge.Model != "judge" {
 				t.Errorf("judge report %+v, want error %s", d.Judge, tc.kind)
 			}
 			if jf.hits.Load() == before {

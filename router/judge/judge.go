@@ -53,6 +53,9 @@ type Options struct {
 	// candidates (the model and the intent set: see Version); it is part
 	// of every cache key, so a new one invalidates the cached answers.
 	Version string
+	// Model names the judge's model in reports when a call gave none
+	// (a timeout, an error).
+	Model string
 	// Below, TopK and Examples: see router.JudgeConfig.
 	Below    float64
 	TopK     int

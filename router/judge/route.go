@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -15,7 +16,7 @@ func FromConfig(cfg *router.Config) Options {
 	if j == nil {
 		return Options{}
 	}
-	return Options{Timeout: time.Duration(j.TimeoutMS) * time.Millisecond, SemanticThreshold: j.SemanticThreshold,
+	return Options{Model: j.Model, Timeout: time.Duration(j.TimeoutMS) * time.Millisecond, SemanticThreshold: j.SemanticThreshold,
 		Version: Version(j.Model, cfg.Intents), Below: j.Below, TopK: j.TopK, Examples: j.Examples}
 }
 
@@ -59,7 +60,7 @@ func (j *Judge) Route(ctx context.Context, r *router.Router, d router.Decision, 
 		return d, Verdict{}, nil
 	}
 	v, err := j.ChooseVec(ctx, text, vec, j.Candidates(r, d))
-	rep := &router.JudgeReport{Model: v.Model, Intent: v.Intent, Cache: v.Cached,
+	rep := &router.JudgeReport{Model: cmp.Or(v.Model, j.opt.Model), Intent: v.Intent, Cache: v.Cached,
 		LatencyMS: float64(v.Latency.Microseconds()) / 1e3, CostUSD: v.Cost}
 	if err != nil {
 		rep.Error = ErrorKind(err)
