@@ -204,3 +204,23 @@ func (h *harness) suggestions(t *testing.T) []struct {
 }
 
 func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestIntentDescription: an intent's description, set through the intents
+// API, is shown to the judge; one too long is refused, naming the field.
+func TestIntentDescription(t *testing.T) {
+	h, jf := startJudged(t, "below: 1, top_k: 5", keysYAML())
+	code, _, body := h.do(t, "PUT", "/v1/intents/music", "admin-secret",
+		`{"name": "music", "description": "playing, skipping or changing music", "utterances": ["play some jazz", "skip this song"], "target": {"model": "strong"}}`)
+	if code != 200 {
+		t.Fatalf("put %d %v", code, body)
+	}
+	h.route(t, "app-secret", "will it rain tomorrow")
+	if user := jf.lastMessages()[1]["content"]; !strings.Contains(user, `"name":"music","description":"playing, skipping or changing music"`) {
+		t.Errorf("the judge's prompt lacks the description:\n%s", user)
+	}
+	code, _, body = h.do(t, "PUT", "/v1/intents/music", "admin-secret",
+		`{"name": "music", "description": "`+strings.Repeat("x", 1001)+`", "utterances": ["play some jazz"], "target": {"model": "strong"}}`)
+	if code != 400 || !strings.Contains(errorOf(t, body), "description") {
+		t.Errorf("a description of 1,001 bytes: %d %v", code, body)
+	}
+}
