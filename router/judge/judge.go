@@ -154,7 +154,10 @@ func (j *Judge) cached(key cache.Key, candidates []Candidate) (Verdict, bool) {
 }
 
 // key is the cache key of a question: exact on the version, the
-// candidates offered and the prompt; semantic within the version.
+// candidates offered and the prompt; semantic within the version and the
+// best candidate. A near-identical prompt has the same best intent, and
+// the in-process cache scans only the 64 newest entries of a context: one
+// context per best intent keeps the answers of 64 prompts for each.
 func (j *Judge) key(prompt string, vec []float32, candidates []Candidate) cache.Key {
 	h := sha256.New()
 	fmt.Fprintf(h, "judge\x00%s\x00%s\x00", promptVersion, j.opt.Version)
@@ -163,7 +166,7 @@ func (j *Judge) key(prompt string, vec []float32, candidates []Candidate) cache.
 	}
 	h.Write([]byte(prompt))
 	exact := h.Sum(nil)
-	ctx := sha256.Sum256([]byte("judge\x00" + promptVersion + "\x00" + j.opt.Version))
+	ctx := sha256.Sum256([]byte("judge\x00" + promptVersion + "\x00" + j.opt.Version + "\x00" + candidates[0].Name))
 	return cache.Key{Exact: hex.EncodeToString(exact[:16]), Context: hex.EncodeToString(ctx[:16]), Vec: vec}
 }
 

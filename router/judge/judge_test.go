@@ -139,16 +139,20 @@ func TestChooseCachesByVersion(t *testing.T) {
 	}
 	// Offered other candidates, a semantic match whose answer is not among
 	// them is a miss.
-	other := []judge.Candidate{{Name: "weather"}, {Name: "music"}}
-	if v, err := j.ChooseVec(context.Background(), "refund me please", []float32{0.99, 0.14}, other); v.Cached != "" || !errors.Is(err, judge.ErrNotOffered) || calls != 2 {
-		t.Errorf("other candidates: %+v %v, calls %d", v, err, calls)
+	other := []judge.Candidate{{Name: "weather"}, {Name: "refund"}}
+	wj := judge.New(llm(`{"intent": "refund"}`, &calls), judge.Options{Cache: c, SemanticThreshold: 0.9, Version: v1})
+	if v, err := wj.ChooseVec(context.Background(), "rain or refund", []float32{0, 1}, other); err != nil || v.Cached != "" || calls != 2 {
+		t.Fatalf("weather first: %+v %v, calls %d", v, err, calls)
+	}
+	if v, err := wj.ChooseVec(context.Background(), "rain or refund?", []float32{0.05, 0.998}, []judge.Candidate{{Name: "weather"}, {Name: "music"}}); v.Cached != "" || !errors.Is(err, judge.ErrNotOffered) || calls != 3 {
+		t.Errorf("a cached answer not offered: %+v %v, calls %d", v, err, calls)
 	}
 	v2 := judge.Version("m", []intents.Intent{{Name: "refund", Utterances: []string{"money back", "a refund"}}})
 	if v2 == v1 || judge.Version("m2", []intents.Intent{{Name: "refund", Utterances: []string{"money back"}}}) == v1 {
 		t.Fatal("a change of intents or model keeps the version")
 	}
 	j2 := judge.New(llm(`{"intent": "refund"}`, &calls), judge.Options{Cache: c, SemanticThreshold: 0.9, Version: v2})
-	if v, _ := j2.ChooseVec(context.Background(), "refund me", vec, offered); v.Cached != "" || calls != 3 {
+	if v, _ := j2.ChooseVec(context.Background(), "refund me", vec, offered); v.Cached != "" || calls != 4 {
 		t.Errorf("another version: %+v, calls %d", v, calls)
 	}
 }
