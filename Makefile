@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeChat -fuzztime 30s ./router/gateway
 	$(GO) test -run '^$$' -fuzz FuzzH1Answer -fuzztime 30s ./router/upstream
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./rag
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./router/judge
 
 clean:
 	rm -rf bin data

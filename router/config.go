@@ -374,6 +374,32 @@ type RoutingConfig struct {
 	// on its first and last MaxWords/2 words (default 512; 0: no cap). The
 	// decision's cost grows with the prompt, about 0.3 µs a word.
 	MaxWords *int `yaml:"max_words,omitempty"`
+	// Judge, when set, asks a model to choose among the best intents for
+	// the prompts the embeddings are unsure of (router/judge).
+	Judge *JudgeConfig `yaml:"judge,omitempty"`
+}
+
+// JudgeConfig is the routing judge: when a decision's score is under Below,
+// or it would fall back, Model is asked to choose among the TopK best
+// intents, or none.
+type JudgeConfig struct {
+	Model string  `yaml:"model"`           // a model defined under models
+	Below float64 `yaml:"below"`           // in (0, 1]
+	TopK  int     `yaml:"top_k,omitempty"` // intents offered (default 10, at least 2)
+	// TimeoutMS bounds the judge's call, retries included (default 3000);
+	// past it the embedding decision stands.
+	TimeoutMS int `yaml:"timeout_ms,omitempty"`
+	// Examples is how many utterances of each intent the prompt shows
+	// (default 3).
+	Examples int `yaml:"examples,omitempty"`
+	// SemanticThreshold is the least cosine between a prompt and a judged
+	// one for the judge's cached answer to be reused (default 0.95; 1:
+	// identical prompts only).
+	SemanticThreshold float64 `yaml:"semantic_threshold,omitempty"`
+	CacheTTLS         int     `yaml:"cache_ttl_s,omitempty"` // default 86400
+	// MaxSuggestions bounds the judged prompts kept as suggested
+	// utterances (default 1000); past it the least recently seen goes.
+	MaxSuggestions int `yaml:"max_suggestions,omitempty"`
 }
 
 // Defaults used where the config is silent.
@@ -498,6 +524,14 @@ func (c *Config) setDefaults(dir string) {
 	}
 	if c.Routing.Scorer == "" {
 		c.Routing.Scorer = ScorerAuto
+	}
+	if j := c.Routing.Judge; j != nil {
+		j.TopK = cmp.Or(j.TopK, 10)
+		j.TimeoutMS = cmp.Or(j.TimeoutMS, 3000)
+		j.Examples = cmp.Or(j.Examples, 3)
+		j.SemanticThreshold = cmp.Or(j.SemanticThreshold, 0.95)
+		j.CacheTTLS = cmp.Or(j.CacheTTLS, 86400)
+		j.MaxSuggestions = cmp.Or(j.MaxSuggestions, 1000)
 	}
 	u := &c.Upstream
 	if u.Retries == nil {

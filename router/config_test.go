@@ -191,3 +191,47 @@ func TestParseTags(t *testing.T) {
 		t.Errorf("a standard tag the decoder reads: %v", err)
 	}
 }
+
+func TestValidateJudge(t *testing.T) {
+	base := "models: [{name: m, base_url: http://127.0.0.1:1/v1, model: x}]\nintents: [{name: a, utterances: [hi], target: {model: m}}]\nfallback: {model: m}\nrouting:\n  threshold: 0.1\n  judge:\n"
+	tests := []struct {
+		name, judge string
+		want        []string
+	}{
+		{"ok", "    model: m\n    below: 0.5\n", nil},
+		{"every problem, with its line", "    model: nope\n    below: 0\n    top_k: 1\n    timeout_ms: -5\n",
+			[]string{`line 7: routing.judge.model: names model "nope", which is not defined under models`,
+				"line 8: routing.judge.below: 0 is outside (0, 1]", "line 9: routing.judge.top_k: 1 is outside [2, 100]",
+				"routing.judge: timeout_ms, cache_ttl_s and max_suggestions must not be negative"}},
+		{"no model", "    below: 0.5\n", []string{"routing.judge.model: missing"}},
+		{"below above 1", "    model: m\n    below: 1.5\n", []string{"routing.judge.below: 1.5 is outside (0, 1]"}},
+		{"unknown key", "    model: m\n    below: 0.5\n    topk: 3\n", []string{`unknown field "topk"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(base+tc.judge), "c.yaml")
+			if err == nil {
+				err = c.Validate()
+			}
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("valid config refused: %v", err)
+				}
+				if j := c.Routing.Judge; j.TopK != 10 || j.TimeoutMS != 3000 || j.Examples != 3 || j.MaxSuggestions != 1000 {
+					t.Errorf("defaults %+v", j)
+				}
+				return
+			}
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want %q", err, w)
+				}
+			}
+		})
+	}
+	long := strings.Repeat("x", 1001)
+	c, _ := Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: a, description: "+long+", utterances: [hi], target: {model: m}}]\nfallback: {model: m}\n"), "c.yaml")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "intents[0].description: want valid UTF-8 of at most 1000 bytes") {
+		t.Errorf("a long description: %v", err)
+	}
+}

@@ -32,7 +32,43 @@ type Decision struct {
 	// utterance.
 	Similarity float64 `json:"similarity"`
 	LatencyUS  float64 `json:"latency_us"`
+	// DecidedBy is who chose: embedding (the scores and thresholds) or
+	// judge (the routing judge, asked because the score was under
+	// routing.judge.below or the prompt would fall back).
+	DecidedBy string `json:"decided_by"`
+	// Judge reports the judge's call, when it was asked.
+	Judge *JudgeReport `json:"judge,omitempty"`
+
+	ranked []Alternative // the best intents, best first (see Ranked)
 }
+
+// Ranked is the decision's best intents by score, best first: at least
+// the best and its alternatives, and routing.judge.top_k of them with a
+// judge configured. It is not part of the JSON.
+func (d Decision) Ranked() []Alternative { return d.ranked }
+
+// JudgeReport is what the routing judge did for a decision.
+type JudgeReport struct {
+	Model string `json:"model"`
+	// Intent is the judge's choice; null when it found none fitting or
+	// its answer did not count (then Error says why).
+	Intent *string `json:"intent"`
+	// Cache is exact or semantic when the answer came from the judge's
+	// cache (no call, no cost).
+	Cache     string  `json:"cache,omitempty"`
+	LatencyMS float64 `json:"latency_ms"`
+	CostUSD   float64 `json:"cost_usd"`
+	// Error says why the judge's answer did not count (a timeout, an
+	// error, an answer that is not {"intent": NAME} naming an offered
+	// intent): the embedding decision stands.
+	Error string `json:"error,omitempty"`
+}
+
+// Who decides.
+const (
+	DecidedByEmbedding = "embedding"
+	DecidedByJudge     = "judge"
+)
 
 // Alternative is an intent that scored below the best one (or the best
 // itself, when the prompt fell back).
@@ -48,4 +84,6 @@ const (
 	ReasonMargin     = "below_margin"
 	ReasonSimilarity = "below_similarity"
 	ReasonNoWords    = "no_words"
+	// ReasonJudged: the routing judge found no intent fitting.
+	ReasonJudged = "judged_out_of_scope"
 )

@@ -142,7 +142,7 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scor
 	if r.classes > len(r.intents) {
 		s.OOS = float64(sc.probs[len(r.intents)])
 	}
-	top := topN(sc.probs[:len(r.intents)], r.cfg.Routing.Alternatives+1)
+	top := topN(sc.probs[:len(r.intents)], r.ranks)
 	s.top = make([]Alternative, len(top))
 	for k, i := range top {
 		s.top[k] = Alternative{Intent: r.intents[i].Name, Score: float64(sc.probs[i])}
@@ -196,7 +196,7 @@ func topN(scores []float32, n int) []int {
 
 // Decide applies the gate to a prompt's scores.
 func (r *Router) Decide(s Scores) Decision {
-	d := Decision{Alternatives: []Alternative{}}
+	d := Decision{Alternatives: []Alternative{}, DecidedBy: DecidedByEmbedding, ranked: s.top}
 	d.Reason = r.gate.Reject(s)
 	if d.Reason == ReasonNoWords {
 		d.Fallback, d.Target = true, r.cfg.Fallback

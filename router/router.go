@@ -57,7 +57,10 @@ type Router struct {
 	scorer string
 	gate   Gate
 	global float64 // the threshold of intents that have none of their own
-	pool   *sync.Pool
+	// ranks is how many best intents a prompt's scores keep: the best and
+	// its alternatives, or the judge's top_k when it is more.
+	ranks int
+	pool  *sync.Pool
 }
 
 // scratch is one routing call's working memory, pooled.
@@ -81,6 +84,10 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{cfg: cfg, emb: opt.Embedder, intents: cfg.Intents}
+	r.ranks = cfg.Routing.Alternatives + 1
+	if j := cfg.Routing.Judge; j != nil {
+		r.ranks = max(r.ranks, j.TopK)
+	}
 	r.inplace, _ = opt.Embedder.(embed.InPlace)
 	r.featurer, _ = opt.Embedder.(embed.Featurer)
 

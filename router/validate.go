@@ -40,6 +40,7 @@ func (c *Config) Validate() error {
 	}
 	models := c.validateModels(ps)
 	c.validateRouting(ps)
+	c.validateJudge(ps, models)
 	c.validateServer(ps, models)
 	if len(c.Intents) == 0 {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
@@ -419,6 +420,34 @@ func (c *Config) validateRouting(ps *problems) {
 	}
 }
 
+func (c *Config) validateJudge(ps *problems, models map[string]bool) {
+	j := c.Routing.Judge
+	if j == nil {
+		return
+	}
+	switch {
+	case j.Model == "":
+		ps.add("routing.judge.model", "missing; name the model (defined under models) that judges unsure decisions")
+	case !models[j.Model]:
+		ps.add("routing.judge.model", "names model %q, which is not defined under models", j.Model)
+	}
+	if j.Below <= 0 || j.Below > 1 {
+		ps.add("routing.judge.below", "%v is outside (0, 1]; the judge is asked when a decision's score is under it", j.Below)
+	}
+	if j.TopK < 2 || j.TopK > 100 {
+		ps.add("routing.judge.top_k", "%d is outside [2, 100]; the judge chooses among that many intents", j.TopK)
+	}
+	if j.TimeoutMS < 0 || j.CacheTTLS < 0 || j.MaxSuggestions < 0 {
+		ps.add("routing.judge", "timeout_ms, cache_ttl_s and max_suggestions must not be negative")
+	}
+	if j.Examples < 0 || j.Examples > 20 {
+		ps.add("routing.judge.examples", "%d is outside [0, 20]", j.Examples)
+	}
+	if j.SemanticThreshold < 0 || j.SemanticThreshold > 1 {
+		ps.add("routing.judge.semantic_threshold", "%v is outside [0, 1]", j.SemanticThreshold)
+	}
+}
+
 func (c *Config) validateIntents(ps *problems, models map[string]bool) {
 	seen := map[string]int{}
 	for i, in := range c.Intents {
@@ -440,12 +469,19 @@ func (c *Config) validateIntents(ps *problems, models map[string]bool) {
 		for j, u := range in.Utterances {
 			checkUtterance(ps, fmt.Sprintf("%s.utterances[%d]", f, j), u)
 		}
+		if d := in.Description; !utf8.ValidString(d) || len(d) > maxDescription {
+			ps.add(f+".description", "want valid UTF-8 of at most %d bytes (it is shown to the routing judge); got %d bytes", maxDescription, len(d))
+		}
 		if in.Threshold != nil && (*in.Threshold < 0 || *in.Threshold > 1) {
 			ps.add(f+".threshold", "%v is outside [0, 1]", *in.Threshold)
 		}
 		checkTarget(ps, f+".target", in.Target, models)
 	}
 }
+
+// maxDescription bounds an intent's description, which every judge prompt
+// that offers the intent carries.
+const maxDescription = 1000
 
 func checkUtterance(ps *problems, f, u string) {
 	switch {

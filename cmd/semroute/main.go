@@ -19,7 +19,7 @@ const usage = `semroute — route prompts by meaning
 
 Usage:
   semroute model import [--from FILE.tgz] [--out FILE]     convert the word vectors (make model runs it)
-  semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [PROMPT ...]
+  semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [--no-judge] [PROMPT ...]
   semroute serve --config FILE [--addr HOST:PORT] [--debug]   the OpenAI-compatible service; SIGHUP reloads the config
   semroute embed [--config FILE] [--no-text]              the vector of each stdin line, one JSON line each
   semroute intents expand --config FILE --model NAME [--per N] [--out FILE]   paraphrases of each intent's utterances, for review

@@ -8,9 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/judge"
+	"github.com/semroute/semroute/router/upstream"
 )
 
 func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -21,6 +25,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	format := fs.String("format", "json", "json: one object a prompt; text: one readable line a prompt")
 	verbose := fs.Bool("v", false, "log what the router does to stderr")
 	lf := addLabelFlags(fs, "route", stderr)
+	noJudge := fs.Bool("no-judge", false, "do not ask the routing judge (routing.judge) about unsure decisions")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,10 +50,18 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	failed := 0
+	var j *judge.Judge
+	if cfg.Routing.Judge != nil && !*noJudge {
+		j = cliJudge(cfg)
+	}
 	emit := func(prompt string) router.Decision {
-		d, err := r.Route(ctx, prompt)
+		d, vec, err := r.RouteVec(ctx, prompt, nil)
 		if err != nil {
 			failed++
+		} else if j != nil {
+			// A judge whose answer does not count says why in the
+			// decision's judge.error; the embedding decision stands.
+			d, _, _ = j.Route(ctx, r, d, prompt, vec)
 		}
 		writeDecision(out, *format, prompt, d, err)
 		return d
@@ -100,6 +113,14 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return nil
 }
 
+// cliJudge is cfg's routing judge, calling its model directly (no budgets
+// or spend ledger here) with an in-process cache for the run.
+func cliJudge(cfg *router.Config) *judge.Judge {
+	opt := judge.FromConfig(cfg)
+	opt.Cache = cache.New(8<<20, time.Duration(cfg.Routing.Judge.CacheTTLS)*time.Second)
+	return judge.New(judge.Upstream(upstream.NewPool(cfg, nil), cfg.Routing.Judge.Model), opt)
+}
+
 func writeDecision(w io.Writer, format, prompt string, d router.Decision, err error) {
 	if format == "text" {
 		if err != nil {
@@ -110,7 +131,11 @@ func writeDecision(w io.Writer, format, prompt string, d router.Decision, err er
 		if d.Intent != nil {
 			intent = *d.Intent
 		}
-		fmt.Fprintf(w, "%-22s %.2f  → %-22s %q\n", intent, d.Score, d.Target.String(), clip(prompt, 60))
+		by := ""
+		if d.DecidedBy == router.DecidedByJudge {
+			by = " (judge)"
+		}
+		fmt.Fprintf(w, "%-22s %.2f  → %-22s %q%s\n", intent, d.Score, d.Target.String(), clip(prompt, 60), by)
 		return
 	}
 	if err != nil {

@@ -47,6 +47,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if cfg.Cache != nil {
 			opt.Cache = pg.Cache(time.Duration(cfg.Cache.TTLS) * time.Second)
 		}
+		// The routing judge's suggestions and cached answers too (the
+		// answers in the response cache's table, under keys of their own).
+		opt.Suggestions = pg.Suggestions()
+		judgeTTL := 24 * time.Hour
+		if j := cfg.Routing.Judge; j != nil {
+			judgeTTL = time.Duration(j.CacheTTLS) * time.Second
+		}
+		opt.JudgeCache = pg.Cache(judgeTTL)
 	}
 	srv := gateway.New(opt)
 	if *addr == "" {

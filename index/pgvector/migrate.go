@@ -70,6 +70,16 @@ var migrations = []string{
 		expires timestamptz NOT NULL
 	);
 	CREATE INDEX ON {schema}.semroute_cache (context);`,
+	// 4: the routing judge's suggested utterances.
+	`CREATE TABLE {schema}.semroute_suggestions (
+		id text PRIMARY KEY,
+		intent text NOT NULL,
+		text text NOT NULL,
+		count bigint NOT NULL,
+		first_seen timestamptz NOT NULL,
+		last_seen timestamptz NOT NULL
+	);
+	CREATE INDEX ON {schema}.semroute_suggestions (last_seen);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

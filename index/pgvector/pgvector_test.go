@@ -19,6 +19,8 @@ import (
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/moderation/handoff/handofftest"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/judge/suggest"
+	"github.com/semroute/semroute/router/judge/suggest/suggesttest"
 	"github.com/semroute/semroute/router/spend"
 )
 
@@ -218,4 +220,12 @@ func TestCacheStore(t *testing.T) {
 	if _, _, ok := short.Get(cache.Key{Exact: "gone"}, 0); ok {
 		t.Error("an expired entry was served")
 	}
+}
+
+func TestSuggestionStore(t *testing.T) {
+	var st *pgvector.Store
+	suggesttest.Run(t, func(t *testing.T) suggest.Store {
+		st = pgtest.Open(t, pgvector.Options{})
+		return st.Suggestions()
+	}, func(t *testing.T) suggest.Store { return st.Suggestions() })
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -91,59 +92,17 @@ func dimOf(scope string) string {
 // and returns false; near one it narrows the tier to its cheapest model.
 // release must be called once the request is booked or has failed.
 func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intents.Target, func(), bool) {
-	nothing := func() {}
-	if len(st.cfg.Budgets) == 0 {
-		return target, nothing, true
-	}
-	ledger, err := s.spendLedger(st.cfg)
-	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the spend ledger is unavailable: "+err.Error())
-		return target, nothing, false
-	}
 	key, team := who(c, st.cfg)
-	now := s.bud.now()
-	s.bud.mu.Lock()
-	defer s.bud.mu.Unlock()
-	est := 0.0
-	for _, m := range target.Model {
-		est = math.Max(est, s.bud.estimate[m])
-	}
-	var mine []string
-	downgrade := ""
-	for _, b := range st.cfg.Budgets {
-		if !applies(b, key, team, target.Model) {
-			continue
-		}
-		booked, err := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
-		if err != nil {
-			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "budget "+b.Name+": the spend could not be read: "+err.Error())
-			return target, nothing, false
-		}
-		spent := booked + s.bud.reserved[b.Name]
-		if spent >= b.LimitUSD-centEpsilon {
-			reset := spend.Reset(b.Window, now)
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(reset.Sub(now).Seconds()))))
-			fail(c, http.StatusTooManyRequests, typeRate, "budget_exceeded", "",
-				fmt.Sprintf("budget %s (%s %s) has reached its %s limit of %.2f USD (%.4f spent); it resets at %s",
-					b.Name, b.Scope, b.ID, b.Window, b.LimitUSD, spent, reset.Format(time.RFC3339)))
-			return target, nothing, false
-		}
-		if b.DowngradeAt > 0 && spent >= b.DowngradeAt*b.LimitUSD && downgrade == "" {
-			downgrade = b.Name
-		}
-		mine = append(mine, b.Name)
-	}
-	for _, name := range mine {
-		s.bud.reserved[name] += est
-	}
-	release := func() {
-		s.bud.mu.Lock()
-		defer s.bud.mu.Unlock()
-		for _, name := range mine {
-			if s.bud.reserved[name] -= est; s.bud.reserved[name] < centEpsilon {
-				s.bud.reserved[name] = 0 // no float residue
-			}
-		}
+	release, downgrade, err := s.reserve(st, key, team, target.Model)
+	var over *overBudget
+	switch {
+	case errors.As(err, &over):
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(over.reset.Sub(over.now).Seconds()))))
+		fail(c, http.StatusTooManyRequests, typeRate, "budget_exceeded", "", over.Error())
+		return target, release, false
+	case err != nil:
+		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		return target, release, false
 	}
 	if downgrade != "" && len(target.Model) > 1 {
 		cheapest := target.Model[0]
@@ -156,6 +115,71 @@ func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intent
 		c.Writer.Header().Set("X-Semroute-Budget", "downgraded:"+downgrade)
 	}
 	return target, release, true
+}
+
+// overBudget is a budget at its cap.
+type overBudget struct {
+	b          router.Budget
+	spent      float64
+	now, reset time.Time
+}
+
+func (e *overBudget) Error() string {
+	return fmt.Sprintf("budget %s (%s %s) has reached its %s limit of %.2f USD (%.4f spent); it resets at %s",
+		e.b.Name, e.b.Scope, e.b.ID, e.b.Window, e.b.LimitUSD, e.spent, e.reset.Format(time.RFC3339))
+}
+
+// reserve checks the budgets that cover a call of key and team to tier,
+// and reserves the call's estimated cost against them until release is
+// called. It fails with *overBudget when one is at its cap; downgrade
+// names a budget past its downgrade mark.
+func (s *Server) reserve(st *state, key, team string, tier intents.Models) (release func(), downgrade string, err error) {
+	release = func() {}
+	if len(st.cfg.Budgets) == 0 {
+		return release, "", nil
+	}
+	ledger, err := s.spendLedger(st.cfg)
+	if err != nil {
+		return release, "", fmt.Errorf("the spend ledger is unavailable: %w", err)
+	}
+	now := s.bud.now()
+	s.bud.mu.Lock()
+	defer s.bud.mu.Unlock()
+	est := 0.0
+	for _, m := range tier {
+		est = math.Max(est, s.bud.estimate[m])
+	}
+	var mine []string
+	for _, b := range st.cfg.Budgets {
+		if !applies(b, key, team, tier) {
+			continue
+		}
+		booked, err := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
+		if err != nil {
+			return release, "", fmt.Errorf("budget %s: the spend could not be read: %w", b.Name, err)
+		}
+		spent := booked + s.bud.reserved[b.Name]
+		if spent >= b.LimitUSD-centEpsilon {
+			return release, "", &overBudget{b: b, spent: spent, now: now, reset: spend.Reset(b.Window, now)}
+		}
+		if b.DowngradeAt > 0 && spent >= b.DowngradeAt*b.LimitUSD && downgrade == "" {
+			downgrade = b.Name
+		}
+		mine = append(mine, b.Name)
+	}
+	for _, name := range mine {
+		s.bud.reserved[name] += est
+	}
+	release = func() {
+		s.bud.mu.Lock()
+		defer s.bud.mu.Unlock()
+		for _, name := range mine {
+			if s.bud.reserved[name] -= est; s.bud.reserved[name] < centEpsilon {
+				s.bud.reserved[name] = 0 // no float residue
+			}
+		}
+	}
+	return release, downgrade, nil
 }
 
 // centEpsilon absorbs float sums: 0.004 + 5 × 0.0002 is a hair under 0.005.
@@ -174,6 +198,12 @@ func price(cfg *router.Config, model string) float64 {
 // fires the alerts whose marks it crossed. The ledger runs when budgets or
 // teams are configured (each booking is an fsync).
 func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
+	key, team := who(c, st.cfg)
+	return s.bookAs(st, key, team, c.GetString("intent"), res)
+}
+
+// bookAs is book for a call of key and team, counted to intent.
+func (s *Server) bookAs(st *state, key, team, intent string, res upstream.Result) error {
 	if len(st.cfg.Budgets) == 0 && len(st.cfg.Teams) == 0 {
 		return nil
 	}
@@ -181,13 +211,12 @@ func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 	if err != nil {
 		return err
 	}
-	key, team := who(c, st.cfg)
 	now := s.bud.now()
 	before := map[string]float64{}
 	for _, b := range st.cfg.Budgets {
 		before[b.Name], _ = ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
 	}
-	if err := ledger.Book(spend.Booking{At: now, Key: key, Team: team, Model: res.Model, Intent: c.GetString("intent"), Cost: res.Cost}); err != nil {
+	if err := ledger.Book(spend.Booking{At: now, Key: key, Team: team, Model: res.Model, Intent: intent, Cost: res.Cost}); err != nil {
 		return err
 	}
 	s.m.spend.WithLabelValues(key, team, res.Model).Add(res.Cost)

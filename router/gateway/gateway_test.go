@@ -534,7 +534,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 	data, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`semroute_decisions_total{intent="weather",target="model:fast,strong"} 1`,
+	for _, want := range []string{`semroute_decisions_total{decided_by="embedding",intent="weather",target="model:fast,strong"} 1`,
 		`semroute_tokens_total{kind="completion",model="fast"} 50`, `semroute_cost_usd_total{model="fast"} 0.0002`,
 		`semroute_routed_total 2`, `semroute_routing_seconds_count 2`, `semroute_upstream_seconds_count{model="fast"} 1`,
 		`semroute_requests_total{route="/v1/route",status="200"} 1`} {

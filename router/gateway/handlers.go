@@ -34,14 +34,20 @@ func answerRequestError(c *gin.Context, err error) {
 
 // decide routes text and records the decision in metrics and the log
 // fields (the intent only, never the text). keepVec keeps the embedding
-// routing computes, for the semantic cache (see routedVec).
+// routing computes, for the semantic cache (see routedVec). With a
+// routing judge, an unsure decision is the judge's (see judged).
 func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (router.Decision, error) {
 	var d router.Decision
 	var err error
-	if keepVec {
+	if keepVec || st.judge != nil {
 		var vec []float32
 		d, vec, err = st.router.RouteVec(c.Request.Context(), text, nil)
-		c.Set(routedKey, routed{text, vec})
+		if keepVec {
+			c.Set(routedKey, routed{text, vec})
+		}
+		if err == nil && st.judge != nil {
+			d = s.judged(c, st, d, text, vec)
+		}
 	} else {
 		d, err = st.router.Route(c.Request.Context(), text)
 	}
@@ -54,7 +60,7 @@ func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (r
 	}
 	s.m.routed.Inc()
 	s.m.routeLatency.Observe(d.LatencyUS / 1e6)
-	s.m.decisions.WithLabelValues(intent, d.Target.String()).Inc()
+	s.m.decisions.WithLabelValues(intent, d.Target.String(), d.DecidedBy).Inc()
 	if d.Fallback {
 		s.m.outOfScope.Inc()
 	}
@@ -138,6 +144,10 @@ func (s *Server) chat(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("X-Semroute-Intent", c.GetString("intent"))
 		h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
+		h.Set("X-Semroute-Decided-By", d.DecidedBy)
+		if d.Judge != nil {
+			h.Set("X-Semroute-Judge", judgeHeader(d.Judge))
+		}
 	case st.pool.Model(req.Model) != nil:
 		target = intents.Target{Model: intents.Models{req.Model}}
 		c.Set("intent", "")

@@ -89,6 +89,14 @@ func (s *Server) getIntent(c *gin.Context) {
 // is acknowledged is on disk, and a failed change leaves everything as it
 // was.
 func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Intent) ([]intents.Intent, *requestError)) {
+	if list, ok := s.applyChange(c, edit); ok {
+		c.JSON(status, gin.H{"object": "list", "data": list})
+	}
+}
+
+// applyChange is change without the answer on success: it returns the
+// intents now current, or false once it answered the error.
+func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([]intents.Intent, *requestError)) ([]intents.Intent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.st.Load()
@@ -96,7 +104,7 @@ func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Int
 	list, rerr := edit(cfg.Intents)
 	if rerr != nil {
 		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
-		return
+		return nil, false
 	}
 	cfg.Intents = list
 	if err := cfg.Validate(); err != nil {
@@ -107,24 +115,24 @@ func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Int
 				msgs[i] = p.Field + ": " + p.Msg
 			}
 			badRequest(c, "", "the change leaves the intents invalid: "+strings.Join(msgs, "; "))
-			return
+			return nil, false
 		}
 		badRequest(c, "", err.Error())
-		return
+		return nil, false
 	}
 	next, err := s.build(c.Request.Context(), cfg)
 	if err != nil {
 		fail(c, http.StatusInternalServerError, typeServer, "", "", "building the router: "+err.Error())
-		return
+		return nil, false
 	}
 	version, err := s.store.Save(c.Request.Context(), list)
 	if err != nil {
 		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "saving the intents: "+err.Error())
-		return
+		return nil, false
 	}
 	next.base, next.version = st.base, version
 	s.st.Store(next)
-	c.JSON(status, gin.H{"object": "list", "data": list})
+	return list, true
 }
 
 // decodeIntent reads an intent from the body; name, when given, must match.

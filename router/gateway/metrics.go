@@ -35,12 +35,15 @@ type metrics struct {
 	armLatency   *prometheus.HistogramVec
 	armCost      *prometheus.CounterVec
 	canaryState  *prometheus.GaugeVec
+	judge        *prometheus.CounterVec
+	judgeLatency prometheus.Histogram
+	suggestions  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "status"})
-	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_decisions_total", Help: "Routing decisions by intent (oos when out of scope) and target."}, []string{"intent", "target"})
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_decisions_total", Help: "Routing decisions by intent (oos when out of scope), target, and who decided (embedding or judge)."}, []string{"intent", "target", "decided_by"})
 	m.outOfScope = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_out_of_scope_total", Help: "Decisions that went to the fallback; divide by semroute_routed_total for the out-of-scope rate."})
 	m.routed = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_routed_total", Help: "Routing decisions made."})
 	m.routeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "semroute_routing_seconds", Help: "Time to embed, score and decide.",
@@ -65,7 +68,10 @@ func newMetrics() *metrics {
 	m.armLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "semroute_arm_seconds", Help: "Upstream time by arm.", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)}, []string{"arm"})
 	m.armCost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_arm_cost_usd_total", Help: "Cost by arm."}, []string{"arm"})
 	m.canaryState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_canary_rolled_back", Help: "1 once a canary was rolled back."}, []string{"canary"})
-	m.reg.MustRegister(m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.judge = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_total", Help: "Routing judge consultations by result: chose, none (out of scope), cache_exact, cache_semantic, or why the answer did not count (malformed, not_offered, timeout, declined, error)."}, []string{"result"})
+	m.judgeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "semroute_judge_seconds", Help: "Time of the routing judge's calls (cache hits aside).", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)})
+	m.suggestions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_suggestions_total", Help: "Judged prompts handed to the suggestions store, by result (stored, failed, too_long)."}, []string{"result"})
+	m.reg.MustRegister(m.judge, m.judgeLatency, m.suggestions, m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

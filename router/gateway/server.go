@@ -28,6 +28,8 @@ import (
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/judge"
+	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/spend"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -54,6 +56,11 @@ type Options struct {
 	// config's data_dir. With a store that can Watch (PostgreSQL), replicas
 	// pick up each other's changes.
 	Intents IntentStore
+	// Suggestions keeps the routing judge's suggested utterances and
+	// JudgeCache its answers; nil means a log in the config's data_dir
+	// and an in-process cache.
+	Suggestions suggest.Store
+	JudgeCache  judge.Cache
 }
 
 // IntentStore keeps the intents as changed through the API.
@@ -97,6 +104,7 @@ type state struct {
 	keys    *keyset
 	auto    map[string]bool
 	det     *moderation.Detector // nil without moderation
+	judge   *judge.Judge         // nil without routing.judge
 }
 
 // Server is the HTTP service.
@@ -126,6 +134,9 @@ type Server struct {
 	cascade     *cascadeModel
 	cascadeFrom string
 	canary      canaries
+	judgeCache  *cache.Cache // in process, without Options.JudgeCache
+	judgeTTL    time.Duration
+	suggested   suggest.Store
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -248,7 +259,7 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 	if _, err := s.cascadeModel(ctx, cfg.Cascade); err != nil {
 		return nil, err
 	}
-	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}, det: det}
+	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}, det: det, judge: s.newJudge(cfg)}
 	for _, a := range cfg.Server.AutoModels {
 		st.auto[a] = true
 	}
@@ -307,6 +318,8 @@ func (s *Server) routes() *gin.Engine {
 	client.GET("/models", s.models)
 	client.POST("/embeddings", s.embeddings)
 	admin := v1.Group("/intents", s.authorize(true))
+	admin.GET("/suggestions", s.listSuggestions)
+	admin.POST("/suggestions/:id/:action", s.changeSuggestion)
 	admin.GET("", s.listIntents)
 	admin.POST("", s.createIntent)
 	admin.GET("/:name", s.getIntent)
