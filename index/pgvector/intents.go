@@ -31,7 +31,7 @@ func (is *IntentStore) channel() string { return "semroute_intents." + is.s.opt.
 func (is *IntentStore) Load(ctx context.Context) (list []intents.Intent, version int64, ok bool, err error) {
 	ctx, cancel := is.s.ctx(ctx)
 	defer cancel()
-	err = pgx.BeginFunc(ctx, is.s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, is.s.db.Pool(), func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT version, stored FROM "+is.s.Schema()+".semroute_intents_version").Scan(&version, &ok); err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (is *IntentStore) Version(ctx context.Context) (int64, error) {
 	ctx, cancel := is.s.ctx(ctx)
 	defer cancel()
 	var v int64
-	err := is.s.pool.QueryRow(ctx, "SELECT version FROM "+is.s.Schema()+".semroute_intents_version").Scan(&v)
+	err := is.s.db.Pool().QueryRow(ctx, "SELECT version FROM "+is.s.Schema()+".semroute_intents_version").Scan(&v)
 	return v, wrap("intents version", err)
 }
 
@@ -74,7 +74,7 @@ func (is *IntentStore) Save(ctx context.Context, list []intents.Intent) (int64, 
 	ctx, cancel := is.s.ctx(ctx)
 	defer cancel()
 	var version int64
-	err := pgx.BeginFunc(ctx, is.s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, is.s.db.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+is.s.Schema()+".semroute_intents"); err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (is *IntentStore) Watch(ctx context.Context, resync time.Duration, log *slo
 }
 
 func (is *IntentStore) listen(ctx context.Context, resync time.Duration, changed func()) error {
-	conn, err := is.s.pool.Acquire(ctx)
+	conn, err := is.s.db.Pool().Acquire(ctx)
 	if err != nil {
 		return err
 	}

@@ -20,16 +20,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	pgv "github.com/pgvector/pgvector-go"
-	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/internal/postgres"
 )
 
 // DSNEnv is read when Options.DSN is empty.
-const DSNEnv = "SEMROUTE_PG_DSN"
+const DSNEnv = postgres.DSNEnv
 
 // Options configure a Store.
 type Options struct {
@@ -49,7 +47,7 @@ type Options struct {
 
 // Store is an index.Index on PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
+	db     *postgres.DB
 	opt    Options
 	mu     sync.Mutex
 	tables map[string]collection // by collection name
@@ -63,51 +61,23 @@ type collection struct {
 }
 
 // ErrUnavailable wraps errors from a database that cannot be reached.
-var ErrUnavailable = errors.New("the PostgreSQL database is unavailable")
+var ErrUnavailable = postgres.ErrUnavailable
 
-// Open connects, runs the migrations and returns the store.
+// Open connects, runs the migrations (of the whole database: see
+// internal/postgres) and returns the store.
 func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.DSN == "" {
 		opt.DSN = os.Getenv(DSNEnv)
 	}
-	if opt.DSN == "" {
-		return nil, fmt.Errorf("pgvector: no DSN: set index.dsn in the config or %s", DSNEnv)
-	}
-	if opt.Schema == "" {
-		opt.Schema = "semroute"
-	}
 	opt.EfSearch = cmpOr(opt.EfSearch, 100)
 	opt.M = cmpOr(opt.M, 16)
 	opt.EfConstruction = cmpOr(opt.EfConstruction, 64)
-	if opt.Timeout <= 0 {
-		opt.Timeout = 5 * time.Second
-	}
-	cfg, err := pgxpool.ParseConfig(opt.DSN)
+	db, err := postgres.Open(ctx, postgres.Options{DSN: opt.DSN, Schema: opt.Schema, Timeout: opt.Timeout})
 	if err != nil {
-		return nil, fmt.Errorf("pgvector: the DSN does not parse: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > opt.Timeout {
-		cfg.ConnConfig.ConnectTimeout = opt.Timeout
-	}
-	s := &Store{opt: opt, tables: map[string]collection{}}
-	// The vector types are registered once the extension exists, which the
-	// first migration makes sure of; connections made before it get them
-	// when they are next acquired.
-	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_ = pgxvec.RegisterTypes(ctx, c) // fails until migrate has created the extension
-		return nil
-	}
-	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pgvector: %w", err)
-	}
-	if err := s.migrate(ctx); err != nil {
-		s.pool.Close()
 		return nil, err
 	}
-	// Connections opened before the extension existed lack the types.
-	s.pool.Reset()
-	return s, nil
+	opt.Schema, opt.Timeout = db.SchemaName(), db.Timeout()
+	return &Store{db: db, opt: opt, tables: map[string]collection{}}, nil
 }
 
 func cmpOr(v, d int) int {
@@ -117,43 +87,30 @@ func cmpOr(v, d int) int {
 	return v
 }
 
-// Pool is the store's connection pool, for the tables other parts of
-// semroute keep here (intents, tickets).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+// DB is the store's database, for the stores other parts of semroute keep
+// there (intents, tickets, spend, cache, suggestions). Closing the Store
+// closes it.
+func (s *Store) DB() *postgres.DB { return s.db }
 
 // Schema is the quoted schema name.
-func (s *Store) Schema() string { return pgx.Identifier{s.opt.Schema}.Sanitize() }
+func (s *Store) Schema() string { return s.db.Schema() }
 
 // Ping checks the database within the store's timeout.
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
-	defer cancel()
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	return nil
-}
+func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
 
-// Close closes the pool.
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
-}
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
 
 // wrap marks connection failures and timeouts as ErrUnavailable.
 func wrap(op string, err error) error {
-	if err == nil {
-		return nil
+	if errors.Is(err, index.ErrDimension) || errors.Is(err, index.ErrInvalid) {
+		return postgres.Named(op, err)
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) || errors.Is(err, index.ErrDimension) || errors.Is(err, index.ErrInvalid) {
-		return fmt.Errorf("pgvector %s: %w", op, err)
-	}
-	return fmt.Errorf("pgvector %s: %w: %v", op, ErrUnavailable, err)
+	return postgres.Wrap(op, err)
 }
 
 func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.opt.Timeout)
+	return s.db.Ctx(ctx)
 }
 
 // lookup finds a collection's table; with create, it makes one of dim.
@@ -165,7 +122,7 @@ func (s *Store) lookup(ctx context.Context, name string, dim int, create bool) (
 		return c, true, nil
 	}
 	var table string
-	err := s.pool.QueryRow(ctx, "SELECT tbl, dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&table, &c.dim)
+	err := s.db.Pool().QueryRow(ctx, "SELECT tbl, dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&table, &c.dim)
 	switch {
 	case err == nil:
 		c = s.names(name, c.dim)
@@ -207,7 +164,7 @@ func (s *Store) names(name string, dim int) collection {
 func (s *Store) createCollection(ctx context.Context, name string, dim int) (collection, error) {
 	c := s.names(name, dim)
 	typ, _ := s.vectorType(dim)
-	err := s.locked(ctx, func(tx pgx.Tx) error {
+	err := s.db.Locked(ctx, func(tx pgx.Tx) error {
 		var have int
 		err := tx.QueryRow(ctx, "SELECT dim FROM "+s.Schema()+".semroute_collections WHERE name = $1", name).Scan(&have)
 		if err == nil { // another replica made it first
@@ -238,7 +195,7 @@ func (s *Store) ensureIndex(ctx context.Context, name string, c collection) erro
 		idx, c.table, ops, s.opt.M, s.opt.EfConstruction)
 	// IF NOT EXISTS is not safe against a replica creating the same index
 	// at the same moment; the schema lock is.
-	if err := s.locked(ctx, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+	if err := s.db.Locked(ctx, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
 		return err
 	}
 	c.indexed = true
@@ -313,12 +270,12 @@ func (s *Store) Upsert(ctx context.Context, name string, recs []index.Record) er
 		for i, r := range recs {
 			b.Queue(upsert, r.ID, r.Text, meta[i], s.vec(r.Vector))
 		}
-		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if err := s.db.Pool().SendBatch(ctx, b).Close(); err != nil {
 			return wrap("upsert", err)
 		}
 		return wrap("upsert", s.ensureIndex(ctx, name, c))
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db.Pool(), func(tx pgx.Tx) error {
 		typ, _ := s.vectorType(c.dim)
 		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE semroute_load (id text, text text, metadata jsonb, embedding "+typ+") ON COMMIT DROP"); err != nil {
 			return err
@@ -350,7 +307,7 @@ func (s *Store) Delete(ctx context.Context, name string, ids ...string) error {
 	if err != nil || !ok {
 		return wrap("delete", err)
 	}
-	_, err = s.pool.Exec(ctx, "DELETE FROM "+c.table+" WHERE id = ANY($1)", ids)
+	_, err = s.db.Pool().Exec(ctx, "DELETE FROM "+c.table+" WHERE id = ANY($1)", ids)
 	return wrap("delete", err)
 }
 
@@ -379,7 +336,7 @@ func (s *Store) SearchEf(ctx context.Context, name string, q []float32, k, ef in
 	b.Queue(fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(ef, k)))
 	b.Queue("SELECT id, text, metadata, embedding::real[], 1 - (embedding <=> $1) FROM "+c.table+" ORDER BY embedding <=> $1 LIMIT $2", s.vec(q), k)
 	b.Queue("COMMIT")
-	br := s.pool.SendBatch(ctx, b)
+	br := s.db.Pool().SendBatch(ctx, b)
 	defer br.Close()
 	for range 2 {
 		if _, err := br.Exec(); err != nil {
@@ -421,7 +378,7 @@ func (s *Store) List(ctx context.Context, name string) ([]index.Record, error) {
 	if err != nil || !ok {
 		return nil, wrap("list", err)
 	}
-	rows, err := s.pool.Query(ctx, "SELECT id, text, metadata, embedding::real[] FROM "+c.table)
+	rows, err := s.db.Pool().Query(ctx, "SELECT id, text, metadata, embedding::real[] FROM "+c.table)
 	if err != nil {
 		return nil, wrap("list", err)
 	}
@@ -445,7 +402,7 @@ func (s *Store) Reindex(ctx context.Context, name string) error {
 	if err != nil || !ok {
 		return wrap("reindex", err)
 	}
-	_, err = s.pool.Exec(ctx, "REINDEX TABLE "+c.table)
+	_, err = s.db.Pool().Exec(ctx, "REINDEX TABLE "+c.table)
 	return wrap("reindex", err)
 }
 
@@ -455,7 +412,7 @@ func (s *Store) Drop(ctx context.Context, name string) error {
 	if err != nil || !ok {
 		return wrap("drop", err)
 	}
-	err = s.locked(ctx, func(tx pgx.Tx) error {
+	err = s.db.Locked(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+c.table); err != nil {
 			return err
 		}
@@ -475,6 +432,6 @@ func (s *Store) Size(ctx context.Context, name string) (table, indexes int64, er
 	if err != nil || !ok {
 		return 0, 0, wrap("size", err)
 	}
-	err = s.pool.QueryRow(ctx, "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", c.table).Scan(&table, &indexes)
+	err = s.db.Pool().QueryRow(ctx, "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", c.table).Scan(&table, &indexes)
 	return table, indexes, wrap("size", err)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/semroute/semroute/index/indextest"
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
+	"github.com/semroute/semroute/internal/postgres"
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/moderation/handoff/handofftest"
 	"github.com/semroute/semroute/router/cache"
@@ -52,8 +53,8 @@ func TestReplicasMigrateAtOnce(t *testing.T) {
 		}
 		if s := <-stores; s != nil {
 			defer s.Close()
-			if v, err := s.Version(context.Background()); err != nil || v != pgvector.SchemaVersion {
-				t.Errorf("version %d, %v; want %d", v, err, pgvector.SchemaVersion)
+			if v, err := s.DB().Version(context.Background()); err != nil || v != postgres.SchemaVersion {
+				t.Errorf("version %d, %v; want %d", v, err, postgres.SchemaVersion)
 			}
 		}
 	}

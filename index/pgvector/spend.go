@@ -29,7 +29,7 @@ var _ spend.Store = (*SpendStore)(nil)
 func (l *SpendStore) Book(b spend.Booking) error {
 	ctx, cancel := l.s.ctx(context.Background())
 	defer cancel()
-	err := pgx.BeginFunc(ctx, l.s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, l.s.db.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "INSERT INTO "+l.s.Schema()+".semroute_spend (at, key, team, model, intent, cost) VALUES ($1, $2, $3, $4, $5, $6)",
 			b.At, b.Key, b.Team, b.Model, b.Intent, b.Cost); err != nil {
 			return err
@@ -66,7 +66,7 @@ func (l *SpendStore) Spent(dim, id, window string, now time.Time) (float64, erro
 	ctx, cancel := l.s.ctx(context.Background())
 	defer cancel()
 	var v float64
-	err := l.s.pool.QueryRow(ctx, "SELECT cost FROM "+l.s.Schema()+".semroute_spend_totals WHERE dim = $1 AND id = $2 AND period = $3",
+	err := l.s.db.Pool().QueryRow(ctx, "SELECT cost FROM "+l.s.Schema()+".semroute_spend_totals WHERE dim = $1 AND id = $2 AND period = $3",
 		dim, id, spend.Period(window, now)).Scan(&v)
 	if err == pgx.ErrNoRows {
 		return 0, nil
@@ -78,7 +78,7 @@ func (l *SpendStore) Spent(dim, id, window string, now time.Time) (float64, erro
 func (l *SpendStore) Days() (map[string]spend.Day, error) {
 	ctx, cancel := l.s.ctx(context.Background())
 	defer cancel()
-	rows, err := l.s.pool.Query(ctx, "SELECT dim, id, period, cost FROM "+l.s.Schema()+".semroute_spend_totals WHERE length(period) = 10")
+	rows, err := l.s.db.Pool().Query(ctx, "SELECT dim, id, period, cost FROM "+l.s.Schema()+".semroute_spend_totals WHERE length(period) = 10")
 	if err != nil {
 		return nil, wrap("spend days", err)
 	}
@@ -124,7 +124,7 @@ func (cs *CacheStore) Get(k cache.Key, threshold float64) (cache.Entry, string, 
 	defer cancel()
 	var e cache.Entry
 	q := "SELECT body, model, cost FROM " + cs.s.Schema() + ".semroute_cache WHERE exact = $1 AND expires > now()"
-	if err := cs.s.pool.QueryRow(ctx, q, k.Exact).Scan(&e.Body, &e.Model, &e.Cost); err == nil {
+	if err := cs.s.db.Pool().QueryRow(ctx, q, k.Exact).Scan(&e.Body, &e.Model, &e.Cost); err == nil {
 		return e, "exact", true
 	}
 	if threshold <= 0 || k.Vec == nil {
@@ -132,7 +132,7 @@ func (cs *CacheStore) Get(k cache.Key, threshold float64) (cache.Entry, string, 
 	}
 	var dist float64
 	q = "SELECT body, model, cost, vec <=> $2 FROM " + cs.s.Schema() + ".semroute_cache WHERE context = $1 AND vec IS NOT NULL AND expires > now() ORDER BY vec <=> $2 LIMIT 1"
-	if err := cs.s.pool.QueryRow(ctx, q, k.Context, pgv.NewVector(k.Vec)).Scan(&e.Body, &e.Model, &e.Cost, &dist); err != nil || 1-dist < threshold {
+	if err := cs.s.db.Pool().QueryRow(ctx, q, k.Context, pgv.NewVector(k.Vec)).Scan(&e.Body, &e.Model, &e.Cost, &dist); err != nil || 1-dist < threshold {
 		return cache.Entry{}, "", false
 	}
 	return e, "semantic", true
@@ -146,10 +146,10 @@ func (cs *CacheStore) Put(k cache.Key, e cache.Entry) {
 	if k.Vec != nil {
 		vec = pgv.NewVector(k.Vec)
 	}
-	cs.s.pool.Exec(ctx, "INSERT INTO "+cs.s.Schema()+".semroute_cache (exact, context, vec, body, model, cost, expires) VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) "+
+	cs.s.db.Pool().Exec(ctx, "INSERT INTO "+cs.s.Schema()+".semroute_cache (exact, context, vec, body, model, cost, expires) VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) "+
 		"ON CONFLICT (exact) DO UPDATE SET context = EXCLUDED.context, vec = EXCLUDED.vec, body = EXCLUDED.body, model = EXCLUDED.model, cost = EXCLUDED.cost, expires = EXCLUDED.expires",
 		k.Exact, k.Context, vec, e.Body, e.Model, e.Cost, fmt.Sprintf("%d milliseconds", cs.ttl.Milliseconds()))
 	if rand.IntN(100) == 0 {
-		cs.s.pool.Exec(ctx, "DELETE FROM "+cs.s.Schema()+".semroute_cache WHERE expires < now()")
+		cs.s.db.Pool().Exec(ctx, "DELETE FROM "+cs.s.Schema()+".semroute_cache WHERE expires < now()")
 	}
 }

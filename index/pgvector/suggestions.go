@@ -29,7 +29,7 @@ func (ss *SuggestionStore) Add(intent, text string, at time.Time, limit int) err
 	ctx, cancel := ss.s.ctx(context.Background())
 	defer cancel()
 	t := ss.s.Schema() + ".semroute_suggestions"
-	err := pgx.BeginFunc(ctx, ss.s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, ss.s.db.Pool(), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "INSERT INTO "+t+" ("+suggestionCols+") VALUES ($1, $2, $3, 1, $4, $4) "+
 			"ON CONFLICT (id) DO UPDATE SET count = "+t+".count + 1, last_seen = greatest("+t+".last_seen, EXCLUDED.last_seen)",
 			suggest.ID(intent, text), intent, text, at.UTC()); err != nil {
@@ -55,7 +55,7 @@ func scanSuggestion(row pgx.Row) (suggest.Suggestion, error) {
 func (ss *SuggestionStore) List() ([]suggest.Suggestion, error) {
 	ctx, cancel := ss.s.ctx(context.Background())
 	defer cancel()
-	rows, err := ss.s.pool.Query(ctx, "SELECT "+suggestionCols+" FROM "+ss.s.Schema()+".semroute_suggestions ORDER BY count DESC, last_seen DESC, id")
+	rows, err := ss.s.db.Pool().Query(ctx, "SELECT "+suggestionCols+" FROM "+ss.s.Schema()+".semroute_suggestions ORDER BY count DESC, last_seen DESC, id")
 	if err != nil {
 		return nil, wrap("list suggestions", err)
 	}
@@ -75,7 +75,7 @@ func (ss *SuggestionStore) List() ([]suggest.Suggestion, error) {
 func (ss *SuggestionStore) Get(id string) (suggest.Suggestion, error) {
 	ctx, cancel := ss.s.ctx(context.Background())
 	defer cancel()
-	s, err := scanSuggestion(ss.s.pool.QueryRow(ctx, "SELECT "+suggestionCols+" FROM "+ss.s.Schema()+".semroute_suggestions WHERE id = $1", id))
+	s, err := scanSuggestion(ss.s.db.Pool().QueryRow(ctx, "SELECT "+suggestionCols+" FROM "+ss.s.Schema()+".semroute_suggestions WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, fmt.Errorf("%w: %s", suggest.ErrNotFound, id)
 	}
@@ -86,7 +86,7 @@ func (ss *SuggestionStore) Get(id string) (suggest.Suggestion, error) {
 func (ss *SuggestionStore) Remove(id string) error {
 	ctx, cancel := ss.s.ctx(context.Background())
 	defer cancel()
-	tag, err := ss.s.pool.Exec(ctx, "DELETE FROM "+ss.s.Schema()+".semroute_suggestions WHERE id = $1", id)
+	tag, err := ss.s.db.Pool().Exec(ctx, "DELETE FROM "+ss.s.Schema()+".semroute_suggestions WHERE id = $1", id)
 	if err != nil {
 		return wrap("remove suggestion", err)
 	}

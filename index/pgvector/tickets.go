@@ -52,7 +52,7 @@ func (q *TicketQueue) Create(queue string, conv []handoff.Message, d handoff.Dec
 	t := handoff.Ticket{ID: handoff.NewID(), Queue: queue, Conversation: conv, Decision: d, Created: now, Updated: now, State: handoff.StateOpen}
 	cj, _ := json.Marshal(conv)
 	dj, _ := json.Marshal(d)
-	_, err := q.s.pool.Exec(ctx, "INSERT INTO "+q.s.Schema()+".semroute_tickets ("+ticketCols+") VALUES ($1, $2, $3, '', '', $4, $5, $6, $6)",
+	_, err := q.s.db.Pool().Exec(ctx, "INSERT INTO "+q.s.Schema()+".semroute_tickets ("+ticketCols+") VALUES ($1, $2, $3, '', '', $4, $5, $6, $6)",
 		t.ID, t.Queue, t.State, cj, dj, now)
 	if err != nil {
 		return handoff.Ticket{}, wrap("create ticket", err)
@@ -68,7 +68,7 @@ func (q *TicketQueue) change(id, set string, args []any, from ...string) (handof
 	ctx, cancel := q.s.ctx(context.Background())
 	defer cancel()
 	args = append([]any{id, from}, args...)
-	t, err := scanTicket(q.s.pool.QueryRow(ctx, "UPDATE "+q.s.Schema()+".semroute_tickets SET "+set+", updated = now() WHERE id = $1 AND state = ANY($2) RETURNING "+ticketCols, args...))
+	t, err := scanTicket(q.s.db.Pool().QueryRow(ctx, "UPDATE "+q.s.Schema()+".semroute_tickets SET "+set+", updated = now() WHERE id = $1 AND state = ANY($2) RETURNING "+ticketCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, gerr := q.Get(id); gerr != nil {
 			return handoff.Ticket{}, gerr
@@ -94,7 +94,7 @@ func (q *TicketQueue) Resolve(id string) (handoff.Ticket, error) {
 func (q *TicketQueue) Get(id string) (handoff.Ticket, error) {
 	ctx, cancel := q.s.ctx(context.Background())
 	defer cancel()
-	t, err := scanTicket(q.s.pool.QueryRow(ctx, "SELECT "+ticketCols+" FROM "+q.s.Schema()+".semroute_tickets WHERE id = $1", id))
+	t, err := scanTicket(q.s.db.Pool().QueryRow(ctx, "SELECT "+ticketCols+" FROM "+q.s.Schema()+".semroute_tickets WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("%w: %s", handoff.ErrNotFound, id)
 	}
@@ -105,7 +105,7 @@ func (q *TicketQueue) Get(id string) (handoff.Ticket, error) {
 func (q *TicketQueue) List(queue, state string) ([]handoff.Ticket, error) {
 	ctx, cancel := q.s.ctx(context.Background())
 	defer cancel()
-	rows, err := q.s.pool.Query(ctx, "SELECT "+ticketCols+" FROM "+q.s.Schema()+".semroute_tickets WHERE ($1 = '' OR queue = $1) AND ($2 = '' OR state = $2) ORDER BY created, id", queue, state)
+	rows, err := q.s.db.Pool().Query(ctx, "SELECT "+ticketCols+" FROM "+q.s.Schema()+".semroute_tickets WHERE ($1 = '' OR queue = $1) AND ($2 = '' OR state = $2) ORDER BY created, id", queue, state)
 	if err != nil {
 		return nil, wrap("list tickets", err)
 	}
@@ -125,7 +125,7 @@ func (q *TicketQueue) List(queue, state string) ([]handoff.Ticket, error) {
 func (q *TicketQueue) OldestOpen(now time.Time) (map[string]time.Duration, error) {
 	ctx, cancel := q.s.ctx(context.Background())
 	defer cancel()
-	rows, err := q.s.pool.Query(ctx, "SELECT queue, min(created) FROM "+q.s.Schema()+".semroute_tickets WHERE state = 'open' GROUP BY queue")
+	rows, err := q.s.db.Pool().Query(ctx, "SELECT queue, min(created) FROM "+q.s.Schema()+".semroute_tickets WHERE state = 'open' GROUP BY queue")
 	if err != nil {
 		return nil, wrap("oldest open", err)
 	}

@@ -1,4 +1,4 @@
-package pgvector
+package postgres
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 )
 
 // migrations upgrade the schema in order; each runs once, in a
-// transaction, and its number is recorded. Append, never edit.
+// transaction, and its number is recorded. Append, never edit: a database
+// that applied a migration never runs it again.
 var migrations = []string{
-	// 1: collections, and the intents as the service's intents API keeps
-	// them (replicas watch semroute_intents_version through NOTIFY).
+	// 1: collections (index/pgvector), and the intents as the service's
+	// intents API keeps them (intents/intentspg; replicas watch
+	// semroute_intents_version through NOTIFY).
 	`CREATE TABLE {schema}.semroute_collections (
 		name text PRIMARY KEY,
 		dim int NOT NULL CHECK (dim > 0),
@@ -30,7 +32,7 @@ var migrations = []string{
 		stored bool NOT NULL DEFAULT false
 	);
 	INSERT INTO {schema}.semroute_intents_version (version) VALUES (0);`,
-	// 2: handoff tickets.
+	// 2: handoff tickets (moderation/handoff/handoffpg).
 	`CREATE TABLE {schema}.semroute_tickets (
 		id text PRIMARY KEY,
 		queue text NOT NULL,
@@ -43,7 +45,8 @@ var migrations = []string{
 		updated timestamptz NOT NULL
 	);
 	CREATE INDEX ON {schema}.semroute_tickets (queue, state, created);`,
-	// 3: the spend ledger with its running totals, and the response cache.
+	// 3: the spend ledger with its running totals (router/spend/spendpg),
+	// and the response cache (router/cache/cachepg).
 	`CREATE TABLE {schema}.semroute_spend (
 		n bigserial PRIMARY KEY,
 		at timestamptz NOT NULL,
@@ -70,7 +73,8 @@ var migrations = []string{
 		expires timestamptz NOT NULL
 	);
 	CREATE INDEX ON {schema}.semroute_cache (context);`,
-	// 4: the routing judge's suggested utterances.
+	// 4: the routing judge's suggested utterances
+	// (router/judge/suggest/suggestpg).
 	`CREATE TABLE {schema}.semroute_suggestions (
 		id text PRIMARY KEY,
 		intent text NOT NULL,
@@ -88,9 +92,10 @@ var SchemaVersion = len(migrations)
 // lockKey is the advisory lock semroute's schema changes take.
 const lockKey = 0x5e3d0a7e
 
-// locked runs f in a transaction holding the schema lock.
-func (s *Store) locked(ctx context.Context, f func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// Locked runs f in a transaction holding the schema lock: migrations, and
+// the index's tables created at run time, change the schema under it.
+func (db *DB) Locked(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(lockKey)); err != nil {
 			return err
 		}
@@ -100,42 +105,42 @@ func (s *Store) locked(ctx context.Context, f func(tx pgx.Tx) error) error {
 
 // migrate brings the schema up to date. Replicas starting together wait on
 // the lock, and then find nothing left to do.
-func (s *Store) migrate(ctx context.Context) error {
-	err := s.locked(ctx, func(tx pgx.Tx) error {
+func (db *DB) migrate(ctx context.Context) error {
+	err := db.Locked(ctx, func(tx pgx.Tx) error {
 		for _, q := range []string{
 			"CREATE EXTENSION IF NOT EXISTS vector",
-			"CREATE SCHEMA IF NOT EXISTS " + s.Schema(),
-			"CREATE TABLE IF NOT EXISTS " + s.Schema() + ".semroute_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+			"CREATE SCHEMA IF NOT EXISTS " + db.Schema(),
+			"CREATE TABLE IF NOT EXISTS " + db.Schema() + ".semroute_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
 		} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
 		}
 		var have int
-		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.Schema()+".semroute_migrations").Scan(&have); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+db.Schema()+".semroute_migrations").Scan(&have); err != nil {
 			return err
 		}
 		if have > len(migrations) {
 			return fmt.Errorf("the database schema is at version %d, newer than this build knows (%d): upgrade semroute", have, len(migrations))
 		}
 		for v := have + 1; v <= len(migrations); v++ {
-			if _, err := tx.Exec(ctx, expand(migrations[v-1], s.Schema())); err != nil {
+			if _, err := tx.Exec(ctx, expand(migrations[v-1], db.Schema())); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO "+s.Schema()+".semroute_migrations (version) VALUES ($1)", v); err != nil {
+			if _, err := tx.Exec(ctx, "INSERT INTO "+db.Schema()+".semroute_migrations (version) VALUES ($1)", v); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return wrap("migrate", err)
+	return Wrap("migrate", err)
 }
 
 func expand(q, schema string) string { return strings.ReplaceAll(q, "{schema}", schema) }
 
 // Version is the schema version the database is at.
-func (s *Store) Version(ctx context.Context) (int, error) {
+func (db *DB) Version(ctx context.Context) (int, error) {
 	var v int
-	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+s.Schema()+".semroute_migrations").Scan(&v)
-	return v, wrap("version", err)
+	err := db.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+db.Schema()+".semroute_migrations").Scan(&v)
+	return v, Wrap("version", err)
 }
