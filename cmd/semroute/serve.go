@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/moderation/handoff/handoffpg"
 	"github.com/semroute/semroute/router/gateway"
 )
 
@@ -42,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug}
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = pg.Intents() // replicas share the intents and tickets through the database
-		opt.Tickets = pg.Tickets()
+		opt.Tickets = handoffpg.New(pg.DB())
 		opt.Spend = pg.Spend()
 		if cfg.Cache != nil {
 			opt.Cache = pg.Cache(time.Duration(cfg.Cache.TTLS) * time.Second)

@@ -17,8 +17,6 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/internal/postgres"
-	"github.com/semroute/semroute/moderation/handoff"
-	"github.com/semroute/semroute/moderation/handoff/handofftest"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/judge/suggest/suggesttest"
@@ -168,10 +166,6 @@ func TestConnectionLoss(t *testing.T) {
 	if err != nil || len(hits) != 1 {
 		t.Errorf("after the database came back: %v %v", hits, err)
 	}
-}
-
-func TestTicketQueue(t *testing.T) {
-	handofftest.Run(t, func(t *testing.T) handoff.Queue { return pgtest.Open(t, pgvector.Options{}).Tickets() })
 }
 
 func TestSpendStore(t *testing.T) {

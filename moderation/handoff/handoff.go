@@ -69,7 +69,7 @@ type event struct {
 }
 
 // Queue is where tickets are kept: the log in the data directory (Store),
-// or PostgreSQL when replicas share one (index/pgvector).
+// or PostgreSQL when replicas share one (handoffpg).
 type Queue interface {
 	// Create makes a ticket; when it returns nil the ticket is durable.
 	Create(queue string, conv []Message, d Decision) (Ticket, error)
