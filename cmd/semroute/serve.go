@@ -10,7 +10,9 @@ import (
 
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/moderation/handoff/handoffpg"
+	"github.com/semroute/semroute/router/cache/cachepg"
 	"github.com/semroute/semroute/router/gateway"
+	"github.com/semroute/semroute/router/spend/spendpg"
 )
 
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -44,9 +46,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = pg.Intents() // replicas share the intents and tickets through the database
 		opt.Tickets = handoffpg.New(pg.DB())
-		opt.Spend = pg.Spend()
+		opt.Spend = spendpg.New(pg.DB())
 		if cfg.Cache != nil {
-			opt.Cache = pg.Cache(time.Duration(cfg.Cache.TTLS) * time.Second)
+			opt.Cache = cachepg.New(pg.DB(), time.Duration(cfg.Cache.TTLS)*time.Second)
 		}
 		// The routing judge's suggestions and cached answers too (the
 		// answers in the response cache's table, under keys of their own).
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if j := cfg.Routing.Judge; j != nil {
 			judgeTTL = time.Duration(j.CacheTTLS) * time.Second
 		}
-		opt.JudgeCache = pg.Cache(judgeTTL)
+		opt.JudgeCache = cachepg.New(pg.DB(), judgeTTL)
 	}
 	srv := gateway.New(opt)
 	if *addr == "" {

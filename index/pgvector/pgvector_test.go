@@ -12,15 +12,12 @@ import (
 	"time"
 
 	"github.com/semroute/semroute/index"
-	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/index/indextest"
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/internal/postgres"
-	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/judge/suggest/suggesttest"
-	"github.com/semroute/semroute/router/spend"
 )
 
 func TestConformance(t *testing.T) {
@@ -165,55 +162,6 @@ func TestConnectionLoss(t *testing.T) {
 	}
 	if err != nil || len(hits) != 1 {
 		t.Errorf("after the database came back: %v %v", hits, err)
-	}
-}
-
-func TestSpendStore(t *testing.T) {
-	l := pgtest.Open(t, pgvector.Options{}).Spend()
-	day := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Go(func() {
-			team := []string{"a", "b"}[i%2]
-			if err := l.Book(spend.Booking{At: day, Key: "k" + team, Team: team, Model: "fast", Intent: "x", Cost: 0.005}); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if got, err := l.Spent(spend.Global, "", "monthly", day); err != nil || got < 0.999999 || got > 1.000001 {
-		t.Errorf("200 concurrent bookings of 0.005: %v %v", got, err)
-	}
-	if got, _ := l.Spent(spend.Team, "b", "daily", day); got < 0.499999 || got > 0.500001 {
-		t.Errorf("team b: %v", got)
-	}
-	if got, _ := l.Spent(spend.Model, "fast", "daily", day.Add(24*time.Hour)); got != 0 {
-		t.Errorf("the next day: %v", got)
-	}
-	if days, err := l.Days(); err != nil || days["2026-11-29"]["intent"]["x"] < 0.999 {
-		t.Errorf("days %v %v", days, err)
-	}
-}
-
-func TestCacheStore(t *testing.T) {
-	s := pgtest.Open(t, pgvector.Options{})
-	c := s.Cache(time.Hour)
-	unit := func(v ...float32) []float32 { flat.Normalize(v); return v }
-	c.Put(cache.Key{Exact: "e1", Context: "ctx", Vec: unit(1, 0, 0)}, cache.Entry{Body: []byte(`{"a":1}`), Model: "fast", Cost: 0.1})
-	if e, kind, ok := c.Get(cache.Key{Exact: "e1"}, 0); !ok || kind != "exact" || string(e.Body) != `{"a":1}` || e.Model != "fast" {
-		t.Errorf("exact: %v %v %v", e, kind, ok)
-	}
-	if _, kind, ok := c.Get(cache.Key{Exact: "e2", Context: "ctx", Vec: unit(0.99, 0.1, 0)}, 0.95); !ok || kind != "semantic" {
-		t.Errorf("semantic: %v %v", kind, ok)
-	}
-	if _, _, ok := c.Get(cache.Key{Exact: "e3", Context: "other", Vec: unit(1, 0, 0)}, 0.5); ok {
-		t.Error("a hit from another context")
-	}
-	short := s.Cache(time.Millisecond)
-	short.Put(cache.Key{Exact: "gone", Context: "ctx"}, cache.Entry{Body: []byte("{}")})
-	time.Sleep(20 * time.Millisecond)
-	if _, _, ok := short.Get(cache.Key{Exact: "gone"}, 0); ok {
-		t.Error("an expired entry was served")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/cache/cachepg"
 )
 
 // TestReplicasShareTheJudge: two servers on one PostgreSQL share the
@@ -40,7 +41,7 @@ func TestReplicasShareTheJudge(t *testing.T) {
 			defer store.Close()
 		}
 		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: store.Intents(), Logger: testLogger(t),
-			Suggestions: store.Suggestions(), JudgeCache: store.Cache(time.Hour)})
+			Suggestions: store.Suggestions(), JudgeCache: cachepg.New(store.DB(), time.Hour)})
 		if err := srv.Load(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func Reset(window string, t time.Time) time.Time {
 }
 
 // Store is where bookings are kept: the log in the data directory
-// (Ledger), or PostgreSQL when replicas share one (index/pgvector).
+// (Ledger), or PostgreSQL when replicas share one (spendpg).
 type Store interface {
 	// Book records a cost durably.
 	Book(Booking) error
