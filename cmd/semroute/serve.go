@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/moderation/handoff/handoffpg"
 	"github.com/semroute/semroute/router/cache/cachepg"
 	"github.com/semroute/semroute/router/gateway"
+	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
 	"github.com/semroute/semroute/router/spend/spendpg"
 )
 
@@ -44,7 +46,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer idx.Close()
 	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug}
 	if pg, ok := idx.(*pgvector.Store); ok {
-		opt.Intents = pg.Intents() // replicas share the intents and tickets through the database
+		opt.Intents = intentspg.New(pg.DB()) // replicas share the intents and tickets through the database
 		opt.Tickets = handoffpg.New(pg.DB())
 		opt.Spend = spendpg.New(pg.DB())
 		if cfg.Cache != nil {
@@ -52,7 +54,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		// The routing judge's suggestions and cached answers too (the
 		// answers in the response cache's table, under keys of their own).
-		opt.Suggestions = pg.Suggestions()
+		opt.Suggestions = suggestpg.New(pg.DB())
 		judgeTTL := 24 * time.Hour
 		if j := cfg.Routing.Judge; j != nil {
 			judgeTTL = time.Duration(j.CacheTTLS) * time.Second

@@ -16,8 +16,6 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/internal/postgres"
-	"github.com/semroute/semroute/router/judge/suggest"
-	"github.com/semroute/semroute/router/judge/suggest/suggesttest"
 )
 
 func TestConformance(t *testing.T) {
@@ -163,12 +161,4 @@ func TestConnectionLoss(t *testing.T) {
 	if err != nil || len(hits) != 1 {
 		t.Errorf("after the database came back: %v %v", hits, err)
 	}
-}
-
-func TestSuggestionStore(t *testing.T) {
-	var st *pgvector.Store
-	suggesttest.Run(t, func(t *testing.T) suggest.Store {
-		st = pgtest.Open(t, pgvector.Options{})
-		return st.Suggestions()
-	}, func(t *testing.T) suggest.Store { return st.Suggestions() })
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
+	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache/cachepg"
+	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
 )
 
 // TestReplicasShareTheJudge: two servers on one PostgreSQL share the
@@ -40,8 +42,8 @@ func TestReplicasShareTheJudge(t *testing.T) {
 			}
 			defer store.Close()
 		}
-		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: store.Intents(), Logger: testLogger(t),
-			Suggestions: store.Suggestions(), JudgeCache: cachepg.New(store.DB(), time.Hour)})
+		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()), Logger: testLogger(t),
+			Suggestions: suggestpg.New(store.DB()), JudgeCache: cachepg.New(store.DB(), time.Hour)})
 		if err := srv.Load(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}

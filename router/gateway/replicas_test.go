@@ -12,6 +12,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
+	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/router"
 )
 
@@ -38,7 +39,7 @@ func TestReplicasShareIntents(t *testing.T) {
 			}
 			defer store.Close()
 		}
-		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: store.Intents()})
+		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB())})
 		if err := srv.Load(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +85,7 @@ func TestReplicasShareIntents(t *testing.T) {
 	t.Logf("replica 2 routed the new intent %v after replica 1 acknowledged it", took.Round(time.Millisecond))
 	// A third replica started now begins with the stored intents.
 	st3 := pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema})
-	third := New(Options{Embedder: localtest.Open(t), Index: st3, Intents: st3.Intents()})
+	third := New(Options{Embedder: localtest.Open(t), Index: st3, Intents: intentspg.New(st3.DB())})
 	if err := third.Load(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func (f CompleterFunc) Complete(ctx context.Context, messages []Message) (Comple
 }
 
 // Cache keeps the judge's answers: router/cache's in-process cache, or
-// the PostgreSQL one (index/pgvector) that replicas share.
+// the PostgreSQL one (router/cache/cachepg) that replicas share.
 type Cache interface {
 	Get(k cache.Key, threshold float64) (cache.Entry, string, bool)
 	Put(k cache.Key, e cache.Entry)

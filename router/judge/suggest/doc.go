@@ -5,7 +5,7 @@
 // is never logged.
 //
 // A Store is the log in the data directory (Log, one process) or
-// PostgreSQL (index/pgvector, shared by replicas); both pass suggesttest.
+// PostgreSQL (suggestpg, shared by replicas); both pass suggesttest.
 // A store holds at most a bound of suggestions, dropping the least
 // recently seen past it.
 package suggest
