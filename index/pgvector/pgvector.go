@@ -1,9 +1,3 @@
-// Package pgvector is the index backend on PostgreSQL with pgvector, for
-// deployments where several semroute replicas share one database. Each
-// collection is a table with a vector column of its dimension and an HNSW
-// index with cosine ops (halfvec optionally, to halve the memory). The
-// schema is created and upgraded by versioned migrations at Open, under an
-// advisory lock, so replicas may start at once.
 package pgvector
 
 import (

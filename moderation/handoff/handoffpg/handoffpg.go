@@ -1,8 +1,3 @@
-// Package handoffpg keeps the handoff tickets (moderation/handoff) in
-// PostgreSQL, so that every replica serves the same queue: the table
-// semroute_tickets of the database internal/postgres opens and migrates
-// (migration 2). It passes handofftest, as the log in the data directory
-// does. cmd/semroute uses it when the index backend is pgvector.
 package handoffpg
 
 import (

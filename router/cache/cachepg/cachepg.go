@@ -1,9 +1,3 @@
-// Package cachepg is the response cache (router/cache) in PostgreSQL,
-// shared by replicas: the table semroute_cache of the database
-// internal/postgres opens and migrates (migration 3), with the semantic
-// match done by pgvector's cosine distance. The routing judge's cached
-// answers use it too, under keys of their own. cmd/semroute uses it when
-// the index backend is pgvector.
 package cachepg
 
 import (

@@ -1,9 +1,3 @@
-// Package spendpg keeps the spend ledger (router/spend) in PostgreSQL:
-// each booking and its running totals in one transaction, so that replicas
-// share one exact ledger. Its tables, semroute_spend and
-// semroute_spend_totals, are those of the database internal/postgres opens
-// and migrates (migration 3). cmd/semroute uses it when the index backend
-// is pgvector.
 package spendpg
 
 import (

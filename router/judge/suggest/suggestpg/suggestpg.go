@@ -1,8 +1,3 @@
-// Package suggestpg keeps the routing judge's suggested utterances
-// (router/judge/suggest) in PostgreSQL, shared by replicas: the table
-// semroute_suggestions of the database internal/postgres opens and
-// migrates (migration 4). It passes suggesttest, as the log in the data
-// directory does. cmd/semroute uses it when the index backend is pgvector.
 package suggestpg
 
 import (
