@@ -83,6 +83,9 @@ func thresholdsLine(rep *Report) string {
 	} else {
 		s += " — not fitted (config or defaults)"
 	}
+	if c := rep.Calibration; c != nil {
+		s += fmt.Sprintf("; default threshold %.2f and head blend %g calibrated on %d held-out utterances (%d-fold)", c.Threshold, c.Blend, c.HeldOut, c.Folds)
+	}
 	return s
 }
 

@@ -59,7 +59,11 @@ type Report struct {
 	// the rest.
 	Cascade *Cascade   `json:"cascade"`
 	Fit     *FitReport `json:"fit,omitempty"`
-	Data    DataReport `json:"data"`
+	// Calibration is what cross-validation on the intents' utterances
+	// chose when the router was built: the head's blend and the default
+	// threshold (absent when it did not run).
+	Calibration *router.Calibration `json:"calibration,omitempty"`
+	Data        DataReport          `json:"data"`
 	// Seconds is where the time went.
 	Seconds Timing `json:"seconds"`
 }
@@ -146,6 +150,9 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 		TrainRows: len(opt.Train), ValRows: len(opt.Val), TestRows: len(opt.Test),
 		Intents: len(r.Intents()), Exemplars: r.Exemplars(), OOSTrained: len(cfg.OutOfScope)}}
 	rep.Seconds.Build = since(start)
+	if c, ok := r.Calibration(); ok {
+		rep.Calibration = &c
+	}
 
 	var fitted *router.Thresholds
 	var globalOnly *router.Router
