@@ -39,6 +39,11 @@ const (
 	calRetain = 0.95
 	// calMaxThreshold caps the calibrated threshold.
 	calMaxThreshold = 0.25
+	// A fold's head makes about calEpochRows × the head's epochs steps,
+	// in at least calMinEpochs epochs: on large sets, fewer epochs than the
+	// router's own head.
+	calEpochRows = 6_000
+	calMinEpochs = 4
 )
 
 // calBlends are the dense regression's weights tried, against the sparse
@@ -153,6 +158,8 @@ func fitFold(exs []Example, classes int, oos bool, f, dim, denseHi int, opt Head
 	}
 	fo := opt
 	fo.Progress = nil
+	// On large sets, fewer epochs: about calEpochRows × opt.Epochs steps.
+	fo.Epochs = min(max(opt.Epochs*calEpochRows/max(len(train), 1), calMinEpochs), opt.Epochs)
 	var h *Head
 	var m *denseLR
 	var wg sync.WaitGroup
