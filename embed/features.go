@@ -95,6 +95,15 @@ type Featurer interface {
 	AppendFeatures(dst []Feature, text string) []Feature
 }
 
+// WordBlock is implemented by embedders whose vectors start with a block
+// of averaged word vectors, WordDim long, followed by other features (the
+// local embedder's 100 GloVe dimensions, then its hashed n-grams). The
+// router's dense regression reads that block alone: with few utterances
+// an intent, the hashed block is noise to it.
+type WordBlock interface {
+	WordDim() int
+}
+
 // InPlace is implemented by embedders that can write one vector into a
 // caller's buffer without allocating: the router's hot path uses it.
 type InPlace interface {

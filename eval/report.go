@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -27,6 +28,17 @@ func WriteText(w io.Writer, rep *Report) error {
 	fmt.Fprintf(&b, "  latency per prompt  p50 %.1f µs  p99 %.1f µs\n", rep.LatencyUS.P50, rep.LatencyUS.P99)
 	if g := rep.Fit; g != nil && g.GlobalOnly != nil {
 		fmt.Fprintf(&b, "  without per-intent thresholds: in-scope accuracy %.4f, OOS recall %.4f\n", g.GlobalOnly.InScopeAccuracy, g.GlobalOnly.OOSRecall)
+	}
+	if len(rep.TopKRecall) > 0 {
+		fmt.Fprintf(&b, "  top-k recall        %s   (in scope, thresholds aside)\n", topKLine(rep))
+	}
+	if c := rep.Cascade; c != nil {
+		fmt.Fprintf(&b, "\ncascade (the rest to a judge shown the top %d):\n  threshold  judged  decided accuracy  rest top-%d recall  ceiling\n", c.K, c.K)
+		for i, p := range c.Points {
+			if i%4 == 0 {
+				fmt.Fprintf(&b, "  %9.2f  %6.3f  %16.4f  %17.4f  %7.4f\n", p.Threshold, p.Judged, p.DecidedAccuracy, p.RestTopKRecall, p.Ceiling)
+			}
+		}
 	}
 	if len(m.TopConfusions) > 0 {
 		b.WriteString("\ntop confusions (gold → predicted):\n")
@@ -46,6 +58,17 @@ func WriteText(w io.Writer, rep *Report) error {
 	return err
 }
 
+// topKLine is the top-k recalls in the order of TopKs.
+func topKLine(rep *Report) string {
+	var parts []string
+	for _, k := range TopKs {
+		if v, ok := rep.TopKRecall[strconv.Itoa(k)]; ok {
+			parts = append(parts, fmt.Sprintf("top-%d %.4f", k, v))
+		}
+	}
+	return strings.Join(parts, "  ")
+}
+
 func routerLine(rep *Report) string {
 	fp := rep.Embedder
 	return fmt.Sprintf("%d intents, %d example utterances, %d out-of-scope examples; %s scorer; embedder %s",
@@ -59,6 +82,9 @@ func thresholdsLine(rep *Report) string {
 		s += fmt.Sprintf(" — fitted on %s (%d rows) for %s", f.On, f.Rows, f.Objective)
 	} else {
 		s += " — not fitted (config or defaults)"
+	}
+	if c := rep.Calibration; c != nil {
+		s += fmt.Sprintf("; default threshold %.2f and head blend %g calibrated on %d held-out utterances (%d-fold)", c.Threshold, c.Blend, c.HeldOut, c.Folds)
 	}
 	return s
 }
@@ -136,6 +162,16 @@ func writeMarkdown(b *bytes.Buffer, rep *Report) {
 		fmt.Fprintf(b, "| %s | %.4f |\n", kv.k, kv.v)
 	}
 	fmt.Fprintf(b, "| latency per prompt p50 / p99 | %.1f / %.1f µs |\n\n", rep.LatencyUS.P50, rep.LatencyUS.P99)
+	if len(rep.TopKRecall) > 0 {
+		fmt.Fprintf(b, "Top-k recall (in-scope rows, thresholds aside): %s.\n\n", topKLine(rep))
+	}
+	if c := rep.Cascade; c != nil {
+		fmt.Fprintf(b, "## Cascade (the rest to a judge shown the top %d)\n\n| threshold | judged | decided accuracy | rest top-%d recall | ceiling |\n|---|---|---|---|---|\n", c.K, c.K)
+		for _, p := range c.Points {
+			fmt.Fprintf(b, "| %.2f | %.4f | %.4f | %.4f | %.4f |\n", p.Threshold, p.Judged, p.DecidedAccuracy, p.RestTopKRecall, p.Ceiling)
+		}
+		b.WriteString("\n")
+	}
 	if g := rep.Fit; g != nil && g.GlobalOnly != nil {
 		fmt.Fprintf(b, "Without the per-intent thresholds: in-scope accuracy %.4f, out-of-scope recall %.4f.\n\n", g.GlobalOnly.InScopeAccuracy, g.GlobalOnly.OOSRecall)
 	}
@@ -188,6 +224,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.big{display:flex;gap:1.
 <h2>Quality against the threshold</h2>
 <p class="muted">Test rows at each global threshold, the other cut-offs as used; the dashed line is the threshold in use.</p>
 {{.Sweep}}
+{{if .Rep.Cascade}}<h2>The routing cascade</h2>
+<p class="muted">At each threshold on the confidence, the embeddings decide the prompts at or above it that they would route; the rest would go to a judge shown the top {{.Rep.Cascade.K}} intents. Accuracy of the decided prompts, and the ceiling over all prompts for a judge that is right whenever the right intent (or none, for out-of-scope prompts) is among its choices, against the share judged.</p>
+{{.CascadeChart}}{{end}}
 <h2>Most confused labels</h2>
 <p class="muted">Rows: gold label; columns: prediction. Darker is more.</p>
 {{.Heatmap}}
@@ -209,9 +248,10 @@ func writeHTML(w io.Writer, rep *Report) error {
 	}
 	return page.Execute(w, map[string]any{
 		"Rep": rep, "Router": routerLine(rep), "Thresholds": thresholdsLine(rep),
-		"Sweep":    template.HTML(sweepSVG(rep.Sweep, rep.Thresholds.Global)),
-		"Heatmap":  template.HTML(heatmapSVG(rep.Metrics.Confused)),
-		"Bars":     template.HTML(barsSVG(rep.Metrics, worst)),
-		"BarsNote": note,
+		"Sweep":        template.HTML(sweepSVG(rep.Sweep, rep.Thresholds.Global)),
+		"Heatmap":      template.HTML(heatmapSVG(rep.Metrics.Confused)),
+		"CascadeChart": template.HTML(cascadeSVG(rep.Cascade)),
+		"Bars":         template.HTML(barsSVG(rep.Metrics, worst)),
+		"BarsNote":     note,
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/semroute/semroute/embed"
@@ -31,6 +32,9 @@ type Options struct {
 	Folds  int // default 5
 	// Thresholds are used when not fitting (nil: the config's or defaults).
 	Thresholds *router.Thresholds
+	// TopK is how many candidates the cascade table assumes a judge is
+	// shown (default DefaultTopK); top_k_recall ranks at least 10.
+	TopK int
 	// Progress, when set, hears how far each stage is.
 	Progress func(stage string, done, total int)
 	Logger   *slog.Logger
@@ -47,8 +51,19 @@ type Report struct {
 	// Sweep is test quality as the global threshold moves, the fitted (or
 	// configured) margin and min_similarity fixed.
 	Sweep []SweepPoint `json:"sweep"`
-	Fit   *FitReport   `json:"fit,omitempty"`
-	Data  DataReport   `json:"data"`
+	// TopKRecall is, for k = 1, 3, 5, 10, the share of in-scope test rows
+	// whose intent is among the k best, thresholds aside.
+	TopKRecall map[string]float64 `json:"top_k_recall"`
+	// Cascade is the routing cascade on the test rows: what the
+	// embeddings decide at each threshold, and what a judge could do with
+	// the rest.
+	Cascade *Cascade   `json:"cascade"`
+	Fit     *FitReport `json:"fit,omitempty"`
+	// Calibration is what cross-validation on the intents' utterances
+	// chose when the router was built: the head's blend and the default
+	// threshold (absent when it did not run).
+	Calibration *router.Calibration `json:"calibration,omitempty"`
+	Data        DataReport          `json:"data"`
 	// Seconds is where the time went.
 	Seconds Timing `json:"seconds"`
 }
@@ -110,6 +125,9 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 	if opt.Folds == 0 {
 		opt.Folds = 5
 	}
+	if opt.TopK <= 0 {
+		opt.TopK = DefaultTopK
+	}
 	if opt.Folds < 2 {
 		return nil, nil, fmt.Errorf("eval: %d folds; cross-validation needs at least 2", opt.Folds)
 	}
@@ -132,6 +150,9 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 		TrainRows: len(opt.Train), ValRows: len(opt.Val), TestRows: len(opt.Test),
 		Intents: len(r.Intents()), Exemplars: r.Exemplars(), OOSTrained: len(cfg.OutOfScope)}}
 	rep.Seconds.Build = since(start)
+	if c, ok := r.Calibration(); ok {
+		rep.Calibration = &c
+	}
 
 	var fitted *router.Thresholds
 	var globalOnly *router.Router
@@ -154,7 +175,7 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 	}
 
 	t0 := time.Now()
-	scored, err := ScoreAll(ctx, r, opt.Test, progressOf(opt.Progress, "test", len(opt.Test)))
+	scored, err := ScoreTopAll(ctx, r, opt.Test, max(opt.TopK, slices.Max(TopKs)), progressOf(opt.Progress, "test", len(opt.Test)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("eval: test: %w", err)
 	}
@@ -163,6 +184,8 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 	rep.Thresholds = r.Thresholds()
 	rep.LatencyUS = latencyOf(scored)
 	rep.Sweep = Sweep(scored, &gate)
+	rep.TopKRecall = topKRecalls(scored)
+	rep.Cascade = CascadeTable(scored, &gate, opt.TopK)
 	if globalOnly != nil {
 		g := globalOnly.Gate()
 		m := Measure(scored, &g)

@@ -21,6 +21,9 @@ type Scored struct {
 	Scores router.Scores
 	// Best is the best intent's name, "" when the prompt had no words.
 	Best string
+	// Top names the best intents, best first: as many as ScoreTopAll's k
+	// (at least the best and the routing.alternatives runner-ups).
+	Top []string
 	// LatencyUS is the time to score and decide this prompt, measured while
 	// every core scores prompts.
 	LatencyUS float64
@@ -29,6 +32,12 @@ type Scored struct {
 // ScoreAll scores rows with r on every core. progress, when not nil, is
 // called with the number of rows done so far (from any goroutine).
 func ScoreAll(ctx context.Context, r *router.Router, rows []intents.Example, progress func(done int)) ([]Scored, error) {
+	return ScoreTopAll(ctx, r, rows, 0, progress)
+}
+
+// ScoreTopAll is ScoreAll that also ranks each row's k best intents
+// (Scored.Top).
+func ScoreTopAll(ctx context.Context, r *router.Router, rows []intents.Example, k int, progress func(done int)) ([]Scored, error) {
 	out := make([]Scored, len(rows))
 	names := make([]string, len(r.Intents()))
 	for i, in := range r.Intents() {
@@ -46,7 +55,7 @@ func ScoreAll(ctx context.Context, r *router.Router, rows []intents.Example, pro
 				}
 				ex := rows[i]
 				start := time.Now()
-				s, err := r.Score(ctx, ex.Text)
+				s, err := r.ScoreTop(ctx, ex.Text, k)
 				if err != nil {
 					errs[w] = fmt.Errorf("line %d: %w", ex.Line, err)
 					next.Store(int64(len(rows))) // stop the others too
@@ -57,6 +66,9 @@ func ScoreAll(ctx context.Context, r *router.Router, rows []intents.Example, pro
 					LatencyUS: float64(time.Since(start).Nanoseconds()) / 1e3}
 				if s.Best >= 0 {
 					out[i].Best = names[s.Best]
+				}
+				for _, a := range s.Ranked() {
+					out[i].Top = append(out[i].Top, a.Intent)
 				}
 				if n := done.Add(1); progress != nil {
 					progress(int(n))

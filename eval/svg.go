@@ -73,6 +73,23 @@ func sweepSVG(pts []SweepPoint, used float64) string {
 	}, "global threshold (confidence)", used)
 }
 
+// cascadeSVG draws the cascade's accuracies against the share judged.
+func cascadeSVG(c *Cascade) string {
+	if c == nil || len(c.Points) == 0 {
+		return ""
+	}
+	var x, acc, ceil []float64
+	for _, p := range c.Points {
+		x = append(x, p.Judged)
+		acc = append(acc, p.DecidedAccuracy)
+		ceil = append(ceil, p.Ceiling)
+	}
+	return lineSVG([]series{
+		{"decided accuracy", "#1f77b4", x, acc},
+		{fmt.Sprintf("ceiling (top %d)", c.K), "#2ca02c", x, ceil},
+	}, "share of prompts judged", math.NaN())
+}
+
 // heatmapSVG draws a confusion matrix, cells shaded by their share of the
 // row.
 func heatmapSVG(m Matrix) string {

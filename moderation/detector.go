@@ -237,7 +237,10 @@ func build(ctx context.Context, emb embed.Embedder, exs []Example) (*router.Rout
 	if len(cfg.Intents) == 0 {
 		return nil, fmt.Errorf("moderation: no unsafe exemplars")
 	}
-	return router.New(ctx, cfg, router.Options{Embedder: emb})
+	// The sparse head alone, as the thresholds above were fitted for; the
+	// detector fits its own thresholds, so the router's calibration is
+	// not needed either.
+	return router.New(ctx, cfg, router.Options{Embedder: emb, Head: router.HeadOptions{Blend: -1, NoCalibration: true}})
 }
 
 func intentNames(r *router.Router) []string {

@@ -326,6 +326,14 @@ type HeadOptions struct {
 	Prune float32
 	// Progress, when set, is called after each epoch.
 	Progress func(epoch, epochs int)
+	// Blend, when positive, is the dense regression's weight in the head
+	// instead of the one cross-validation chooses; negative leaves the
+	// regression out.
+	Blend float32
+	// NoCalibration skips the cross-validation at build time: the blend
+	// then follows the utterances an intent (ruleBlend) and the default
+	// threshold is defaultHeadThreshold.
+	NoCalibration bool
 }
 
 func (o HeadOptions) withDefaults() HeadOptions {
@@ -358,7 +366,8 @@ type Example struct {
 }
 
 // FitHead fits a head on the examples by SGD on the cross-entropy, then
-// prunes its sparse weights for inference.
+// prunes its sparse weights for inference. It is the sparse head alone:
+// the router's head (fitRouterHead) blends in a dense regression too.
 func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 	opt = opt.withDefaults()
 	h := fitHead(examples, classes, dim, opt)

@@ -76,7 +76,7 @@ func (r *Router) Route(ctx context.Context, text string) (Decision, error) {
 // the prompt twice (the response cache needs it too).
 func (r *Router) RouteVec(ctx context.Context, text string, vec []float32) (Decision, []float32, error) {
 	start := time.Now()
-	s, err := r.score(ctx, text, &vec)
+	s, err := r.score(ctx, text, &vec, 0)
 	if err != nil {
 		return Decision{}, vec, err
 	}
@@ -87,11 +87,19 @@ func (r *Router) RouteVec(ctx context.Context, text string, vec []float32) (Deci
 
 // Score embeds and scores text against every intent.
 func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
-	return r.score(ctx, text, nil)
+	return r.score(ctx, text, nil, 0)
 }
 
-// score is Score, appending the unit embedding to *vec when vec is not nil.
-func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scores, err error) {
+// ScoreTop is Score that also ranks the k best intents (Scores.Ranked): the
+// candidates a judge would choose among, and what the eval's top-k recall
+// counts.
+func (r *Router) ScoreTop(ctx context.Context, text string, k int) (Scores, error) {
+	return r.score(ctx, text, nil, k)
+}
+
+// score is Score, appending the unit embedding to *vec when vec is not nil
+// and ranking at least k intents.
+func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int) (_ Scores, err error) {
 	if strings.TrimSpace(text) == "" {
 		return Scores{}, ErrEmptyPrompt
 	}
@@ -142,7 +150,7 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32) (_ Scor
 	if r.classes > len(r.intents) {
 		s.OOS = float64(sc.probs[len(r.intents)])
 	}
-	top := topN(sc.probs[:len(r.intents)], r.ranks)
+	top := topN(sc.probs[:len(r.intents)], max(r.ranks, k))
 	s.top = make([]Alternative, len(top))
 	for k, i := range top {
 		s.top[k] = Alternative{Intent: r.intents[i].Name, Score: float64(sc.probs[i])}

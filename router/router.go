@@ -54,9 +54,13 @@ type Router struct {
 	slab   *flat.Slab
 	owner  []int32 // slab row → class
 	head   *Head   // nil with the knn scorer
-	scorer string
-	gate   Gate
-	global float64 // the threshold of intents that have none of their own
+	// cal is what cross-validation on the utterances chose at build time
+	// (calibrated false when it did not run; see Calibration).
+	cal        Calibration
+	calibrated bool
+	scorer     string
+	gate       Gate
+	global     float64 // the threshold of intents that have none of their own
 	// ranks is how many best intents a prompt's scores keep: the best and
 	// its alternatives, or the judge's top_k when it is more.
 	ranks int
@@ -116,14 +120,19 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 		for i, t := range r.texts {
 			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
 		}
-		r.head = FitHead(exs, r.classes, dim, opt.Head)
+		denseHi := dim
+		if wb, ok := opt.Embedder.(embed.WordBlock); ok && wb.WordDim() > 0 && wb.WordDim() <= dim {
+			denseHi = wb.WordDim()
+		}
+		r.head, r.cal, r.calibrated = fitRouterHead(exs, r.classes, len(cfg.OutOfScope) > 0, dim, denseHi, opt.Head, r.defaultMinSimilarity())
 	}
 	r.setThresholds(opt.Thresholds)
 	r.pool = &sync.Pool{New: func() any {
 		return &scratch{vec: make([]float32, dim), probs: make([]float32, r.classes, padded(r.classes))}
 	}}
 	log.Info("router built", "intents", len(cfg.Intents), "exemplars", len(r.texts), "scorer", r.scorer,
-		"embedder", opt.Embedder.Fingerprint().String(), "took", time.Since(start).Round(time.Millisecond))
+		"embedder", opt.Embedder.Fingerprint().String(), "blend", r.cal.Blend, "calibrated", r.calibrated,
+		"default_threshold", r.defaultThreshold(), "took", time.Since(start).Round(time.Millisecond))
 	return r, nil
 }
 
@@ -200,10 +209,34 @@ func (r *Router) Gate() Gate {
 	return g
 }
 
+// defaultThreshold is the global threshold when neither the config nor a
+// thresholds file sets one: the calibrated one, else the scorer's default.
+func (r *Router) defaultThreshold() float64 {
+	switch {
+	case r.scorer == ScorerKNN:
+		return defaultKNNThreshold
+	case r.calibrated:
+		return r.cal.Threshold
+	}
+	return defaultHeadThreshold
+}
+
+// defaultMinSimilarity is min_similarity when no thresholds file sets it:
+// the config's, else the embedder's default.
+func (r *Router) defaultMinSimilarity() float64 {
+	if v := r.cfg.Routing.MinSimilarity; v != nil {
+		return *v
+	}
+	if r.emb.Fingerprint().Kind == "local" {
+		return defaultLocalMinSimilarity
+	}
+	return 0
+}
+
 func (r *Router) setThresholds(t *Thresholds) {
-	global, margin := defaultHeadThreshold, defaultHeadMargin
+	global, margin := r.defaultThreshold(), defaultHeadMargin
 	if r.scorer == ScorerKNN {
-		global, margin = defaultKNNThreshold, defaultKNNMargin
+		margin = defaultKNNMargin
 	}
 	minSim := 0.0
 	if r.emb.Fingerprint().Kind == "local" {
@@ -316,6 +349,12 @@ func (r *Router) vectors(ctx context.Context, idx index.Index) ([][]float32, err
 
 // Intents returns the intents routed to, in config order.
 func (r *Router) Intents() []intents.Intent { return r.intents }
+
+// Calibration is what cross-validation on the utterances chose when the
+// router was built; ok is false when it did not run (the knn scorer, one
+// intent, fewer than two utterances an intent on average, or
+// HeadOptions.NoCalibration).
+func (r *Router) Calibration() (c Calibration, ok bool) { return r.cal, r.calibrated }
 
 // Scorer is the scorer in use: head or knn.
 func (r *Router) Scorer() string { return r.scorer }

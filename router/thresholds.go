@@ -24,7 +24,9 @@ type Thresholds struct {
 }
 
 // Default thresholds when nothing is configured or fitted, per scorer. The
-// head's are probabilities; the knn scorer's are cosine similarities.
+// head's are probabilities; the knn scorer's are cosine similarities. The
+// head's threshold is calibrated when the router is built (calibrate in
+// calibrate.go); defaultHeadThreshold is for when that does not run.
 const (
 	defaultHeadThreshold = 0.15
 	defaultHeadMargin    = 0.0

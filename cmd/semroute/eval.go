@@ -28,7 +28,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	fs := newFlags("eval", stderr)
 	config := fs.String("config", "", "YAML config with intents and routing settings (optional: intents can come from --train alone)")
-	train := fs.String("train", "", "labeled training rows, JSONL {\"text\",\"label\"} or CSV text,label; label oos = out of scope (required)")
+	train := fs.String("train", "", "labeled training rows, JSONL {\"text\",\"label\"} or CSV text,label; label oos = out of scope (optional with --config: its own intents)")
 	val := fs.String("val", "", "labeled validation rows to fit thresholds on (default: cross-validate on --train)")
 	test := fs.String("test", "", "labeled test rows, only measured (required)")
 	fit := fs.Bool("fit", false, "fit the global threshold, margin, min_similarity and per-intent thresholds")
@@ -40,11 +40,14 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	quiet := fs.Bool("quiet", false, "no progress bars on stderr")
 	lf := addLabelFlags(fs, "eval", stderr)
+	shots := fs.Int("shots", 0, "train on a seeded sample of at most N rows of each --train label (oos included)")
+	seed := fs.Uint64("seed", 1, "with --shots, the sample's seed: the same seed, the same rows")
+	topK := fs.Int("top-k", eval.DefaultTopK, "candidates a judge would be shown, for the report's cascade table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *train == "" || *test == "" {
-		return usageError{fmt.Errorf("--train FILE and --test FILE are required")}
+	if err := checkEvalFlags(*config, *train, *test, *val, *shots, *topK, *fit); err != nil {
+		return err
 	}
 	obj, err := eval.ParseObjective(*objective)
 	if err != nil {
@@ -68,6 +71,11 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 	}
+	if *shots > 0 {
+		opt.Train = eval.SampleShots(opt.Train, *shots, *seed)
+		opt.TrainFile = fmt.Sprintf("%s (%d a label, seed %d)", *train, *shots, *seed)
+	}
+	opt.TopK = *topK
 	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
 	if err != nil {
 		return err
@@ -107,6 +115,25 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return emitReport(stdout, stderr, "eval", *out, "report", *asJSON, rep,
 		func(dir string) error { return eval.WriteReports(dir, rep) },
 		func(w io.Writer) error { return eval.WriteText(w, rep) })
+}
+
+// checkEvalFlags refuses flags that do not go together.
+func checkEvalFlags(config, train, test, val string, shots, topK int, fit bool) error {
+	switch {
+	case test == "":
+		return usageError{fmt.Errorf("--test FILE is required")}
+	case shots < 0:
+		return usageError{fmt.Errorf("--shots %d: want a number of rows a label, at least 1", shots)}
+	case shots > 0 && train == "":
+		return usageError{fmt.Errorf("--shots samples --train, which is missing")}
+	case train == "" && config == "":
+		return usageError{fmt.Errorf("--train FILE or --config FILE (its own intents) is required")}
+	case topK < 1:
+		return usageError{fmt.Errorf("--top-k %d: want at least 1", topK)}
+	case fit && train == "" && val == "":
+		return usageError{fmt.Errorf("--fit needs --val FILE, or --train FILE to cross-validate on")}
+	}
+	return nil
 }
 
 // emitReport writes an eval's report files into dir (when set), then the

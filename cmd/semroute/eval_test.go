@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +44,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("--json output is not one JSON object: %v\n%s", err, stdout)
 	}
 	for _, k := range []string{"n", "accuracy", "in_scope_accuracy", "oos_precision", "oos_recall", "oos_f1", "macro_f1",
-		"per_intent", "top_confusions", "thresholds", "embedder", "latency_us"} {
+		"per_intent", "top_confusions", "thresholds", "embedder", "latency_us", "top_k_recall", "cascade"} {
 		if _, ok := rep[k]; !ok {
 			t.Errorf("report has no %q", k)
 		}
@@ -56,8 +57,8 @@ func TestEvalCommand(t *testing.T) {
 		if err != nil || len(data) == 0 {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if f == "report.html" && (strings.Count(string(data), "<svg") != 3 || strings.Contains(string(data), "http://") && !strings.Contains(string(data), "http://www.w3.org/2000/svg")) {
-			t.Errorf("report.html should hold three inline SVG charts and fetch nothing")
+		if f == "report.html" && (strings.Count(string(data), "<svg") != 4 || strings.Contains(string(data), "http://") && !strings.Contains(string(data), "http://www.w3.org/2000/svg")) {
+			t.Errorf("report.html should hold four inline SVG charts and fetch nothing")
 		}
 	}
 	th, err := router.LoadThresholds(filepath.Join(out, "thresholds.json"), emb.Fingerprint())
@@ -167,5 +168,46 @@ func TestEvalSafetyCommand(t *testing.T) {
 	os.WriteFile(bad, []byte(`{"text":"x","label":"perhaps"}`+"\n"), 0o644)
 	if code, _, stderr := semroute(t, "", "eval", "safety", "--data", bad); code != 1 || !strings.Contains(stderr, "line 1") {
 		t.Errorf("bad data: exit %d, %s", code, stderr)
+	}
+}
+
+// TestEvalShotsAndConfig: --shots samples the same rows for the same seed
+// and others for another; --config alone evaluates the config's intents.
+func TestEvalShotsAndConfig(t *testing.T) {
+	train, test := demoSplit(t)
+	report := func(args ...string) map[string]any {
+		t.Helper()
+		code, stdout, stderr := semroute(t, "", append([]string{"eval", "--test", test, "--json", "--quiet"}, args...)...)
+		if code != 0 {
+			t.Fatalf("eval %v: exit %d: %s", args, code, stderr)
+		}
+		var rep map[string]any
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	data := func(rep map[string]any) map[string]any { return rep["data"].(map[string]any) }
+	a, b := report("--train", train, "--shots", "3", "--seed", "7"), report("--train", train, "--shots", "3", "--seed", "7")
+	c := report("--train", train, "--shots", "3", "--seed", "8")
+	if n := data(a)["train_rows"]; n != float64(36) { // 12 intents, 3 each
+		t.Errorf("--shots 3 trained on %v rows, want 36", n)
+	}
+	if a["accuracy"] != b["accuracy"] || fmt.Sprint(a["top_k_recall"]) != fmt.Sprint(b["top_k_recall"]) {
+		t.Errorf("the same seed gave different reports: %v / %v", a["top_k_recall"], b["top_k_recall"])
+	}
+	if fmt.Sprint(a["per_intent"]) == fmt.Sprint(c["per_intent"]) {
+		t.Errorf("seeds 7 and 8 gave the same per-intent figures: the sample does not follow the seed")
+	}
+	full := report("--config", "../../datasets/demo/config.yaml")
+	if d := data(full); d["train_rows"] != float64(0) || d["intents"] != float64(12) {
+		t.Errorf("--config alone: %v, want the config's 12 intents and no training rows", d)
+	}
+	rec := full["top_k_recall"].(map[string]any)
+	if rec["1"].(float64) > rec["3"].(float64) || rec["3"].(float64) > rec["10"].(float64) || rec["10"].(float64) < 0.95 {
+		t.Errorf("top-k recall %v: want it rising with k, and near 1 at k = 10 of 12 intents", rec)
+	}
+	if code, _, stderr := semroute(t, "", "eval", "--test", test, "--shots", "3"); code != 2 || !strings.Contains(stderr, "--shots") {
+		t.Errorf("--shots without --train: exit %d, %s", code, stderr)
 	}
 }

@@ -111,6 +111,10 @@ func (e *Embedder) Fingerprint() embed.Fingerprint { return e.fp }
 // Dim is the length of the vectors.
 func (e *Embedder) Dim() int { return e.fp.Dim }
 
+// WordDim is the length of the vectors' leading block, the SIF-weighted
+// mean of the word vectors (embed.WordBlock).
+func (e *Embedder) WordDim() int { return int(e.t.hdr.Dim) }
+
 // Words is the vocabulary size.
 func (e *Embedder) Words() int { return int(e.t.hdr.Words) }
 
