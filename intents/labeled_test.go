@@ -46,7 +46,7 @@ func TestBadRowsAreReportedWithLines(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"6 bad rows", "line 2: missing or empty text", `line 3: unknown field "extra"`,
-		"line 4: not valid UTF-8", "line 5: not a JSON object", "line 6: text must be a string", "line 7: missing or empty label"} {
+		"line 4: not valid UTF-8 at byte 14", "line 5: not a JSON object", "line 6: text must be a string", "line 7: missing or empty label"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -54,6 +54,10 @@ func TestBadRowsAreReportedWithLines(t *testing.T) {
 	_, err = ParseLabeled(strings.NewReader("text,label,score\nhi,a,1\nbye\n"), FormatCSV)
 	if err == nil || !strings.Contains(err.Error(), `unknown column "score"`) {
 		t.Errorf("CSV with an unknown column: %v", err)
+	}
+	_, err = ParseLabeled(strings.NewReader("text,label\nok \xff,a\nfine,b\n"), FormatCSV)
+	if err == nil || !strings.Contains(err.Error(), "line 2: the text is not valid UTF-8 at byte 3 of the field") {
+		t.Errorf("CSV with a text that is not UTF-8: %v", err)
 	}
 	_, err = ParseLabeled(strings.NewReader("text,label\nhi,a\nbye\n"), FormatCSV)
 	if err == nil || !strings.Contains(err.Error(), "line 3: 1 fields") {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
@@ -44,8 +45,17 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	failed := 0
-	emit := func(prompt string) router.Decision {
-		d, err := r.Route(ctx, prompt)
+	// where names a prompt in a message, e.g. "line 3" or "argument 2".
+	emit := func(prompt, where string) router.Decision {
+		var d router.Decision
+		var err error
+		if off := invalidUTF8(prompt); off >= 0 {
+			// Routed as it is, the bad bytes would only separate words:
+			// say so rather than route a text that was not meant.
+			err = fmt.Errorf("invalid UTF-8 at byte %d of %s", off, where)
+		} else {
+			d, err = r.Route(ctx, prompt)
+		}
 		if err != nil {
 			failed++
 		}
@@ -60,7 +70,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		right := 0
 		for _, ex := range exs {
-			d := emit(ex.Text)
+			d := emit(ex.Text, fmt.Sprintf("line %d", ex.Line))
 			got := intents.OOS
 			if d.Intent != nil {
 				got = *d.Intent
@@ -76,17 +86,17 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				right, len(exs), *prompts, len(r.Intents()), r.Exemplars(), r.Scorer())
 		}
 	case fs.NArg() > 0:
-		for _, p := range fs.Args() {
-			emit(p)
+		for i, p := range fs.Args() {
+			emit(p, fmt.Sprintf("argument %d", i+1))
 		}
 	default:
 		sc := bufio.NewScanner(stdin)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for sc.Scan() {
+		for line := 1; sc.Scan(); line++ {
 			if strings.TrimSpace(sc.Text()) == "" {
 				continue // blank lines separate, they are not prompts
 			}
-			emit(sc.Text())
+			emit(sc.Text(), fmt.Sprintf("line %d", line))
 		}
 		if err := sc.Err(); err != nil {
 			return fmt.Errorf("read prompts from stdin: %w", err)
@@ -102,7 +112,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 func writeDecision(w io.Writer, format, prompt string, d router.Decision, err error) {
 	if format == "text" {
 		if err != nil {
-			fmt.Fprintf(w, "%-22s %s\n", "error: "+err.Error(), clip(prompt, 60))
+			fmt.Fprintf(w, "%-22s %s\n", "error: "+err.Error(), clip(strings.ToValidUTF8(prompt, "\uFFFD"), 60))
 			return
 		}
 		intent := "(out of scope)"
@@ -117,6 +127,22 @@ func writeDecision(w io.Writer, format, prompt string, d router.Decision, err er
 		return
 	}
 	json.NewEncoder(w).Encode(d)
+}
+
+// invalidUTF8 returns the offset, from 0, of the first byte of s that
+// starts no valid UTF-8 character, or -1.
+func invalidUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func clip(s string, n int) string {

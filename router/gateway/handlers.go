@@ -22,11 +22,7 @@ import (
 func answerRequestError(c *gin.Context, err error) {
 	var re *requestError
 	if errors.As(err, &re) {
-		code := ""
-		if re.status == http.StatusRequestEntityTooLarge {
-			code = "request_too_large"
-		}
-		fail(c, re.status, typeInvalid, code, re.param, re.msg)
+		fail(c, re.status, typeInvalid, re.code, re.param, re.msg)
 		return
 	}
 	fail(c, http.StatusBadRequest, typeInvalid, "", "", err.Error())

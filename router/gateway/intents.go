@@ -95,7 +95,7 @@ func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Int
 	cfg := st.cfg.Clone()
 	list, rerr := edit(cfg.Intents)
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	cfg.Intents = list
@@ -153,7 +153,7 @@ func decodeIntent(c *gin.Context, name string) (intents.Intent, *requestError) {
 func (s *Server) createIntent(c *gin.Context) {
 	in, rerr := decodeIntent(c, "")
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	s.change(c, http.StatusCreated, func(list []intents.Intent) ([]intents.Intent, *requestError) {
@@ -167,7 +167,7 @@ func (s *Server) createIntent(c *gin.Context) {
 func (s *Server) replaceIntent(c *gin.Context) {
 	in, rerr := decodeIntent(c, c.Param("name"))
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
@@ -210,7 +210,7 @@ func decodeUtterances(c *gin.Context) ([]string, *requestError) {
 func (s *Server) editUtterances(c *gin.Context, edit func(in *intents.Intent, us []string) *requestError) {
 	us, rerr := decodeUtterances(c)
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	name := c.Param("name")
