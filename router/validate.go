@@ -19,7 +19,8 @@ const (
 )
 
 // Validate checks the config and returns a *ConfigError listing every
-// problem, with the line of each in the YAML file, or nil.
+// problem, with the line of each in the YAML file, or nil. The values of
+// the wrong type and unknown keys that Parse found are among them.
 func (c *Config) Validate() error {
 	ps := &problems{c: c}
 	if c.Version != 1 {
@@ -222,8 +223,8 @@ func (c *Config) Validate() error {
 	} else {
 		checkTarget(ps, "fallback", c.Fallback, models)
 	}
-	if len(ps.list) > 0 {
-		return &ConfigError{File: c.path, Problems: ps.list}
+	if list := mergeProblems(c.decodeProblems, ps.list); len(list) > 0 {
+		return &ConfigError{File: c.path, Problems: list}
 	}
 	return nil
 }

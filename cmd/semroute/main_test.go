@@ -89,6 +89,8 @@ func TestRouteCommand(t *testing.T) {
 func TestRouteCommandErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("version: 1\nintents:\n  - name: a\n    utterances: []\n    target: {model: x}\n"), 0o644)
+	typed := filepath.Join(t.TempDir(), "typed.yaml")
+	os.WriteFile(typed, []byte("version: 1\nintents:\n  - name: a\n    utterances: []\n    threshold: high\n    target: {model: x}\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -98,6 +100,8 @@ func TestRouteCommandErrors(t *testing.T) {
 		{"no config", []string{"route", "hi"}, 2, "--config FILE is required"},
 		{"missing config", []string{"route", "--config", "/nonexistent.yaml", "hi"}, 1, "no such file"},
 		{"invalid config", []string{"route", "--config", bad, "hi"}, 1, "line 4: intents[0].utterances"},
+		{"type error with the rest", []string{"route", "--config", typed, "hi"}, 1,
+			"line 4: intents[0].utterances: no utterances; give at least one example of what users say\n  line 5, column 16: intents[0].threshold: want a number, got \"high\"\n  line 6: intents[0].target.model"},
 		{"bad format", []string{"route", "--config", bad, "--format", "xml"}, 2, "want json or text"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"bad flag", []string{"route", "--nope"}, 2, "flag provided but not defined"},
