@@ -157,6 +157,10 @@ func TestValidateFields(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"?!" has no words to match`) {
 		t.Errorf("utterance without words: %v", err)
 	}
+	c, _ = Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: a, utterances: [x], target: {model: m}}]\nfallback: {moderation: flag}\n"), "c.yaml")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "line 3: fallback.moderation: flag sends a prompt on to the fallback") {
+		t.Errorf("a fallback that flags: %v", err)
+	}
 	c, _ = Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: oos, utterances: [x], target: {model: m}}]\n"), "c.yaml")
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), `"oos" marks out-of-scope`) || !strings.Contains(err.Error(), "fallback: missing") {

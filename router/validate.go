@@ -222,6 +222,9 @@ func (c *Config) Validate() error {
 		ps.add("fallback", "missing; say where out-of-scope prompts go, e.g. fallback: {model: NAME}")
 	} else {
 		checkTarget(ps, "fallback", c.Fallback, models)
+		if a := c.Fallback.Moderation; a == "flag" || a == "redact" {
+			ps.add("fallback.moderation", "%s sends a prompt on to the fallback, so the fallback cannot be %s; give a model, cascade, rag, handoff, or block", a, a)
+		}
 	}
 	if list := mergeProblems(c.decodeProblems, ps.list); len(list) > 0 {
 		return &ConfigError{File: c.path, Problems: list}
