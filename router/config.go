@@ -427,14 +427,14 @@ func Parse(data []byte, name string) (*Config, error) {
 		if tag = firstTag(file); tag != nil && !strings.HasPrefix(tag.Start.Value, "!!") {
 			// A config has no use for a local tag, and the decoder no way
 			// to read one ("!include" is not YAML).
-			return fmt.Errorf("line %d: the tag %s is not supported; write the value itself", tag.Start.Position.Line, tag.Start.Value)
+			return fmt.Errorf("line %d: %s: the tag %s is not supported; write the value itself", tag.Start.Position.Line, nodePath(tag), tag.Start.Value)
 		}
 		strict = yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField())
 		return nil
 	})
 	var fault decoderFault
 	if errors.As(err, &fault) && tag != nil {
-		err = fmt.Errorf("%w; the tag %s at line %d is the likely cause", err, tag.Start.Value, tag.Start.Position.Line)
+		err = fmt.Errorf("%w; the tag %s at line %d (%s) is the likely cause", err, tag.Start.Value, tag.Start.Position.Line, nodePath(tag))
 	}
 	if err == nil && strict != nil {
 		// The strict decoder stops at the first problem: read the file
@@ -458,6 +458,16 @@ func Parse(data []byte, name string) (*Config, error) {
 	c.path, c.ast = name, file
 	c.setDefaults(filepath.Dir(name))
 	return c, nil
+}
+
+// nodePath is a node's field path, as problems name fields
+// ("intents[0].utterances").
+func nodePath(n ast.Node) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(n.GetPath(), "$"), ".")
+	if p == "" {
+		return "the document"
+	}
+	return p
 }
 
 // decoderFault is a panic of the YAML library, turned into an error.

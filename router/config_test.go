@@ -254,9 +254,9 @@ func FuzzParseConfig(f *testing.F) {
 // down).
 func TestParseTags(t *testing.T) {
 	for _, tc := range []struct{ value, want string }{
-		{"!include utterances.yaml", "line 3: the tag !include is not supported"},
-		{"!00", "line 3: the tag !00 is not supported"},
-		{"!!int 0", "the tag !!int at line 3 is the likely cause"},
+		{"!include utterances.yaml", "line 3: intents[0].utterances: the tag !include is not supported"},
+		{"!00", "line 3: intents[0].utterances: the tag !00 is not supported"},
+		{"!!int 0", "the tag !!int at line 3 (intents[0].utterances) is the likely cause"},
 	} {
 		data := "intents:\n  - name: a\n    utterances: " + tc.value + "\n    target: {model: m}\n"
 		_, err := Parse([]byte(data), "tags.yaml")
