@@ -135,7 +135,7 @@ func parseJSONL(r io.Reader) ([]Example, error) {
 			continue
 		}
 		if !utf8.Valid(raw) {
-			bad.add(line, "not valid UTF-8 at byte %d", invalidAt(sc.Bytes()))
+			bad.add(line, "not valid UTF-8 at byte %d", InvalidUTF8(sc.Bytes()))
 			continue
 		}
 		var m map[string]json.RawMessage
@@ -240,7 +240,7 @@ func parseCSV(r io.Reader) ([]Example, error) {
 		ex := Example{Text: rec[ti], Label: rec[li], Line: line}
 		if !utf8.ValidString(ex.Text) || !utf8.ValidString(ex.Label) {
 			if !utf8.ValidString(ex.Text) {
-				bad.add(line, "the text is not valid UTF-8 at byte %d of the field", invalidAt([]byte(ex.Text)))
+				bad.add(line, "the text is not valid UTF-8 at byte %d of the field", InvalidUTF8([]byte(ex.Text)))
 			} else {
 				bad.add(line, "the label is not valid UTF-8")
 			}
@@ -253,9 +253,10 @@ func parseCSV(r io.Reader) ([]Example, error) {
 	return out, bad.err()
 }
 
-// invalidAt returns the offset, from 0, of the first byte of b that starts
-// no valid UTF-8 character, or -1.
-func invalidAt(b []byte) int {
+// InvalidUTF8 returns the offset, from 0, of the first byte of b that
+// starts no valid UTF-8 character, or -1: where to point someone whose text
+// is not UTF-8.
+func InvalidUTF8(b []byte) int {
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n <= 1 {

@@ -103,3 +103,19 @@ func FuzzParseLabeled(f *testing.F) {
 		}
 	})
 }
+
+// TestInvalidUTF8: the offset is the first byte that starts no valid
+// sequence, after any number of valid multi-byte characters.
+func TestInvalidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", -1}, {"plain", -1}, {"é€𝄞", -1}, {"\xff", 0}, {"é\xff", 2}, {"€𝄞\x80", 7},
+		{"ab\xc3", 2}, {"ab\xc3(", 2}, {"\xed\xa0\x80", 0}, {"\xf4\x90\x80\x80", 0}, {"x\xc0\xaf", 1},
+	} {
+		if got := InvalidUTF8([]byte(tc.in)); got != tc.want {
+			t.Errorf("InvalidUTF8(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -49,7 +49,8 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	emit := func(prompt, where string) router.Decision {
 		var d router.Decision
 		var err error
-		if off := invalidUTF8(prompt); off >= 0 {
+		if !utf8.ValidString(prompt) {
+			off := intents.InvalidUTF8([]byte(prompt))
 			// Routed as it is, the bad bytes would only separate words:
 			// say so rather than route a text that was not meant.
 			err = fmt.Errorf("invalid UTF-8 at byte %d of %s", off, where)
@@ -127,22 +128,6 @@ func writeDecision(w io.Writer, format, prompt string, d router.Decision, err er
 		return
 	}
 	json.NewEncoder(w).Encode(d)
-}
-
-// invalidUTF8 returns the offset, from 0, of the first byte of s that
-// starts no valid UTF-8 character, or -1.
-func invalidUTF8(s string) int {
-	if utf8.ValidString(s) {
-		return -1
-	}
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
 }
 
 func clip(s string, n int) string {

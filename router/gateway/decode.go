@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -68,22 +69,9 @@ func checkUTF8(b []byte) error {
 	if utf8.Valid(b) {
 		return nil
 	}
-	off := firstInvalid(b)
+	off := intents.InvalidUTF8(b)
 	return &requestError{status: http.StatusBadRequest, code: "invalid_utf8",
 		msg: fmt.Sprintf("the request body is not valid UTF-8: byte 0x%02x at offset %d (counting from 0) starts no UTF-8 character; send JSON in UTF-8", b[off], off)}
-}
-
-// firstInvalid returns the offset of the first byte of b that is not part
-// of a valid UTF-8 sequence, or -1.
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
 }
 
 // decodeChat checks a chat completion body and keeps every field as sent.

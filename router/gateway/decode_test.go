@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -34,7 +35,7 @@ func FuzzDecodeChat(f *testing.F) {
 		// naming the first bad byte, before any decoding.
 		if err := checkUTF8(body); err != nil {
 			var re *requestError
-			off := firstInvalid(body)
+			off := intents.InvalidUTF8(body)
 			if utf8.Valid(body) || off < 0 || !utf8.Valid(body[:off]) || !errors.As(err, &re) || re.status != 400 ||
 				!strings.Contains(re.msg, fmt.Sprintf("offset %d ", off)) {
 				t.Fatalf("checkUTF8(%q) = %v; first bad byte at %d", body, err, off)
