@@ -436,20 +436,8 @@ func Parse(data []byte, name string) (*Config, error) {
 	if errors.As(err, &fault) && tag != nil {
 		err = fmt.Errorf("%w; the tag %s at line %d (%s) is the likely cause", err, tag.Start.Value, tag.Start.Position.Line, nodePath(tag))
 	}
-	if err == nil && strict != nil {
-		// The strict decoder stops at the first problem: read the file
-		// again field by field to find them all.
-		*c = Config{}
-		err = safely(func() error {
-			c.decodeProblems = decodeLeniently(file, c)
-			return nil
-		})
-		if len(c.decodeProblems) == 0 {
-			c.decodeProblems = []Problem{problemOf(strict)}
-		}
-		if err != nil { // the library panicked on a leaf: say what the strict decoder said
-			err = strict
-		}
+	if err == nil {
+		err = c.readFieldByField(file, strict)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load config %s: %s", name, yaml.FormatError(err, false, false))
@@ -458,6 +446,29 @@ func Parse(data []byte, name string) (*Config, error) {
 	c.path, c.ast = name, file
 	c.setDefaults(filepath.Dir(name))
 	return c, nil
+}
+
+// readFieldByField reads the file again field by field: where the strict
+// decoder failed (strict), to find every problem, not only the first; where
+// it did not, for the keys it drops without a word. The problems wait for
+// Validate.
+func (c *Config) readFieldByField(file *ast.File, strict error) error {
+	lenient := &Config{}
+	var problems []Problem
+	if err := safely(func() error {
+		problems = decodeLeniently(file, lenient)
+		return nil
+	}); err != nil {
+		return strict // the library panicked on a leaf: go by the strict decoder
+	}
+	if strict != nil {
+		*c = *lenient
+		if len(problems) == 0 {
+			problems = []Problem{problemOf(strict)}
+		}
+	}
+	c.decodeProblems = problems
+	return nil
 }
 
 // nodePath is a node's field path, as problems name fields

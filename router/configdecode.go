@@ -15,11 +15,12 @@ import (
 
 // decodeLeniently fills c from the parsed file field by field, as far as
 // it can, and returns a problem for every value of the wrong type and every
-// unknown key, each with its field path, line and column. It runs only
-// when the strict decoder refused the file: the strict decoder stops at the
-// first problem and names no field ("cannot unmarshal string into Go struct
-// field Config.Intents of type float64"), and a file's problems should come
-// together with the validation's. Each leaf is still decoded by the YAML
+// unknown key, each with its field path, line and column. The strict
+// decoder stops at the first problem and names no field ("cannot unmarshal
+// string into Go struct field Config.Intents of type float64"), and a
+// file's problems should come together with the validation's. It also
+// drops, silently, a mapping with a key that is not a string (`{model:
+// fast, 1: x}` reads as an empty target), which this reports. Each leaf is still decoded by the YAML
 // library (yaml.NodeToValue), so a value reads as it reads in the strict
 // decoder.
 func decodeLeniently(file *ast.File, c *Config) []Problem {
@@ -166,16 +167,30 @@ func (d *lenient) decodeStruct(n ast.Node, v reflect.Value, path string) {
 			continue
 		}
 		key := keyText(mv.Key)
+		if !isName(mv.Key) {
+			// The strict decoder drops such a mapping whole, without a word.
+			d.add(mv.Key, join(path, key), "%s is not a field name; want one of %s", key, strings.Join(fieldNames(v.Type()), ", "))
+			continue
+		}
 		if d.twice(mv.Key, seen, path, key) {
 			continue
 		}
 		i, ok := fields[key]
-		if !ok {
+		switch {
+		case !ok:
 			d.add(mv.Key, join(path, key), "unknown field %q; want one of %s", key, strings.Join(fieldNames(v.Type()), ", "))
 			continue
 		}
 		d.decode(mv.Value, v.Field(i), join(path, key))
 	}
+}
+
+// isName reports whether a key reads as a string (00, true and ~ do not).
+func isName(k ast.Node) bool {
+	var v any
+	err := safely(func() error { return yaml.NodeToValue(k, &v) })
+	_, ok := v.(string)
+	return err == nil && ok
 }
 
 // twice reports (as a problem) a key given a second time in one mapping.
