@@ -62,6 +62,7 @@ type Config struct {
 	// decodeProblems are the values of the wrong type and unknown keys,
 	// reported by Validate with its own problems.
 	decodeProblems []Problem
+	moreProblems   int // past maxProblems, only counted
 }
 
 // EmbedderConfig selects the embedder.
@@ -456,13 +457,15 @@ func (c *Config) readFieldByField(file *ast.File, strict error) error {
 	lenient := &Config{}
 	var problems []Problem
 	if err := safely(func() error {
-		problems = decodeLeniently(file, lenient)
+		problems, c.moreProblems = decodeLeniently(file, lenient)
 		return nil
 	}); err != nil {
 		return strict // the library panicked on a leaf: go by the strict decoder
 	}
 	if strict != nil {
+		more := c.moreProblems
 		*c = *lenient
+		c.moreProblems = more
 		if len(problems) == 0 {
 			problems = []Problem{problemOf(strict)}
 		}

@@ -20,10 +20,10 @@ import (
 // string into Go struct field Config.Intents of type float64"), and a
 // file's problems should come together with the validation's. It also
 // drops, silently, a mapping with a key that is not a string (`{model:
-// fast, 1: x}` reads as an empty target), which this reports. Each leaf is still decoded by the YAML
-// library (yaml.NodeToValue), so a value reads as it reads in the strict
-// decoder.
-func decodeLeniently(file *ast.File, c *Config) []Problem {
+// fast, 1: x}` reads as an empty target), which this reports. Each leaf is
+// still decoded by the YAML library (yaml.NodeToValue), so a value reads
+// as it reads in the strict decoder.
+func decodeLeniently(file *ast.File, c *Config) (ps []Problem, more int) {
 	d := &lenient{anchors: map[string]ast.Node{}}
 	for _, doc := range file.Docs {
 		if doc.Body != nil {
@@ -34,14 +34,25 @@ func decodeLeniently(file *ast.File, c *Config) []Problem {
 		// The first document only, as the strict decoder reads.
 		d.decode(file.Docs[0].Body, reflect.ValueOf(c).Elem(), "")
 	}
-	return d.problems
+	return d.problems, d.more
 }
 
 type lenient struct {
 	anchors  map[string]ast.Node
 	problems []Problem
-	depth    int // of aliases followed, against a cycle
+	// depth and steps bound the walk: the config's types bound its depth
+	// already, but aliases that multiply (a "billion laughs" file) could
+	// make it long.
+	depth, steps int
+	stopped      bool
+	more         int // problems past maxProblems, only counted
 }
+
+// Bounds of the walk: a config is far smaller.
+const (
+	maxDepth = 200
+	maxSteps = 1 << 20
+)
 
 type anchorFinder map[string]ast.Node
 
@@ -53,6 +64,10 @@ func (a anchorFinder) Visit(n ast.Node) ast.Visitor {
 }
 
 func (d *lenient) add(n ast.Node, field, format string, args ...any) {
+	if len(d.problems) >= maxProblems {
+		d.more++
+		return
+	}
 	p := Problem{Field: field, Msg: fmt.Sprintf(format, args...)}
 	if tok := n.GetToken(); tok != nil && tok.Position != nil {
 		p.Line, p.Column = tok.Position.Line, tok.Position.Column
@@ -90,6 +105,16 @@ func custom(t reflect.Type) bool {
 
 // decode reads n into v, whose field path is path.
 func (d *lenient) decode(n ast.Node, v reflect.Value, path string) {
+	if d.stopped {
+		return
+	}
+	if d.depth++; d.depth > maxDepth || d.steps > maxSteps {
+		d.stopped = true
+		d.add(n, path, "nested too deeply, or aliases expand to too much; stopped reading here")
+		return
+	}
+	d.steps++
+	defer func() { d.depth-- }()
 	n = d.unwrap(n)
 	if n == nil || n.Type() == ast.NullType {
 		return // as the strict decoder: the zero value

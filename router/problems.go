@@ -51,9 +51,19 @@ func (e *ConfigError) Unwrap() error { return ErrConfig }
 type problems struct {
 	c    *Config
 	list []Problem
+	more int // past maxProblems, only counted
 }
 
+// maxProblems bounds the problems listed: past it they are counted, which
+// keeps a file with millions of them (aliases that multiply) from taking
+// minutes to report.
+const maxProblems = 200
+
 func (ps *problems) add(field, format string, args ...any) {
+	if len(ps.list) >= maxProblems {
+		ps.more++
+		return
+	}
 	ps.list = append(ps.list, Problem{Line: ps.c.lineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -102,7 +112,7 @@ func related(a, b string) bool {
 // the order of the file. A validation problem about a field that could
 // not be decoded (a missing target, where the target had the wrong type)
 // says nothing new and is left out.
-func mergeProblems(decoded, validated []Problem) []Problem {
+func mergeProblems(decoded, validated []Problem, more int) []Problem {
 	all := slices.Clone(decoded)
 	for _, v := range validated {
 		if !slices.ContainsFunc(decoded, func(d Problem) bool { return related(d.Field, v.Field) }) {
@@ -118,5 +128,8 @@ func mergeProblems(decoded, validated []Problem) []Problem {
 		}
 		return a.Column - b.Column
 	})
+	if more > 0 {
+		all = append(all, Problem{Msg: fmt.Sprintf("and %d more problem(s), not listed", more)})
+	}
 	return all
 }

@@ -226,7 +226,7 @@ func (c *Config) Validate() error {
 			ps.add("fallback.moderation", "%s sends a prompt on to the fallback, so the fallback cannot be %s; give a model, cascade, rag, handoff, or block", a, a)
 		}
 	}
-	if list := mergeProblems(c.decodeProblems, ps.list); len(list) > 0 {
+	if list := mergeProblems(c.decodeProblems, ps.list, c.moreProblems+ps.more); len(list) > 0 {
 		return &ConfigError{File: c.path, Problems: list}
 	}
 	return nil
