@@ -62,16 +62,16 @@ func readBody(r io.Reader) ([]byte, error) {
 // 214-byte request against 2.9 µs for decodeChat, 14 µs on 16 KiB of
 // accented text against 267 µs (BenchmarkDecodeChat, check-only against
 // sliced, the fastest of 8 runs); the offset is looked for only when it
-// fails. Escapes are left alone: "\udc00", a lone
-// surrogate, is valid JSON and decodes to U+FFFD, as every JSON library
-// does; the bytes stay as the client sent them.
+// fails. Escapes are left alone: "\udc00", a lone surrogate, is valid JSON
+// and encoding/json decodes it to U+FFFD; the bytes go upstream as the
+// client sent them.
 func checkUTF8(b []byte) error {
 	if utf8.Valid(b) {
 		return nil
 	}
 	off := intents.InvalidUTF8(b)
 	return &requestError{status: http.StatusBadRequest, code: "invalid_utf8",
-		msg: fmt.Sprintf("the request body is not valid UTF-8: byte 0x%02x at offset %d (counting from 0) starts no UTF-8 character; send JSON in UTF-8", b[off], off)}
+		msg: fmt.Sprintf("the request body is not valid UTF-8: byte 0x%02x at offset %d (counting from 0) starts no valid UTF-8 character; send JSON in UTF-8", b[off], off)}
 }
 
 // decodeChat checks a chat completion body and keeps every field as sent.
