@@ -199,7 +199,7 @@ func parseJSONL(r io.Reader, f Fields) (Labeled, error) {
 			continue
 		}
 		if !utf8.Valid(raw) {
-			bad.add(line, "not valid UTF-8")
+			bad.add(line, "not valid UTF-8 at byte %d", InvalidUTF8(sc.Bytes()))
 			continue
 		}
 		var m map[string]json.RawMessage
@@ -290,7 +290,11 @@ func parseCSV(r io.Reader, f Fields) (Labeled, error) {
 		}
 		ex := Example{Text: rec[ti], Label: rec[li], Line: line}
 		if !utf8.ValidString(ex.Text) || !utf8.ValidString(ex.Label) {
-			bad.add(line, "not valid UTF-8")
+			if !utf8.ValidString(ex.Text) {
+				bad.add(line, "the text is not valid UTF-8 at byte %d of the field", InvalidUTF8([]byte(ex.Text)))
+			} else {
+				bad.add(line, "the label is not valid UTF-8")
+			}
 			continue
 		}
 		if checkExample(&bad, ex, f) {
@@ -326,4 +330,18 @@ func csvColumns(header []string, f Fields) (ti, li int, others []string, err err
 		return 0, 0, nil, fmt.Errorf("%w: the header row must name the columns %s and %s, got %q", ErrFormat, f.Text, f.Label, header)
 	}
 	return ti, li, ig.names, nil
+}
+
+// InvalidUTF8 returns the offset, from 0, of the first byte of b that
+// starts no valid UTF-8 character, or -1: where to point someone whose text
+// is not UTF-8.
+func InvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }

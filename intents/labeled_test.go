@@ -46,13 +46,17 @@ func TestBadRowsAreReportedWithLines(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"5 bad rows", "line 2: missing or empty text",
-		"line 4: not valid UTF-8", "line 5: not a JSON object", "line 6: text must be a string", "line 7: missing or empty label"} {
+		"line 4: not valid UTF-8 at byte 14", "line 5: not a JSON object", "line 6: text must be a string", "line 7: missing or empty label"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
 	if strings.Contains(err.Error(), "line 3") {
 		t.Errorf("the row with an extra field is reported:\n%v", err)
+	}
+	_, err = ParseLabeled(strings.NewReader("text,label\nok \xff,a\nfine,b\n"), FormatCSV)
+	if err == nil || !strings.Contains(err.Error(), "line 2: the text is not valid UTF-8 at byte 3 of the field") {
+		t.Errorf("CSV with a text that is not UTF-8: %v", err)
 	}
 	_, err = ParseLabeled(strings.NewReader("text,label\nhi,a\nbye\n"), FormatCSV)
 	if err == nil || !strings.Contains(err.Error(), "line 3: 1 fields") {
@@ -181,4 +185,20 @@ func FuzzParseLabeled(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestInvalidUTF8: the offset is the first byte that starts no valid
+// sequence, after any number of valid multi-byte characters.
+func TestInvalidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", -1}, {"plain", -1}, {"é€𝄞", -1}, {"\xff", 0}, {"é\xff", 2}, {"€𝄞\x80", 7},
+		{"ab\xc3", 2}, {"ab\xc3(", 2}, {"\xed\xa0\x80", 0}, {"\xf4\x90\x80\x80", 0}, {"x\xc0\xaf", 1},
+	} {
+		if got := InvalidUTF8([]byte(tc.in)); got != tc.want {
+			t.Errorf("InvalidUTF8(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
 }

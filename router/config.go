@@ -59,6 +59,10 @@ type Config struct {
 
 	path string    // the file it was loaded from, for messages
 	ast  *ast.File // the parsed file, to put line numbers on problems
+	// decodeProblems are the values of the wrong type and unknown keys,
+	// reported by Validate with its own problems.
+	decodeProblems []Problem
+	moreProblems   int // past maxProblems, only counted
 }
 
 // EmbedderConfig selects the embedder.
@@ -427,36 +431,83 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes YAML strictly (unknown keys are errors) and fills in
-// defaults; it does not validate. name is used in messages and to resolve
-// relative paths.
+// Parse decodes YAML and fills in defaults. It returns an error for a file
+// it cannot read at all (empty, not YAML, a local tag). Values of the wrong
+// type and unknown keys are kept as problems that Validate reports with its
+// own, all together: a config from Parse must be validated before use.
+// name is used in messages and to resolve relative paths.
 func Parse(data []byte, name string) (*Config, error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, fmt.Errorf("load config %s: the file is empty; see datasets/demo/config.yaml for an example", name)
 	}
-	c := &Config{path: name}
+	c := &Config{}
+	var file *ast.File
 	var tag *ast.TagNode
+	var strict error // the strict decoder's
 	err := safely(func() error {
 		var err error
-		if c.ast, err = parser.ParseBytes(data, 0); err != nil {
+		// Keys given twice are left to the decoding, which reports them
+		// with the file's other problems.
+		if file, err = parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey()); err != nil {
 			return err
 		}
-		if tag = firstTag(c.ast); tag != nil && !strings.HasPrefix(tag.Start.Value, "!!") {
+		if tag = firstTag(file); tag != nil && !strings.HasPrefix(tag.Start.Value, "!!") {
 			// A config has no use for a local tag, and the decoder no way
 			// to read one ("!include" is not YAML).
-			return fmt.Errorf("line %d: the tag %s is not supported; write the value itself", tag.Start.Position.Line, tag.Start.Value)
+			return fmt.Errorf("line %d: %s: the tag %s is not supported; write the value itself", tag.Start.Position.Line, nodePath(tag), tag.Start.Value)
 		}
-		return yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField())
+		strict = yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField())
+		return nil
 	})
 	var fault decoderFault
 	if errors.As(err, &fault) && tag != nil {
-		err = fmt.Errorf("%w; the tag %s at line %d is the likely cause", err, tag.Start.Value, tag.Start.Position.Line)
+		err = fmt.Errorf("%w; the tag %s at line %d (%s) is the likely cause", err, tag.Start.Value, tag.Start.Position.Line, nodePath(tag))
+	}
+	if err == nil {
+		err = c.readFieldByField(file, strict)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load config %s: %s", name, yaml.FormatError(err, false, false))
 	}
+	// Set after decoding: a document that is null zeroes the whole struct.
+	c.path, c.ast = name, file
 	c.setDefaults(filepath.Dir(name))
 	return c, nil
+}
+
+// readFieldByField reads the file again field by field: where the strict
+// decoder failed (strict), to find every problem, not only the first; where
+// it did not, for the keys it drops without a word. The problems wait for
+// Validate.
+func (c *Config) readFieldByField(file *ast.File, strict error) error {
+	lenient := &Config{}
+	var problems []Problem
+	if err := safely(func() error {
+		problems, c.moreProblems = decodeLeniently(file, lenient)
+		return nil
+	}); err != nil {
+		return strict // the library panicked on a leaf: go by the strict decoder
+	}
+	if strict != nil {
+		more := c.moreProblems
+		*c = *lenient
+		c.moreProblems = more
+		if len(problems) == 0 {
+			problems = []Problem{problemOf(strict)}
+		}
+	}
+	c.decodeProblems = problems
+	return nil
+}
+
+// nodePath is a node's field path, as problems name fields
+// ("intents[0].utterances").
+func nodePath(n ast.Node) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(n.GetPath(), "$"), ".")
+	if p == "" {
+		return "the document"
+	}
+	return p
 }
 
 // decoderFault is a panic of the YAML library, turned into an error.
@@ -611,67 +662,6 @@ func (c *Config) setDefaults(dir string) {
 	if c.Moderation != nil {
 		rel(&c.Moderation.Exemplars)
 	}
-}
-
-// Problem is one thing wrong in a config.
-type Problem struct {
-	Line  int    // 0 when unknown
-	Field string // e.g. intents[2].target
-	Msg   string
-}
-
-// ConfigError lists every problem found in a config.
-type ConfigError struct {
-	File     string
-	Problems []Problem
-}
-
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "config %s: %d problem(s):", e.File, len(e.Problems))
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		if p.Line > 0 {
-			fmt.Fprintf(&b, "line %d: ", p.Line)
-		}
-		fmt.Fprintf(&b, "%s: %s", p.Field, p.Msg)
-	}
-	return b.String()
-}
-
-// ErrConfig is wrapped by every *ConfigError.
-var ErrConfig = errors.New("invalid config")
-
-func (e *ConfigError) Unwrap() error { return ErrConfig }
-
-type problems struct {
-	c    *Config
-	list []Problem
-}
-
-func (ps *problems) add(field, format string, args ...any) {
-	ps.list = append(ps.list, Problem{Line: ps.c.lineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-// lineOf finds the line of a field (like "intents[2].target") in the parsed
-// file, or of its nearest parent that is there.
-func (c *Config) lineOf(field string) int {
-	if c.ast == nil {
-		return 0
-	}
-	for f := field; f != ""; {
-		if p, err := yaml.PathString("$." + f); err == nil {
-			if n, err := p.FilterFile(c.ast); err == nil && n != nil && n.GetToken() != nil {
-				return n.GetToken().Position.Line
-			}
-		}
-		i := strings.LastIndexAny(f, ".[")
-		if i < 0 {
-			break
-		}
-		f = f[:i]
-	}
-	return 0
 }
 
 // Default is a config with every default, no intents, and a fallback that

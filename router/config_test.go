@@ -3,10 +3,13 @@ package router
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/semroute/semroute/intents"
 )
@@ -60,20 +63,60 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown key", "version: 1\nintentz: []\n", `unknown field "intentz"`},
+		{"unknown key", "version: 1\nintentz: []\n", `line 2, column 1: intentz: unknown field "intentz"; want one of version, embedder,`},
 		{"tab indentation", "version: 1\nintents:\n\t- name: x\n", "[3:1]"},
-		{"wrong type", "version: one\n", "cannot unmarshal"},
+		{"wrong type", "version: one\n", `line 1, column 10: version: want a whole number, got "one"`},
 		{"empty file", "   \n", "empty"},
-		{"utterances not a list", "intents:\n  - name: a\n    utterances: {x: 1}\n", "[3:17]"},
-		{"unknown key in intent", "intents:\n  - name: a\n    utterance: [x]\n", `unknown field "utterance"`},
+		{"utterances not a list", "intents:\n  - name: a\n    utterances: {x: 1}\n", "line 3, column 17: intents[0].utterances: want a list, got a mapping"},
+		{"unknown key in intent", "intents:\n  - name: a\n    utterance: [x]\n", `line 3, column 5: intents[0].utterance: unknown field "utterance"; want one of name, description, utterances, threshold, target`},
+		{"a list for a target", "intents:\n  - name: a\n    target: [x]\n", "line 3, column 13: intents[0].target: want a mapping, got a list"},
+		{"a mapping for a tier", "fallback: {model: {a: b}}\n", "line 1, column 19: fallback.model: model must be a name or a list of names"},
+		{"a key twice", "routing: {threshold: 0.1, threshold: 0.2}\n", "routing.threshold: given twice (first at line 1)"},
+		{"a key twice in a map", "teams: {a: [x], a: [y]}\n", "teams.a: given twice (first at line 1)"},
+		{"bool", "index: {kind: pgvector, dsn: x, halfvec: sometimes}\n", `index.halfvec: want true or false, got "sometimes"`},
+		{"map value", "cache: {per_intent: {a: high}}\n", `cache.per_intent.a: want a number, got "high"`},
+		{"nested list", "teams: {a: [[x]]}\n", "teams.a[0]: want a string, got a list"},
+		{"a key that is not a name", "fallback: {model: m, 1: x}\n", "line 1, column 22: fallback.1: 1 is not a field name; want one of model, rag,"},
+		{"anchors and merge keys", "models:\n  - &m {name: a, base_url: http://x/v1, model: x}\n  - <<: *m\n    name: b\n    timeout_ms: x\n", `line 5, column 17: models[1].timeout_ms: want a whole number, got "x"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.yaml), "c.yaml")
+			c, err := Parse([]byte(tc.yaml), "c.yaml")
+			if err == nil {
+				err = c.Validate()
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "c.yaml") {
 				t.Errorf("err = %v, want one naming c.yaml and containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTypeErrorsComeWithTheRest: values of the wrong type and unknown keys
+// are reported with their field path, line and column, together with the
+// validation's problems, in the order of the file. The strict decoder
+// stopped at the first ("cannot unmarshal string into Go struct field
+// Config.Intents of type float64"), with no field and nothing else.
+func TestTypeErrorsComeWithTheRest(t *testing.T) {
+	_, err := Load("testdata/mixed.yaml")
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrConfig) {
+		t.Fatalf("err = %v, want a *ConfigError", err)
+	}
+	want := []Problem{
+		{7, 17, "models[1].timeout_ms", `want a whole number, got "soon"`},
+		{12, 0, "intents[1].name", `duplicate intent name "refund" (first defined at line 9)`},
+		{17, 16, "intents[2].threshold", `want a number, got "high"`},
+		{18, 0, "intents[2].target.model", `names model "nope", which is not defined under models`},
+		{19, 5, "intents[2].colour", `unknown field "colour"; want one of name, description, utterances, threshold, target`},
+		{21, 11, "routing.margin", "want a number, got a list"},
+		{22, 0, "routing.threshold", "1.5 is outside [0, 1]"},
+	}
+	if diff := cmp.Diff(want, ce.Problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\nerror:\n%v", diff, err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "line 17, column 16: intents[2].threshold: want a number") {
+		t.Errorf("the message lacks the line, column and field of the type error:\n%s", msg)
 	}
 }
 
@@ -116,6 +159,10 @@ func TestValidateFields(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `"?!" has no words to match`) {
 		t.Errorf("utterance without words: %v", err)
 	}
+	c, _ = Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: a, utterances: [x], target: {model: m}}]\nfallback: {moderation: flag}\n"), "c.yaml")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "line 3: fallback.moderation: flag sends a prompt on to the fallback") {
+		t.Errorf("a fallback that flags: %v", err)
+	}
 	c, _ = Parse([]byte("models: [{name: m, base_url: http://x/v1, model: x}]\nintents: [{name: oos, utterances: [x], target: {model: m}}]\n"), "c.yaml")
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), `"oos" marks out-of-scope`) || !strings.Contains(err.Error(), "fallback: missing") {
@@ -154,6 +201,22 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("intents: [{name: a, utterances: [x], target: {model: [a, b]}}]"))
 	f.Add([]byte("version: 1\n\t"))
 	f.Add([]byte("fallback: {handoff: q}\nrouting: {threshold: -1, margin: 2}"))
+	mixed, err := os.ReadFile("testdata/mixed.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mixed)
+	f.Add([]byte("a: &x {b: 1}\nmodels: [{<<: *x, name: m}]\nteams: {t: [k, k], t: [j]}\n"))
+	for _, s := range []string{
+		"version: \"1\"\nindex: {halfvec: yes, ef_search: 1e2}\nteams: {1: [a, null]}\nintents: ~\n",
+		"routing: !!map {threshold: !!float 0.5}\nout_of_scope: !!seq [a]\ncache: {per_intent: {x: 1}}\n",
+		"? version\n: 1\nserver: {max_body_bytes: 0x10, api_keys: [{name: a, env: E, scope: client}]}\n",
+		"models:\n  - &m {name: a, base_url: http://x/v1, model: x}\n  - *m\nfallback: {model: [a, a]}\n",
+		"intents:\n- name: a\n  utterances:\n  - |\n    two\n    lines\n  target: {model: a}\n---\nversion: 2\n",
+		"---\nversion: 1\nrouting: {margin: 0.1}\n", "# nothing\n---\n---\nversion: 1\n",
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, "fuzz.yaml")
 		if err != nil {
@@ -161,6 +224,26 @@ func FuzzParseConfig(f *testing.F) {
 				t.Fatal("empty error message")
 			}
 			return
+		}
+		// A file the strict decoder refuses is never valid; one it reads,
+		// the field-by-field decoding reads the same, without a problem.
+		var strict Config
+		serr := safely(func() error { return yaml.UnmarshalWithOptions(data, &strict, yaml.DisallowUnknownField()) })
+		if serr != nil && len(c.decodeProblems) == 0 {
+			t.Fatalf("the strict decoder refused the file (%v), Parse found no problem", serr)
+		}
+		if serr == nil {
+			var lenient Config
+			ps, _ := decodeLeniently(c.ast, &lenient)
+			if slices.ContainsFunc(ps, func(p Problem) bool { return strings.Contains(p.Msg, "is not a field name") }) {
+				return // the strict decoder dropped a mapping, and whatever else was in it
+			}
+			if len(ps) > 0 {
+				t.Fatalf("a file the strict decoder reads has problems field by field: %v", ps)
+			}
+			if diff := cmp.Diff(strict, lenient, cmpopts.IgnoreUnexported(Config{})); diff != "" {
+				t.Fatalf("field by field, the file reads otherwise (-strict +lenient):\n%s", diff)
+			}
 		}
 		if err := c.Validate(); err != nil {
 			var ce *ConfigError
@@ -177,9 +260,9 @@ func FuzzParseConfig(f *testing.F) {
 // down).
 func TestParseTags(t *testing.T) {
 	for _, tc := range []struct{ value, want string }{
-		{"!include utterances.yaml", "line 3: the tag !include is not supported"},
-		{"!00", "line 3: the tag !00 is not supported"},
-		{"!!int 0", "the tag !!int at line 3 is the likely cause"},
+		{"!include utterances.yaml", "line 3: intents[0].utterances: the tag !include is not supported"},
+		{"!00", "line 3: intents[0].utterances: the tag !00 is not supported"},
+		{"!!int 0", "the tag !!int at line 3 (intents[0].utterances) is the likely cause"},
 	} {
 		data := "intents:\n  - name: a\n    utterances: " + tc.value + "\n    target: {model: m}\n"
 		_, err := Parse([]byte(data), "tags.yaml")

@@ -19,7 +19,8 @@ const (
 )
 
 // Validate checks the config and returns a *ConfigError listing every
-// problem, with the line of each in the YAML file, or nil.
+// problem, with the line of each in the YAML file, or nil. The values of
+// the wrong type and unknown keys that Parse found are among them.
 func (c *Config) Validate() error {
 	ps := &problems{c: c}
 	if c.Version != 1 {
@@ -222,9 +223,12 @@ func (c *Config) Validate() error {
 		ps.add("fallback", "missing; say where out-of-scope prompts go, e.g. fallback: {model: NAME}")
 	} else {
 		checkTarget(ps, "fallback", c.Fallback, models)
+		if a := c.Fallback.Moderation; a == "flag" || a == "redact" {
+			ps.add("fallback.moderation", "%s sends a prompt on to the fallback, so the fallback cannot be %s; give a model, cascade, rag, handoff, or block", a, a)
+		}
 	}
-	if len(ps.list) > 0 {
-		return &ConfigError{File: c.path, Problems: ps.list}
+	if list := mergeProblems(c.decodeProblems, ps.list, c.moreProblems+ps.more); len(list) > 0 {
+		return &ConfigError{File: c.path, Problems: list}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/semroute/semroute/embed/local/localtest"
 )
@@ -88,6 +89,8 @@ func TestRouteCommand(t *testing.T) {
 func TestRouteCommandErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("version: 1\nintents:\n  - name: a\n    utterances: []\n    target: {model: x}\n"), 0o644)
+	typed := filepath.Join(t.TempDir(), "typed.yaml")
+	os.WriteFile(typed, []byte("version: 1\nintents:\n  - name: a\n    utterances: []\n    threshold: high\n    target: {model: x}\n"), 0o644)
 	tests := []struct {
 		name string
 		args []string
@@ -97,6 +100,8 @@ func TestRouteCommandErrors(t *testing.T) {
 		{"no config", []string{"route", "hi"}, 2, "--config FILE is required"},
 		{"missing config", []string{"route", "--config", "/nonexistent.yaml", "hi"}, 1, "no such file"},
 		{"invalid config", []string{"route", "--config", bad, "hi"}, 1, "line 4: intents[0].utterances"},
+		{"type error with the rest", []string{"route", "--config", typed, "hi"}, 1,
+			"line 4: intents[0].utterances: no utterances; give at least one example of what users say\n  line 5, column 16: intents[0].threshold: want a number, got \"high\"\n  line 6: intents[0].target.model"},
 		{"bad format", []string{"route", "--config", bad, "--format", "xml"}, 2, "want json or text"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"bad flag", []string{"route", "--nope"}, 2, "flag provided but not defined"},
@@ -116,6 +121,38 @@ func TestRouteEmptyPrompt(t *testing.T) {
 	code, out, errs := semroute(t, "", "route", "--config", demoConfig(t), "  ", "hello")
 	if code != 1 || !strings.Contains(out, `"error":"empty prompt"`) || !strings.Contains(out, `"intent":"greeting"`) {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+}
+
+// TestRouteInvalidUTF8: a prompt that is not UTF-8, from stdin or as an
+// argument, prints an error line naming the byte and the line (or
+// argument); the other prompts are routed, and the command exits 1 once
+// all are read.
+func TestRouteInvalidUTF8(t *testing.T) {
+	localtest.Open(t)
+	cfg := demoConfig(t)
+	code, out, errs := semroute(t, "hello\n\nwhere is my \xff order\n\nhello\ncaf\xc3\n", "route", "--config", cfg)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 4 || !strings.Contains(lines[0], `"intent":"greeting"`) ||
+		lines[1] != `{"error":"invalid UTF-8 at byte 12 of line 3"}` || !strings.Contains(lines[2], `"intent":"greeting"`) ||
+		lines[3] != `{"error":"invalid UTF-8 at byte 3 of line 6"}` {
+		t.Errorf("stdin: exit %d\nstdout %s\nstderr %s", code, out, errs)
+	}
+	code, out, _ = semroute(t, "", "route", "--config", cfg, "hello", "\xe2\x82 hi")
+	if code != 1 || !strings.Contains(out, `{"error":"invalid UTF-8 at byte 0 of argument 2"}`) || !strings.Contains(out, `"intent":"greeting"`) {
+		t.Errorf("arguments: exit %d\n%s", code, out)
+	}
+	code, out, _ = semroute(t, "hi \xff\n", "route", "--config", cfg, "--format", "text")
+	if code != 1 || !strings.Contains(out, "invalid UTF-8 at byte 3 of line 1") || !utf8.ValidString(out) {
+		t.Errorf("text format: exit %d\n%q", code, out)
+	}
+	// A labeled file (--prompts) with such a line is refused whole, naming
+	// the line and the byte, before anything is routed.
+	p := filepath.Join(t.TempDir(), "p.jsonl")
+	os.WriteFile(p, []byte("{\"text\":\"hello\",\"label\":\"greeting\"}\n{\"text\":\"x \xff\",\"label\":\"greeting\"}\n"), 0o644)
+	code, out, errs = semroute(t, "", "route", "--config", cfg, "--prompts", p)
+	if code != 1 || out != "" || !strings.Contains(errs, "line 2: not valid UTF-8 at byte 11") {
+		t.Errorf("--prompts: exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
@@ -54,8 +55,19 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if cfg.Routing.Judge != nil && !*noJudge {
 		j = cliJudge(cfg)
 	}
-	emit := func(prompt string) router.Decision {
-		d, vec, err := r.RouteVec(ctx, prompt, nil)
+	// where names a prompt in a message, e.g. "line 3" or "argument 2".
+	emit := func(prompt, where string) router.Decision {
+		var d router.Decision
+		var vec []float32
+		var err error
+		if !utf8.ValidString(prompt) {
+			off := intents.InvalidUTF8([]byte(prompt))
+			// Routed as it is, the bad bytes would only separate words:
+			// say so rather than route a text that was not meant.
+			err = fmt.Errorf("invalid UTF-8 at byte %d of %s", off, where)
+		} else {
+			d, vec, err = r.RouteVec(ctx, prompt, nil)
+		}
 		if err != nil {
 			failed++
 		} else if j != nil {
@@ -74,7 +86,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		right := 0
 		for _, ex := range exs {
-			d := emit(ex.Text)
+			d := emit(ex.Text, fmt.Sprintf("line %d", ex.Line))
 			got := intents.OOS
 			if d.Intent != nil {
 				got = *d.Intent
@@ -90,17 +102,17 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				right, len(exs), *prompts, len(r.Intents()), r.Exemplars(), r.Scorer())
 		}
 	case fs.NArg() > 0:
-		for _, p := range fs.Args() {
-			emit(p)
+		for i, p := range fs.Args() {
+			emit(p, fmt.Sprintf("argument %d", i+1))
 		}
 	default:
 		sc := bufio.NewScanner(stdin)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
-		for sc.Scan() {
+		for line := 1; sc.Scan(); line++ {
 			if strings.TrimSpace(sc.Text()) == "" {
 				continue // blank lines separate, they are not prompts
 			}
-			emit(sc.Text())
+			emit(sc.Text(), fmt.Sprintf("line %d", line))
 		}
 		if err := sc.Err(); err != nil {
 			return fmt.Errorf("read prompts from stdin: %w", err)
@@ -124,7 +136,7 @@ func cliJudge(cfg *router.Config) *judge.Judge {
 func writeDecision(w io.Writer, format, prompt string, d router.Decision, err error) {
 	if format == "text" {
 		if err != nil {
-			fmt.Fprintf(w, "%-22s %s\n", "error: "+err.Error(), clip(prompt, 60))
+			fmt.Fprintf(w, "%-22s %s\n", "error: "+err.Error(), clip(strings.ToValidUTF8(prompt, "\uFFFD"), 60))
 			return
 		}
 		intent := "(out of scope)"

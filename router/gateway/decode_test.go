@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -24,10 +26,25 @@ func FuzzDecodeChat(f *testing.F) {
 		`{"model":"a","mod\u00e9l":1,"messages":[{"role":"user","content":[{"type":"text","text":"a\"]}"}]}]}`,
 		`{"model":"a","messages":[{"role":"user","content":"x"}],"x":{"y":[1,{"z":"]}"}]},"n":-1.5e3,"t":true}`,
 		`{"model":"a","messages":[{"role":1,"content":"x"}]}`, `{"model":"a","messages":["x"]}`, `{"model":"a","messages":{}}`,
+		"{\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"caf\xc3\"}]}", "{\"model\":\"a\xff\"}", "\xef\xbb\xbf{}",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// readBody's check first: a body that is not UTF-8 is refused,
+		// naming the first bad byte, before any decoding.
+		if err := checkUTF8(body); err != nil {
+			var re *requestError
+			off := intents.InvalidUTF8(body)
+			if utf8.Valid(body) || off < 0 || !utf8.Valid(body[:off]) || !errors.As(err, &re) || re.status != 400 ||
+				!strings.Contains(re.msg, fmt.Sprintf("offset %d ", off)) {
+				t.Fatalf("checkUTF8(%q) = %v; first bad byte at %d", body, err, off)
+			}
+			if r, n := utf8.DecodeRune(body[off:]); r != utf8.RuneError || n != 1 {
+				t.Fatalf("offset %d of %q starts a valid character", off, body)
+			}
+			return
+		}
 		req, err := decodeChat(body)
 		// The same outcome as decoding with encoding/json alone.
 		want, werr := decodeChatStd(body)
@@ -46,6 +63,11 @@ func FuzzDecodeChat(f *testing.F) {
 		}
 		if req.Model == "" || len(req.Messages) == 0 {
 			t.Fatalf("accepted %q without a model or messages", body)
+		}
+		for _, m := range req.Messages {
+			if !utf8.ValidString(m.Content) || !utf8.ValidString(m.Role) {
+				t.Fatalf("a message of %q decoded to text that is not UTF-8: %q", body, m)
+			}
 		}
 		// Every field goes upstream as sent, the model replaced.
 		out, err := json.Marshal(req.Body)
@@ -155,20 +177,43 @@ func sameRequest(a, b *chatRequest) bool {
 }
 
 // BenchmarkDecodeChat decodes a typical two-turn request, sliced by hand
-// and with encoding/json alone.
+// and with encoding/json alone, and checked as readBody checks every body
+// (UTF-8) before the hand-sliced decoding: the check's cost is the
+// difference between "checked+sliced" and "sliced" in one run, and
+// "check-only" alone. "long" is a
+// 16 KiB conversation with text past ASCII.
 func BenchmarkDecodeChat(b *testing.B) {
-	body := []byte(`{"model":"auto","temperature":0,"messages":[{"role":"system","content":"You are a helpful assistant for an online shop."},{"role":"user","content":"where is my order, it was due yesterday please"}],"user":"u-1234"}`)
-	for _, v := range []struct {
-		name   string
-		decode func([]byte) (*chatRequest, error)
-	}{{"sliced", decodeChat}, {"encoding-json", decodeChatStd}} {
-		b.Run(v.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := v.decode(body); err != nil {
-					b.Fatal(err)
+	typical := []byte(`{"model":"auto","temperature":0,"messages":[{"role":"system","content":"You are a helpful assistant for an online shop."},{"role":"user","content":"where is my order, it was due yesterday please"}],"user":"u-1234"}`)
+	var long bytes.Buffer
+	long.WriteString(`{"model":"auto","messages":[`)
+	for i := 0; long.Len() < 16<<10; i++ {
+		fmt.Fprintf(&long, `{"role":"user","content":"Où est ma commande n° %d ? Elle devait arriver hier, merci de vérifier le suivi du colis."},`, i)
+	}
+	long.WriteString(`{"role":"user","content":"still waiting"}]}`)
+	checked := func(body []byte) (*chatRequest, error) {
+		if err := checkUTF8(body); err != nil {
+			return nil, err
+		}
+		return decodeChat(body)
+	}
+	checkOnly := func(body []byte) (*chatRequest, error) { return nil, checkUTF8(body) }
+	for _, size := range []struct {
+		name string
+		body []byte
+	}{{"typical", typical}, {"long", long.Bytes()}} {
+		for _, v := range []struct {
+			name   string
+			decode func([]byte) (*chatRequest, error)
+		}{{"sliced", decodeChat}, {"checked+sliced", checked}, {"check-only", checkOnly}, {"encoding-json", decodeChatStd}} {
+			b.Run(size.name+"/"+v.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(size.body)))
+				for b.Loop() {
+					if _, err := v.decode(size.body); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -23,7 +23,6 @@ const (
 	typeServer   = "server_error"
 	typeUpstream = "upstream_error"
 	typeRate     = "rate_limit_error"
-	typeNotImpl  = "not_implemented"
 )
 
 func strp(s string) *string {

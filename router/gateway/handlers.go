@@ -22,11 +22,7 @@ import (
 func answerRequestError(c *gin.Context, err error) {
 	var re *requestError
 	if errors.As(err, &re) {
-		code := ""
-		if re.status == http.StatusRequestEntityTooLarge {
-			code = "request_too_large"
-		}
-		fail(c, re.status, typeInvalid, code, re.param, re.msg)
+		fail(c, re.status, typeInvalid, re.code, re.param, re.msg)
 		return
 	}
 	fail(c, http.StatusBadRequest, typeInvalid, "", "", err.Error())
@@ -158,55 +154,57 @@ func (s *Server) chat(c *gin.Context) {
 	}
 	c.Writer.Header().Set("X-Semroute-Target", target.String())
 	target = segment(c, st.cfg, target, lastUser(req))
-	if target.RAG != "" {
+	if a := target.Moderation; a != "" {
+		if !s.moderationTarget(c, st, a, req) {
+			return
+		}
+		target = st.cfg.Fallback // flag or redact: the prompt goes on
+	}
+	switch {
+	case target.RAG != "":
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
-		return
-	}
-	if len(target.Cascade) > 0 {
+	case len(target.Cascade) > 0:
 		s.chatCascade(c, st, target.Cascade, req)
-		return
-	}
-	if target.Handoff != "" {
+	case target.Handoff != "":
 		score, _ := strconv.ParseFloat(c.Writer.Header().Get("X-Semroute-Score"), 64)
 		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})
-		return
+	case len(target.Model) > 0:
+		s.callModels(c, st, target, req)
+	default: // a fallback that is flag or redact itself, which validation refuses
+		fail(c, http.StatusInternalServerError, typeServer, "", "", fmt.Sprintf("this prompt routes to %s, which gives no answer", target.String()))
 	}
-	if a := target.Moderation; a != "" {
-		// An intent whose target is a moderation action.
-		c.Writer.Header().Set("X-Semroute-Moderation", c.GetString("intent")+";action="+a)
-		switch a {
-		case "block":
-			refusal := "I can't help with that request."
-			if st.cfg.Moderation != nil {
-				refusal = st.cfg.Moderation.Refusal
-			}
-			writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": c.GetString("intent")}})
-			return
-		case "handoff":
-			queue := "safety"
-			if st.cfg.Moderation != nil {
-				queue = st.cfg.Moderation.HandoffQueue
-			}
-			s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: c.GetString("intent"), Reason: "moderation intent"})
-			return
-		default: // flag or redact: the prompt goes on to the fallback
-			if a == "redact" {
-				for i, m := range req.Messages {
-					req.Messages[i].Content = moderation.Redact(m.Content, moderation.FindPII(m.Content))
-				}
-				if err := rewriteMessages(req); err != nil {
-					fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
-					return
-				}
-			}
-			target = st.cfg.Fallback
+}
+
+// moderationTarget applies the action of an intent whose target is a
+// moderation action: block and handoff answer (false); flag and redact
+// mark the request and let it go on to the fallback (true).
+func (s *Server) moderationTarget(c *gin.Context, st *state, action string, req *chatRequest) bool {
+	c.Writer.Header().Set("X-Semroute-Moderation", c.GetString("intent")+";action="+action)
+	switch action {
+	case "block":
+		refusal := "I can't help with that request."
+		if st.cfg.Moderation != nil {
+			refusal = st.cfg.Moderation.Refusal
+		}
+		writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": c.GetString("intent")}})
+		return false
+	case "handoff":
+		queue := "safety"
+		if st.cfg.Moderation != nil {
+			queue = st.cfg.Moderation.HandoffQueue
+		}
+		s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: c.GetString("intent"), Reason: "moderation intent"})
+		return false
+	case "redact":
+		for i, m := range req.Messages {
+			req.Messages[i].Content = moderation.Redact(m.Content, moderation.FindPII(m.Content))
+		}
+		if err := rewriteMessages(req); err != nil {
+			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+			return false
 		}
 	}
-	if len(target.Model) == 0 {
-		s.notImplemented(c, target)
-		return
-	}
-	s.callModels(c, st, target, req)
+	return true
 }
 
 // callModels answers a chat completion from a model tier. With output
@@ -273,13 +271,6 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 		c.Writer.Flush()
 		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
 	}
-}
-
-// notImplemented answers targets whose modules have not landed.
-func (s *Server) notImplemented(c *gin.Context, t intents.Target) {
-	capability := map[string]string{intents.KindModeration: "the moderation pass (moderation/)"}[strings.Join(t.Kinds(), "")]
-	fail(c, http.StatusNotImplemented, typeNotImpl, "target_not_implemented", "",
-		fmt.Sprintf("this prompt routes to %s, which needs %s; this build of semroute does not have it yet", t.String(), capability))
 }
 
 // upstreamFailed answers a failed upstream call that sent nothing yet.

@@ -103,7 +103,7 @@ func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([
 	cfg := st.cfg.Clone()
 	list, rerr := edit(cfg.Intents)
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return nil, false
 	}
 	cfg.Intents = list
@@ -161,7 +161,7 @@ func decodeIntent(c *gin.Context, name string) (intents.Intent, *requestError) {
 func (s *Server) createIntent(c *gin.Context) {
 	in, rerr := decodeIntent(c, "")
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	s.change(c, http.StatusCreated, func(list []intents.Intent) ([]intents.Intent, *requestError) {
@@ -175,7 +175,7 @@ func (s *Server) createIntent(c *gin.Context) {
 func (s *Server) replaceIntent(c *gin.Context) {
 	in, rerr := decodeIntent(c, c.Param("name"))
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
@@ -218,7 +218,7 @@ func decodeUtterances(c *gin.Context) ([]string, *requestError) {
 func (s *Server) editUtterances(c *gin.Context, edit func(in *intents.Intent, us []string) *requestError) {
 	us, rerr := decodeUtterances(c)
 	if rerr != nil {
-		fail(c, rerr.status, typeInvalid, "", rerr.param, rerr.msg)
+		answerRequestError(c, rerr)
 		return
 	}
 	name := c.Param("name")
