@@ -45,13 +45,18 @@ func runBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	nIntents := fs.Int("intents", 12, "synthetic intents routed over (the demo's size)")
 	per := fs.Int("per", 11, "utterances per intent")
 	limitMB := fs.Int("memory-limit-mb", -1, "the service's server.memory_limit_mb (default: the config's default)")
-	maxInFlight := fs.Int("max-in-flight", 4000, "requests in flight at most; one due beyond it is counted as a failure (generator)")
+	maxInFlight := fs.Int("max-in-flight", 0, "requests in flight at most; one due beyond it is counted as a failure (generator) (default: 30 s of requests)")
+	conns := fs.Int("conns", 1024, "connections to the service at most, as a load balancer in front would hold; requests beyond wait for one")
+	timeout := fs.Duration("timeout", 30*time.Second, "a request not answered within this, from its scheduled send, fails")
 	vectors := fs.String("vectors", "", "the vectors file (default: the cache directory)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *rate < 1 || *duration <= 0 || *every <= 0 || *nIntents < 2 || *per < 1 || *maxInFlight < 1 {
-		return usageError{errors.New("want --rate ≥ 1, --duration and --every > 0, --intents ≥ 2, --per ≥ 1, --max-in-flight ≥ 1")}
+	if *maxInFlight == 0 {
+		*maxInFlight = *rate * 30
+	}
+	if *rate < 1 || *duration <= 0 || *every <= 0 || *nIntents < 2 || *per < 1 || *maxInFlight < 1 || *conns < 1 || *timeout <= 0 {
+		return usageError{errors.New("want --rate ≥ 1, --duration, --every and --timeout > 0, --intents ≥ 2, --per ≥ 1, --max-in-flight ≥ 1, --conns ≥ 1")}
 	}
 	emb, err := local.Open(*vectors)
 	if err != nil {
@@ -80,7 +85,8 @@ func runBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer svc.stop()
 	fmt.Fprintf(stdout, "semroute bench soak: %d requests/s open-loop for %v to `semroute serve` (pid %d, child process) routing over %d intents × %d utterances to a mock upstream on loopback\n",
 		*rate, *duration, svc.pid, *nIntents, *per)
-	g := newLoadGen(svc.url, cfg, *maxInFlight, int64(*rate)*int64(duration.Seconds()+1))
+	fmt.Fprintf(stdout, "a request fails on any status but 200, an error, or no answer within %v of its scheduled send; at most %d connections and %d requests in flight\n", *timeout, *conns, *maxInFlight)
+	g := newLoadGen(svc.url, cfg, *maxInFlight, *conns, *timeout, int64(*rate)*int64(duration.Seconds()+1))
 	return soak(ctx, g, svc, *rate, *duration, *every, stdout)
 }
 

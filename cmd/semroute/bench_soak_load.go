@@ -29,7 +29,9 @@ type loadGen struct {
 	client *http.Client
 	bodies [][]byte
 	slots  chan struct{} // bounds the requests in flight
-	inner  sync.WaitGroup
+	// timeout bounds a request from its scheduled send.
+	timeout time.Duration
+	inner   sync.WaitGroup
 
 	sent, failed, late, maxLag atomic.Int64
 	took                       time.Duration
@@ -39,7 +41,7 @@ type loadGen struct {
 	statuses map[string]int // failures by status or error
 }
 
-func newLoadGen(base string, cfg *router.Config, maxInFlight int, expected int64) *loadGen {
+func newLoadGen(base string, cfg *router.Config, maxInFlight, conns int, timeout time.Duration, expected int64) *loadGen {
 	g := &loadGen{url: base + "/v1/chat/completions", slots: make(chan struct{}, maxInFlight), statuses: map[string]int{},
 		lat: make([]time.Duration, 0, min(expected, 50_000_000))}
 	for i, in := range cfg.Intents {
@@ -49,10 +51,12 @@ func newLoadGen(base string, cfg *router.Config, maxInFlight int, expected int64
 			}
 		}
 	}
-	// Keep-alive connections, as a load balancer in front would hold; a new
-	// one only when all are busy.
-	g.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute,
+	// Keep-alive connections, at most conns, as a load balancer in front
+	// would hold; a request waits for one when all are busy, and that wait
+	// counts in its latency.
+	g.timeout = timeout
+	g.client = &http.Client{Transport: &http.Transport{
+		MaxConnsPerHost: conns, MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
 	return g
 }
@@ -91,7 +95,15 @@ func (g *loadGen) wait() { g.inner.Wait() }
 func (g *loadGen) send(due time.Time, body []byte) {
 	defer g.inner.Done()
 	defer func() { <-g.slots }()
-	resp, err := g.client.Post(g.url, "application/json", bytes.NewReader(body))
+	ctx, cancel := context.WithDeadline(context.Background(), due.Add(g.timeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.url, bytes.NewReader(body))
+	if err != nil {
+		g.record(due, "error: "+err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.client.Do(req)
 	if err != nil {
 		g.record(due, "error: "+errorKind(err))
 		return
@@ -114,7 +126,7 @@ func (g *loadGen) send(due time.Time, body []byte) {
 func errorKind(err error) string {
 	var ne net.Error
 	switch {
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "connection closed"
