@@ -99,8 +99,12 @@ func soak(ctx context.Context, g *loadGen, svc *child, rate int, duration, every
 	go func() { g.run(ctx, rate, duration); close(done) }()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	start, lastSent := time.Now(), int64(0)
+	start, lastSent, lastAt := time.Now(), int64(0), time.Time{}
 	report := func() error {
+		if time.Since(lastAt) < every/4 {
+			return nil // the run ended just after a sample
+		}
+		lastAt = time.Now()
 		s, err := svc.sample()
 		if err != nil {
 			return err
