@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,38 +16,36 @@ import (
 
 // serveChild starts this test binary as `semroute serve --config cfg` and
 // returns it once it prints the address it listens on, or its exit status
-// and log if it exits first.
-func serveChild(t *testing.T, cfg string) (cmd *exec.Cmd, exited error, log string) {
+// if it exits first; log keeps growing with what it writes.
+func serveChild(t *testing.T, cfg string, extraEnv ...string) (cmd *exec.Cmd, exited error, log *syncBuffer) {
 	t.Helper()
 	exe, env, err := selfExe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd = exec.Command(exe, "serve", "--config", cfg, "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), extraEnv...)
 	pipe, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	listening := make(chan bool, 1)
-	var b strings.Builder
+	log = &syncBuffer{}
 	go func() {
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
-			b.WriteString(sc.Text() + "\n")
+			log.Write([]byte(sc.Text() + "\n"))
 			if strings.Contains(sc.Text(), "listening on") {
 				listening <- true
-				io.Copy(io.Discard, pipe)
-				return
 			}
 		}
 		listening <- false
 	}()
 	if <-listening {
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd, nil, b.String()
+		return cmd, nil, log
 	}
-	return cmd, cmd.Wait(), b.String()
+	return cmd, cmd.Wait(), log
 }
 
 // TestDataDirLock: a second `semroute serve` on the data_dir of a running
@@ -69,7 +66,7 @@ func TestDataDirLock(t *testing.T) {
 		t.Fatalf("a second serve on the same data_dir started listening (pid %d):\n%s", second.Process.Pid, log)
 	}
 	want := fmt.Sprintf("lock data_dir %s: it is in use by another process (pid %d)", data, first.Process.Pid)
-	if !strings.Contains(log, want) || second.ProcessState.ExitCode() != 1 {
+	if !strings.Contains(log.String(), want) || second.ProcessState.ExitCode() != 1 {
 		t.Errorf("second serve: exit %d, log:\n%s\nwant exit 1 and %q", second.ProcessState.ExitCode(), log, want)
 	}
 	// route builds the router over the same index, and ingest writes it.
