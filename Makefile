@@ -33,12 +33,16 @@ $(VECTORS): $(TGZ)
 	$(GO) run ./cmd/semroute model import --from $(TGZ) --out $(VECTORS)
 
 # Every test, including the quality floors on ../shared/datasets (skipped with a
-# message when absent) and the fuzz seed corpora.
+# message when absent) and the fuzz seed corpora. internal/testsum prints what
+# go test prints, then every skipped test with its reason, and ends with
+# `N passed, N failed, N skipped`. As root, the first run installs PostgreSQL
+# and builds pgvector (.ci/postgres prints each system change before it runs).
 test: model
 	@.ci/postgres install
+	@$(GO) build -o bin/testsum ./internal/testsum
 	@eval "$$(.ci/postgres start)"; trap '.ci/postgres stop' EXIT; \
 	  echo "SEMROUTE_PG_DSN=$${SEMROUTE_PG_DSN:-(none: the PostgreSQL tests skip)}"; \
-	  SEMROUTE_REQUIRE_MODEL=1 $(GO) test -count=1 ./...
+	  SEMROUTE_REQUIRE_MODEL=1 bin/testsum -go $(GO) -- -count=1 ./...
 
 bench: model
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -337,9 +337,14 @@ type ServerConfig struct {
 	APIKeys      []APIKey `yaml:"api_keys,omitempty"`
 	// ShutdownMS bounds the drain of in-flight requests (default 15000).
 	ShutdownMS int `yaml:"shutdown_ms,omitempty"`
-	// GCFloorMB is the least garbage, in MiB, the collector lets pile up
-	// between cycles (default 64; 0 leaves Go's default, which waits for
-	// as much garbage as the live heap). GOGC in the environment wins.
+	// MemoryLimitMB is Go's soft memory limit in MiB (debug.SetMemoryLimit):
+	// the collector runs as often as it must to keep the memory the Go
+	// runtime holds (heap, stacks, its own) under it (default 256; 0: no
+	// limit). GOMEMLIMIT in the environment wins.
+	MemoryLimitMB *int `yaml:"memory_limit_mb,omitempty"`
+	// GCFloorMB is deprecated and ignored (serve warns): it became a GOGC
+	// fixed at start, which let a small live heap grow to 250 MB resident
+	// under load. MemoryLimitMB bounds memory instead.
 	GCFloorMB *int `yaml:"gc_floor_mb,omitempty"`
 }
 
@@ -408,9 +413,13 @@ type JudgeConfig struct {
 
 // Defaults used where the config is silent.
 const (
-	DefaultDataDir      = "./data"
-	DefaultAlternatives = 3
-	DefaultMaxWords     = 512
+	DefaultDataDir = "./data"
+	// DefaultMemoryLimitMB is server.memory_limit_mb's default: above the
+	// demo's and CLINC150's live heaps with a full 64 MiB response cache,
+	// so the limit bounds memory without making the collector run hot.
+	DefaultMemoryLimitMB = 256
+	DefaultAlternatives  = 3
+	DefaultMaxWords      = 512
 )
 
 // Load reads, fills in defaults and validates the config at path. Relative
@@ -600,8 +609,8 @@ func (c *Config) setDefaults(dir string) {
 	s.RouteTurns = cmp.Or(s.RouteTurns, 1)
 	s.MaxBodyBytes = cmp.Or(s.MaxBodyBytes, 1<<20)
 	s.ShutdownMS = cmp.Or(s.ShutdownMS, 15000)
-	if s.GCFloorMB == nil {
-		s.GCFloorMB = new(64)
+	if s.MemoryLimitMB == nil {
+		s.MemoryLimitMB = new(DefaultMemoryLimitMB)
 	}
 	if m := c.Moderation; m != nil {
 		if m.Input == nil {

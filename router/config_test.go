@@ -132,8 +132,9 @@ func TestValidateFields(t *testing.T) {
 		{"bad index", "index: {kind: redis}\n", `unknown index kind "redis"`},
 		{"threshold range", "routing: {threshold: 1.5}\n", "outside [0, 1]"},
 		{"bad scorer", "routing: {scorer: magic}\n", `unknown scorer "magic"`},
-		{"negative gc floor", "server: {gc_floor_mb: -1}\n", "server.gc_floor_mb: -1 MiB is outside"},
-		{"gc floor off", "server: {gc_floor_mb: 0}\n", ""},
+		{"negative memory limit", "server: {memory_limit_mb: -1}\n", "server.memory_limit_mb: -1 MiB is outside"},
+		{"no memory limit", "server: {memory_limit_mb: 0}\n", ""},
+		{"deprecated gc floor still parses", "server: {gc_floor_mb: 64}\n", ""},
 		{"max words too small", "routing: {max_words: 3}\n", "routing.max_words: 3; want 0 (no cap) or at least 16"},
 		{"max words off", "routing: {max_words: 0}\n", ""},
 	}

@@ -371,8 +371,8 @@ func (c *Config) validateServer(ps *problems, models map[string]bool) {
 	if s.RouteTurns < 0 || s.MaxBodyBytes < 0 || s.ShutdownMS < 0 {
 		ps.add("server", "route_turns, max_body_bytes and shutdown_ms must not be negative")
 	}
-	if s.GCFloorMB != nil && (*s.GCFloorMB < 0 || *s.GCFloorMB > 1<<20) {
-		ps.add("server.gc_floor_mb", "%d MiB is outside 0 (Go's default) to 1048576", *s.GCFloorMB)
+	if s.MemoryLimitMB != nil && (*s.MemoryLimitMB < 0 || *s.MemoryLimitMB > 1<<24) {
+		ps.add("server.memory_limit_mb", "%d MiB is outside 0 (no limit) to 16777216", *s.MemoryLimitMB)
 	}
 	for i, k := range s.APIKeys {
 		f := fmt.Sprintf("server.api_keys[%d]", i)

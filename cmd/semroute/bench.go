@@ -21,6 +21,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if len(args) > 0 && args[0] == "proxy" {
 		return runBenchProxy(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "soak" {
+		return runBenchSoak(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "rag" {
 		return runBenchRAG(ctx, args[1:], stdout, stderr)
 	}

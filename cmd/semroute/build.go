@@ -14,6 +14,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/chromem"
 	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/internal/dirlock"
 	"github.com/semroute/semroute/router"
 )
 
@@ -81,12 +82,22 @@ func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder,
 	}
 }
 
-// openIndex opens the configured index backend.
+// openIndex opens the configured index backend; the in-process one holds
+// its data_dir for this process until Close (datadir.go).
 func openIndex(ctx context.Context, c router.IndexConfig) (index.Index, error) {
 	if c.Kind == "pgvector" {
 		return pgvector.Open(ctx, pgvector.Options{DSN: c.DSN, Schema: c.Schema, HalfVec: c.HalfVec, EfSearch: c.EfSearch})
 	}
-	return chromem.Open(c.DataDir)
+	lock, err := dirlock.Acquire(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := chromem.Open(c.DataDir)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	return lockedIndex{idx, lock}, nil
 }
 
 // buildRouter opens the embedder and the index and builds the router; close

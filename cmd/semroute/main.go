@@ -25,6 +25,7 @@ Usage:
   semroute intents expand --config FILE --model NAME [--per N] [--out FILE]   paraphrases of each intent's utterances, for review
   semroute bench [--intents N] [--per N] [--queries N]     routing speed on this machine, against a baseline
   semroute bench proxy [--cache [--exact]|--fresh] [--long] what the service adds to a call, against a loopback mock
+  semroute bench soak [--rate R] [--duration D] [--every D]  memory and failures at a fixed rate, against a loopback mock
   semroute bench pgvector [--sizes N,N] [--dims D,D]      the PostgreSQL backend against exact search
   semroute bench rag [--chunks N,N]                       ingest rate and query latency of a rag collection
   semroute ingest --config FILE --collection NAME PATH...  add documents to a rag collection

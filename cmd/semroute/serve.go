@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/semroute/semroute/index/pgvector"
@@ -34,6 +35,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.Server.GCFloorMB != nil {
+		log.Warn("server.gc_floor_mb is deprecated and ignored: server.memory_limit_mb bounds memory instead", "memory_limit_mb", *cfg.Server.MemoryLimitMB)
+	}
 	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
 	if err != nil {
 		return err
@@ -44,7 +48,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer idx.Close()
-	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug}
+	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug,
+		KeepMemoryLimit: os.Getenv("GOMEMLIMIT") != ""} // the runtime read it; it wins over memory_limit_mb
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = intentspg.New(pg.DB()) // replicas share the intents and tickets through the database
 		opt.Tickets = handoffpg.New(pg.DB())

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -646,31 +645,4 @@ func readStream(st *ssestream.Stream[openai.ChatCompletionChunk]) string {
 		}
 	}
 	return text.String()
-}
-
-// TestGCFloor: with server.gc_floor_mb above the live heap the collector's
-// percentage rises so that a cycle waits for about that much garbage; 0
-// puts Go's default back; GOGC in the environment leaves it alone.
-func TestGCFloor(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	t.Setenv("GOGC", "")
-	h := start(t, "server: {gc_floor_mb: 4096}\n") // far above this test's live heap
-	h.srv.setGCFloor()
-	if pct := debug.SetGCPercent(100); pct <= 100 {
-		t.Errorf("GOGC after the floor: %d, want above 100", pct)
-	}
-	// The floor turned off (as by a reload) puts Go's default back.
-	off := start(t, "server: {gc_floor_mb: 0}\n")
-	h.srv.setGCFloor()
-	off.srv.setGCFloor()
-	if pct := debug.SetGCPercent(100); pct != 100 {
-		t.Errorf("GOGC with the floor off: %d, want Go's default 100", pct)
-	}
-	t.Setenv("GOGC", "123")
-	debug.SetGCPercent(123)
-	h.srv.setGCFloor()
-	off.srv.setGCFloor()
-	if pct := debug.SetGCPercent(100); pct != 123 {
-		t.Errorf("GOGC with GOGC=123 in the environment: %d, want 123 (untouched)", pct)
-	}
 }

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -72,7 +74,10 @@ func newMetrics() *metrics {
 	m.judgeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "semroute_judge_seconds", Help: "Time of the routing judge's calls (cache hits aside).", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)})
 	m.suggestions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_suggestions_total", Help: "Judged prompts handed to the suggestions store, by result (stored, failed, too_long)."}, []string{"result"})
 	m.reg.MustRegister(m.judge, m.judgeLatency, m.suggestions, m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		// The live heap (go_gc_heap_live_bytes) beside Go's defaults, to
+		// compare with server.memory_limit_mb (go_gc_gomemlimit_bytes).
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -9,9 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
-	rtmetrics "runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -61,6 +59,10 @@ type Options struct {
 	// and an in-process cache.
 	Suggestions suggest.Store
 	JudgeCache  judge.Cache
+	// KeepMemoryLimit leaves Go's memory limit as it is instead of setting
+	// server.memory_limit_mb: cmd sets it when GOMEMLIMIT is in the
+	// environment, which wins.
+	KeepMemoryLimit bool
 }
 
 // IntentStore keeps the intents as changed through the API.
@@ -387,41 +389,6 @@ func (s *Server) accessLog(c *gin.Context) {
 		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
 }
 
-// setGCFloor makes the garbage collector wait for server.gc_floor_mb of
-// garbage at least, where Go's default waits for as much as the live heap
-// (and 4 MB). With the demo's 132 utterances the live heap is 7 MB, a cycle
-// ran about every hundred requests, and p99 latency added was 334–513 µs;
-// with the floor (GOGC 890 for that heap) it was 94–152 µs, in interleaved
-// runs of bench proxy --intents 12 --per 11 (BENCHMARKS.md). The price is
-// memory: up to the floor in garbage (95 MB resident against 77 MB after
-// 3,000 requests to the demo). A live heap above the floor changes nothing.
-// Serve runs it once the first load is done and after each reload, as the
-// live heap follows the intents; GOGC in the environment turns it off.
-func (s *Server) setGCFloor() {
-	st := s.st.Load()
-	if os.Getenv("GOGC") != "" || st == nil || st.cfg.Server.GCFloorMB == nil {
-		return
-	}
-	if *st.cfg.Server.GCFloorMB == 0 { // Go's default, also after a reload turned the floor off
-		debug.SetGCPercent(100)
-		return
-	}
-	runtime.GC() // the live heap as loaded, without the garbage of the build
-	sample := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	rtmetrics.Read(sample)
-	if sample[0].Value.Kind() != rtmetrics.KindUint64 {
-		return
-	}
-	live := max(sample[0].Value.Uint64(), 1<<20)
-	floor := uint64(*st.cfg.Server.GCFloorMB) << 20
-	pct := 100
-	if live < floor {
-		pct = int(100 * floor / live)
-	}
-	debug.SetGCPercent(pct)
-	s.log.Info("garbage collector", "live_mb", live>>20, "gogc", pct)
-}
-
 // Serve answers on ln until ctx ends, then drains in-flight requests for up
 // to the config's shutdown_ms. SIGHUP reloads the config.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -439,7 +406,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if !watching && s.Ready() { // the store is known once loaded
 			s.Watch(ctx)
 			watching = true
-			s.setGCFloor()
+			s.setMemoryLimit()
 		}
 		select {
 		case <-tick.C:
@@ -450,7 +417,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				s.log.Error("reload refused; the old config keeps serving", "err", err)
 			} else {
 				s.log.Info("config reloaded", "path", s.opt.ConfigPath)
-				s.setGCFloor()
+				s.setMemoryLimit()
 			}
 		case <-ctx.Done():
 			wait := 15 * time.Second
