@@ -281,6 +281,8 @@ func (s *Server) upstreamFailed(c *gin.Context, err error) {
 	}
 	c.Set("model", ue.Model)
 	switch ue.Kind {
+	case upstream.KindCanceled:
+		clientClosed(c)
 	case upstream.KindClient:
 		// The upstream refused the request itself: pass its answer on.
 		var e struct {
@@ -306,6 +308,32 @@ func (s *Server) upstreamFailed(c *gin.Context, err error) {
 	default:
 		fail(c, http.StatusBadGateway, typeUpstream, "upstream_error", "", ue.Error())
 	}
+}
+
+// statusClientClosed is the status logged for a request whose client went
+// away before its answer was whole (nginx's 499, "client closed request").
+const statusClientClosed = 499
+
+// closedKey marks a request whose client went away.
+const closedKey = "client_closed"
+
+// clientClosed records that the client gave up on the request: the access
+// log and the request metric say 499, even when a stream's 200 went out.
+func clientClosed(c *gin.Context) {
+	c.Set(closedKey, true)
+	if c.Writer.Written() {
+		c.Abort()
+		return
+	}
+	c.AbortWithStatus(statusClientClosed)
+}
+
+// status is the status a request is logged with.
+func status(c *gin.Context) int {
+	if c.GetBool(closedKey) {
+		return statusClientClosed
+	}
+	return c.Writer.Status()
 }
 
 // sseWriter sends a stream to the client, committing the headers (with the
@@ -354,6 +382,11 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 	}
 	if !w.started {
 		s.upstreamFailed(c, err)
+		return
+	}
+	var ue *upstream.Error
+	if errors.As(err, &ue) && ue.Kind == upstream.KindCanceled {
+		clientClosed(c) // nobody is left to read an error event
 		return
 	}
 	s.log.Warn("stream broken after its first byte", "model", w.model, "err", err)

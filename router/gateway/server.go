@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -368,8 +369,9 @@ func (s *Server) accessLog(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	s.m.requests.WithLabelValues(route, fmt.Sprint(c.Writer.Status())).Inc()
-	s.log.Info("request", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+	code := status(c)
+	s.m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	s.log.Info("request", "method", c.Request.Method, "route", route, "status", code,
 		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
 }
 

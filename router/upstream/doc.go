@@ -8,5 +8,7 @@
 // errors (honouring Retry-After), then falls back to the next model of the
 // target's tier. A stream that fails before its first byte falls back the
 // same way; one that fails after it cannot be taken back, and the caller
-// ends it with an error event (Stream.Started says which).
+// ends it with an error event (Stream.Started says which). A call whose
+// caller gives up (its context done, not the call's own timeout) is
+// KindCanceled: neither a success nor a failure of the deployment.
 package upstream

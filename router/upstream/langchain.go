@@ -84,13 +84,18 @@ func (l langchainProvider) chat(ctx context.Context, m *Model, d *Deployment, re
 	id := fmt.Sprintf("chatcmpl-semroute-%d", time.Now().UnixNano())
 	created := time.Now().Unix()
 	opts := options(req)
+	var werr error // a failed write to the client
 	if req.Stream {
 		opts = append(opts, llms.WithStreamingFunc(func(ctx context.Context, chunk []byte) error {
-			return s.Write(sseChunk(id, created, m.Model.Model, map[string]any{"content": string(chunk)}, nil, nil))
+			werr = s.Write(sseChunk(id, created, m.Model.Model, map[string]any{"content": string(chunk)}, nil, nil))
+			return werr
 		}))
 	}
 	resp, err := llm.GenerateContent(ctx, messages(req), opts...)
 	if err != nil {
+		if werr != nil {
+			return nil, Usage{}, clientGone(werr)
+		}
 		if ctx.Err() != nil {
 			return nil, Usage{}, classify(m.Name, d.BaseURL, ctx.Err())
 		}
@@ -105,13 +110,16 @@ func (l langchainProvider) chat(ctx context.Context, m *Model, d *Deployment, re
 	if req.Stream {
 		if !s.Started() && c.Content != "" { // the provider did not stream
 			if err := s.Write(sseChunk(id, created, m.Model.Model, map[string]any{"role": "assistant", "content": c.Content}, nil, nil)); err != nil {
-				return nil, u, err
+				return nil, u, clientGone(err)
 			}
 		}
 		if err := s.Write(sseChunk(id, created, m.Model.Model, map[string]any{}, &finish, &u)); err != nil {
-			return nil, u, err
+			return nil, u, clientGone(err)
 		}
-		return nil, u, s.Write([]byte("data: [DONE]\n\n"))
+		if err := s.Write([]byte("data: [DONE]\n\n")); err != nil {
+			return nil, u, clientGone(err)
+		}
+		return nil, u, nil
 	}
 	body, err := json.Marshal(map[string]any{
 		"id": id, "object": "chat.completion", "created": created, "model": m.Model.Model,

@@ -177,6 +177,12 @@ func timeoutOr(timer *time.Timer, err error) error {
 	return err
 }
 
+// clientGone is a failed write to the caller's stream: the caller's side,
+// not the deployment's.
+func clientGone(err error) *Error {
+	return &Error{Kind: KindCanceled, Err: fmt.Errorf("write the stream to the client: %w", err)}
+}
+
 // relaySSE copies an OpenAI-format event stream to s, event by event, and
 // reads the usage from the last chunk that has one. A stream that ends
 // without [DONE], or that carries an error event, is broken.
@@ -202,14 +208,17 @@ func relaySSE(r io.Reader, s Stream, timer *time.Timer) (Usage, error) {
 				switch {
 				case bytes.Equal(data, []byte("[DONE]")):
 					event.WriteString("\n")
-					return u, s.Write(event.Bytes())
+					if err := s.Write(event.Bytes()); err != nil {
+						return u, clientGone(err)
+					}
+					return u, nil
 				case bytes.Contains(data, []byte(`"error"`)):
 					var e struct {
 						Error json.RawMessage `json:"error"`
 					}
 					if json.Unmarshal(data, &e) == nil && len(e.Error) > 0 && string(e.Error) != "null" {
 						if err := s.Write(append(event.Bytes(), '\n')); err != nil {
-							return u, err
+							return u, clientGone(err)
 						}
 						return u, &Error{Kind: KindStream, Err: errors.New("the upstream sent an error event mid-stream"), Body: e.Error}
 					}
@@ -224,7 +233,7 @@ func relaySSE(r io.Reader, s Stream, timer *time.Timer) (Usage, error) {
 			}
 			if len(trimmed) == 0 { // a blank line ends an event
 				if err := s.Write(event.Bytes()); err != nil {
-					return u, err
+					return u, clientGone(err)
 				}
 				event.Reset()
 			}

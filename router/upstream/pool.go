@@ -219,7 +219,7 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			if try > 0 {
 				p.obs.Retry(name)
 				if err := p.sleep(ctx, p.backoff(try, last)); err != nil {
-					return Result{}, &Error{Model: name, Kind: KindTimeout, Err: err}
+					return Result{Attempts: attempts}, &Error{Model: name, Kind: KindCanceled, Err: err}
 				}
 			}
 			d := m.pick(p.nowFunc())
@@ -261,6 +261,10 @@ func (p *Pool) backoff(try int, last *Error) time.Duration {
 	return min(d, ceil)
 }
 
+// attempt makes one call to deployment d and tells its breaker, the
+// latency balance and the observer how it went. A call the caller gave up
+// on (ctx done: its client went away, not the call's own timeout_ms) is
+// neither: it only gives back a half-open breaker's trial.
 func (p *Pool) attempt(ctx context.Context, m *Model, d *Deployment, req *Request, s Stream) (Result, *Error) {
 	d.inFlight.Add(1)
 	start := p.nowFunc()
@@ -273,15 +277,25 @@ func (p *Pool) attempt(ctx context.Context, m *Model, d *Deployment, req *Reques
 	}
 	if ue != nil {
 		ue.Model, ue.Deployment = m.Name, d.BaseURL
+		if ctx.Err() != nil { // the caller's own context, not the call's timeout
+			ue.Kind = KindCanceled
+		}
 	}
-	p.obs.Attempt(m.Name, d.BaseURL, took, ue)
 	switch {
 	case ue == nil:
+		p.obs.Attempt(m.Name, d.BaseURL, took, nil)
 		d.observeLatency(took.Seconds())
 		if d.br.success() {
 			p.obs.Breaker(m.Name, d.BaseURL, false)
 		}
-	case ue.Kind != KindClient:
+	case ue.Kind == KindCanceled, ue.Kind == KindClient:
+		// Says nothing about the deployment's health.
+		if ue.Kind == KindClient {
+			p.obs.Attempt(m.Name, d.BaseURL, took, ue)
+		}
+		d.br.release()
+	default:
+		p.obs.Attempt(m.Name, d.BaseURL, took, ue)
 		if d.br.failure(p.nowFunc(), p.cfg.BreakerFailures, time.Duration(p.cfg.BreakerCooldownMS)*time.Millisecond) {
 			p.obs.Breaker(m.Name, d.BaseURL, true)
 		}
@@ -381,6 +395,15 @@ func (b *breaker) take(now time.Time) {
 	if b.open && !now.Before(b.openUntil) {
 		b.trial = true
 	}
+}
+
+// release gives back a half-open trial that ended in neither a success nor
+// a failure (the caller went away, or the upstream refused the request
+// itself), so that the next request can be the trial.
+func (b *breaker) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trial = false
 }
 
 // success closes the breaker; it reports whether it was open.
