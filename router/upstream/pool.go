@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,19 +215,26 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			p.obs.Attempt(name, "", 0, last)
 			continue
 		}
+		var buf [4]*Deployment
+		failed := buf[:0] // the model's deployments that failed this call
 		retries := *p.cfg.Retries
 		for try := 0; try <= retries; try++ {
-			if try > 0 {
-				p.obs.Retry(name)
-				if err := p.sleep(ctx, p.backoff(try, last)); err != nil {
-					return Result{Attempts: attempts}, &Error{Model: name, Kind: KindCanceled, Err: err}
-				}
-			}
-			d := m.pick(p.nowFunc())
+			d := m.pick(p.nowFunc(), failed)
 			if d == nil {
 				last = &Error{Model: name, Kind: KindBreakerOpen, Err: errors.New("every deployment's circuit breaker is open")}
 				p.obs.Attempt(name, "", 0, last)
 				break // the next model
+			}
+			if try > 0 {
+				p.obs.Retry(name)
+				// Another deployment is tried at once; one that failed
+				// only after the backoff.
+				if slices.Contains(failed, d) {
+					if err := p.sleep(ctx, p.backoff(try, last)); err != nil {
+						d.br.release()
+						return Result{Attempts: attempts}, &Error{Model: name, Kind: KindCanceled, Err: err}
+					}
+				}
 			}
 			attempts++
 			if stream != nil {
@@ -240,6 +248,9 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			last = err
 			if stream != nil && stream.Started() || !err.Retryable() || ctx.Err() != nil {
 				return Result{Attempts: attempts}, err
+			}
+			if !slices.Contains(failed, d) {
+				failed = append(failed, d)
 			}
 		}
 	}
@@ -322,14 +333,22 @@ func (d *Deployment) observeLatency(s float64) {
 }
 
 // pick chooses a deployment whose breaker lets a request through, by the
-// model's balance policy; nil when none does.
-func (m *Model) pick(now time.Time) *Deployment {
+// model's balance policy, among those not in failed if any is left; nil
+// when none lets it through.
+func (m *Model) pick(now time.Time, failed []*Deployment) *Deployment {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ok []*Deployment
 	for _, d := range m.deps {
-		if d.br.allows(now) {
+		if d.br.allows(now) && !slices.Contains(failed, d) {
 			ok = append(ok, d)
+		}
+	}
+	if len(ok) == 0 && len(failed) > 0 { // only those that failed are left
+		for _, d := range failed {
+			if d.br.allows(now) {
+				ok = append(ok, d)
+			}
 		}
 	}
 	if len(ok) == 0 {
