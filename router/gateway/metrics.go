@@ -22,6 +22,7 @@ type metrics struct {
 	breaker      *prometheus.GaugeVec
 	tokens       *prometheus.CounterVec
 	cost         *prometheus.CounterVec
+	usageSource  *prometheus.CounterVec
 	tickets      *prometheus.CounterVec
 	moderation   *prometheus.CounterVec
 	cache        *prometheus.CounterVec
@@ -52,6 +53,7 @@ func newMetrics() *metrics {
 	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_breaker_open", Help: "1 while a deployment's circuit breaker is open."}, []string{"model", "deployment"})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_tokens_total", Help: "Tokens by model and kind (prompt, completion)."}, []string{"model", "kind"})
 	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cost_usd_total", Help: "Cost in US dollars by model, from token usage and the configured prices."}, []string{"model"})
+	m.usageSource = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_usage_source_total", Help: "Answers by model and where the token usage they were booked on came from: reported by the upstream, or estimated (UTF-8 bytes / 4) when it reported none."}, []string{"model", "source"})
 	m.tickets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_handoff_tickets_total", Help: "Handoff tickets by queue and event (created, claimed, replied, resolved)."}, []string{"queue", "event"})
 	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_moderation_flags_total", Help: "Moderation findings by category and the action the policy took."}, []string{"category", "action"})
 	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_lookups_total", Help: "Response cache lookups by result (hit_exact, hit_semantic, miss, bypass, off); hit ratio = hits / (hits + misses)."}, []string{"result"})
@@ -65,7 +67,7 @@ func newMetrics() *metrics {
 	m.armLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "semroute_arm_seconds", Help: "Upstream time by arm.", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)}, []string{"arm"})
 	m.armCost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_arm_cost_usd_total", Help: "Cost by arm."}, []string{"arm"})
 	m.canaryState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_canary_rolled_back", Help: "1 once a canary was rolled back."}, []string{"canary"})
-	m.reg.MustRegister(m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.reg.MustRegister(m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost, m.usageSource,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,4 +96,5 @@ func (m *metrics) usage(res upstream.Result) {
 	m.tokens.WithLabelValues(res.Model, "prompt").Add(float64(res.Usage.PromptTokens))
 	m.tokens.WithLabelValues(res.Model, "completion").Add(float64(res.Usage.CompletionTokens))
 	m.cost.WithLabelValues(res.Model).Add(res.Cost)
+	m.usageSource.WithLabelValues(res.Model, usageSource(res.Usage)).Inc()
 }

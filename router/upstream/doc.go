@@ -12,4 +12,8 @@
 // ends it with an error event (Stream.Started says which). A call whose
 // caller gives up (its context done, not the call's own timeout) is
 // KindCanceled: neither a success nor a failure of the deployment.
+//
+// Every answer has a Usage: the upstream's (a stream to an
+// OpenAI-compatible upstream always asks for it, and passes the usage chunk
+// on only if the client asked), else an estimate (see estimate).
 package upstream

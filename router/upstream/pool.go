@@ -38,10 +38,12 @@ type Message struct {
 	Content string
 }
 
-// Usage is the token usage an upstream reported.
+// Usage is the token usage an upstream reported, or estimated when it
+// reported none (see estimate).
 type Usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
+	PromptTokens     int  `json:"prompt_tokens"`
+	CompletionTokens int  `json:"completion_tokens"`
+	Estimated        bool `json:"-"`
 }
 
 // Result is a successful call.
@@ -110,6 +112,9 @@ type Deployment struct {
 	llm      any // the provider's client for this deployment, lazily made
 	llmOnce  sync.Once
 	llmErr   error
+	// noStreamOptions: the upstream refused stream_options, so its
+	// streams are sent without it.
+	noStreamOptions atomic.Bool
 }
 
 // Pool is the set of configured models.
@@ -200,7 +205,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Call sends req to the first model of tier that answers, retrying and
 // falling back as configured. On failure the error is the last model's
-// *Error, and stream.Started() says whether part of an answer went out.
+// *Error, and stream.Started() says whether part of an answer went out;
+// the Result then has that part's model, usage and cost.
 func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Stream) (Result, error) {
 	var last *Error
 	attempts := 0
@@ -247,7 +253,8 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			}
 			last = err
 			if stream != nil && stream.Started() || !err.Retryable() || ctx.Err() != nil {
-				return Result{Attempts: attempts}, err
+				res.Attempts = attempts // with a started stream's usage
+				return res, err
 			}
 			if !slices.Contains(failed, d) {
 				failed = append(failed, d)
@@ -311,11 +318,16 @@ func (p *Pool) attempt(ctx context.Context, m *Model, d *Deployment, req *Reques
 			p.obs.Breaker(m.Name, d.BaseURL, true)
 		}
 	}
-	if ue != nil {
+	if ue != nil && (s == nil || !s.Started()) {
 		return Result{}, ue
 	}
+	// Also what the part of a broken stream that went out cost.
 	cost := (float64(usage.PromptTokens)*m.Price.Input + float64(usage.CompletionTokens)*m.Price.Output) / 1e6
-	return Result{Model: m.Name, Deployment: d.BaseURL, Body: body, Usage: usage, Cost: cost}, nil
+	res := Result{Model: m.Name, Deployment: d.BaseURL, Body: body, Usage: usage, Cost: cost}
+	if ue != nil {
+		return res, ue
+	}
+	return res, nil
 }
 
 func (d *Deployment) observeLatency(s float64) {
