@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,5 +86,44 @@ func TestImpatientClientsLeaveTheModelUp(t *testing.T) {
 	}
 	if v := metricValue(t, h, `semroute_upstream_errors_total{kind="connection",model="strong"}`); v != 0 {
 		t.Errorf("%v connection errors counted for clients that left", v)
+	}
+}
+
+// TestStreamClientGoneMidway: a client that leaves mid-stream is logged as
+// 499, not counted against the model, and what went out is booked on an
+// estimate.
+func TestStreamClientGoneMidway(t *testing.T) {
+	h := start(t, "budgets: [{name: big, scope: global, window: daily, limit_usd: 100}]\n")
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"the first part\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return true
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", h.http.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"strong","stream":true,"messages":[{"role":"user","content":"play some jazz"}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	if !strings.Contains(line, "the first part") {
+		t.Fatalf("first line %q", line)
+	}
+	cancel()
+	resp.Body.Close()
+	const closed = `semroute_requests_total{route="/v1/chat/completions",status="499"}`
+	if v := waitMetric(t, h, closed, 1); v != 1 {
+		t.Errorf("%s = %v, want 1", closed, v)
+	}
+	// "play some jazz": 4 + 4 tokens; "the first part": 4 tokens.
+	if v := metricValue(t, h, `semroute_spend_usd_total{key="",model="strong",team=""}`); v != (8*10+4*20)/1e6 {
+		t.Errorf("booked %v, want the part that went out, estimated at %v", v, (8*10+4*20)/1e6)
+	}
+	if v := metricSum(t, h, `semroute_upstream_errors_total{`); v != 0 {
+		t.Errorf("%v upstream errors counted for a client that left", v)
 	}
 }
