@@ -77,8 +77,8 @@ func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *
 	defer timer.Stop()
 	status, header, rbody, err := o.send(ctx, d, body, req.Stream)
 	if err == nil && added && status == http.StatusBadRequest {
-		// An upstream that refuses stream_options (vLLM before 0.4.3
-		// refused unknown fields) is asked again without it, now and from
+		// An upstream that refuses stream_options (a server that refuses
+		// fields it does not know) is asked again without it, now and from
 		// then on; its streams' usage is estimated.
 		eb, _ := io.ReadAll(io.LimitReader(rbody, maxErrorBody))
 		rbody.Close()

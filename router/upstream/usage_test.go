@@ -184,7 +184,7 @@ func TestAnthropicStreamUsage(t *testing.T) {
 }
 
 // TestUpstreamRefusingStreamOptions: an upstream that answers 400 to
-// stream_options (old vLLM) is asked again without it, and from then on;
+// stream_options (a server refusing unknown fields) is asked again without it, and from then on;
 // its streams are estimated.
 func TestUpstreamRefusingStreamOptions(t *testing.T) {
 	var withOptions int
