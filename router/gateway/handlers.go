@@ -250,7 +250,9 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	h.Set("X-Semroute-Model", res.Model)
 	h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 	h.Set("X-Semroute-Attempts", strconv.Itoa(res.Attempts))
-	h.Set("X-Semroute-Usage", usageSource(res.Usage))
+	if res.Usage.Estimated { // only then: a header more costs the common path a larger map
+		h.Set("X-Semroute-Usage", "estimated")
+	}
 	body := s.moderateOutput(c, st, res.Body)
 	if buffered {
 		replay(c, res.Model, body)
@@ -393,7 +395,9 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 		s.m.usage(res)
 		h := c.Writer.Header()
 		h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
-		h.Set("X-Semroute-Usage", usageSource(res.Usage))
+		if res.Usage.Estimated {
+			h.Set("X-Semroute-Usage", "estimated")
+		}
 	}
 	if err == nil {
 		return

@@ -237,8 +237,8 @@ func TestLangchainStreamIsBooked(t *testing.T) {
 	if resp.StatusCode != 200 || strings.Contains(text, "usage") || !strings.HasSuffix(text, "data: [DONE]\n\n") {
 		t.Fatalf("%d %s", resp.StatusCode, text)
 	}
-	if resp.Trailer.Get("x-semroute-cost") != "7e-05" || resp.Trailer.Get("x-semroute-usage") != "reported" || resp.Header.Get("x-semroute-attempts") != "1" {
-		t.Errorf("trailers %v, headers %v: want 30 × $1 + 20 × $2 per million = 7e-05, reported", resp.Trailer, resp.Header)
+	if resp.Trailer.Get("x-semroute-cost") != "7e-05" || resp.Trailer.Get("x-semroute-usage") != "" || resp.Header.Get("x-semroute-attempts") != "1" {
+		t.Errorf("trailers %v, headers %v: want 30 × $1 + 20 × $2 per million = 7e-05, not estimated", resp.Trailer, resp.Header)
 	}
 	if v := metricValue(t, h, `semroute_spend_usd_total{key="",model="local",team=""}`); v != 7e-05 {
 		t.Errorf("booked %v, want 7e-05", v)
