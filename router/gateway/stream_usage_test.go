@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,5 +244,46 @@ func TestLangchainStreamIsBooked(t *testing.T) {
 	}
 	if v := metricValue(t, h, `semroute_spend_usd_total{key="",model="local",team=""}`); v != 7e-05 {
 		t.Errorf("booked %v, want 7e-05", v)
+	}
+}
+
+// TestStreamBudgetHoldsUnderConcurrency: 50 concurrent streams against
+// room for 9 more get exactly 9 answers, as plain calls do.
+func TestStreamBudgetHoldsUnderConcurrency(t *testing.T) {
+	h := start(t, `server:
+  api_keys:
+    - {name: ops, sha256: `+sha("admin-secret")+`, scope: admin}
+budgets:
+  - {name: cap, scope: global, window: monthly, limit_usd: 0.02}
+`)
+	stream := openAIStream(h.strong, "answer")
+	h.strong.setFault(stream)
+	const body = `{"model":"strong","stream":true,"messages":[{"role":"user","content":"play some jazz"}]}`
+	if resp, _ := postStream(t, h, "admin-secret", body); resp.StatusCode != 200 { // learns the cost: 0.002
+		t.Fatal(resp.StatusCode)
+	}
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		time.Sleep(20 * time.Millisecond) // all of them in flight at once
+		return stream(n, w, r)
+	})
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			switch resp, _ := postStream(t, h, "admin-secret", body); resp.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 429:
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 9 || refused.Load() != 41 {
+		t.Errorf("%d streamed, %d refused: want 9 and 41", ok.Load(), refused.Load())
+	}
+	_, _, rep := h.do(t, "GET", "/v1/spend", "admin-secret", "")
+	if b := rep["budgets"].([]any)[0].(map[string]any); b["spent_usd"].(float64) < 0.02-1e-12 || b["spent_usd"].(float64) > 0.02+1e-12 {
+		t.Errorf("budget %v: want exactly 0.02 spent", b)
 	}
 }
