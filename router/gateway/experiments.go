@@ -173,6 +173,9 @@ func (cs *canaries) record(cfg *router.Config, name string, failed bool, latency
 
 // armDone records an arm's outcome; a canary's feeds its rollback check.
 func (s *Server) armDone(c *gin.Context, st *state, arm string, took time.Duration) {
+	if c.GetBool(closedKey) { // the client went away: says nothing about the arm
+		return
+	}
 	failed := c.Writer.Status() >= 500
 	outcome := "ok"
 	if failed {

@@ -258,6 +258,9 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	h.Set("X-Semroute-Model", res.Model)
 	h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 	h.Set("X-Semroute-Attempts", strconv.Itoa(res.Attempts))
+	if res.Usage.Estimated { // only then: a header more costs the common path a larger map
+		h.Set("X-Semroute-Usage", "estimated")
+	}
 	body := s.moderateOutput(c, st, res.Body)
 	if buffered {
 		replay(c, res.Model, body)
@@ -282,6 +285,8 @@ func (s *Server) upstreamFailed(c *gin.Context, err error) {
 	}
 	c.Set("model", ue.Model)
 	switch ue.Kind {
+	case upstream.KindCanceled:
+		clientClosed(c)
 	case upstream.KindClient:
 		// The upstream refused the request itself: pass its answer on.
 		var e struct {
@@ -309,15 +314,50 @@ func (s *Server) upstreamFailed(c *gin.Context, err error) {
 	}
 }
 
+// usageSource says where an answer's token usage came from.
+func usageSource(u upstream.Usage) string {
+	if u.Estimated {
+		return "estimated"
+	}
+	return "reported"
+}
+
+// statusClientClosed is the status logged for a request whose client went
+// away before its answer was whole (nginx's 499, "client closed request").
+const statusClientClosed = 499
+
+// closedKey marks a request whose client went away.
+const closedKey = "client_closed"
+
+// clientClosed records that the client gave up on the request: the access
+// log and the request metric say 499, even when a stream's 200 went out.
+func clientClosed(c *gin.Context) {
+	c.Set(closedKey, true)
+	if c.Writer.Written() {
+		c.Abort()
+		return
+	}
+	c.AbortWithStatus(statusClientClosed)
+}
+
+// status is the status a request is logged with.
+func status(c *gin.Context) int {
+	if c.GetBool(closedKey) {
+		return statusClientClosed
+	}
+	return c.Writer.Status()
+}
+
 // sseWriter sends a stream to the client, committing the headers (with the
 // answering model) on the first write.
 type sseWriter struct {
-	c       *gin.Context
-	model   string
-	started bool
+	c        *gin.Context
+	model    string
+	attempts int // so far: none follows the first byte
+	started  bool
 }
 
-func (w *sseWriter) Attempting(model string) { w.model = model }
+func (w *sseWriter) Attempting(model string) { w.model = model; w.attempts++ }
 func (w *sseWriter) Started() bool           { return w.started }
 
 func (w *sseWriter) Write(p []byte) error {
@@ -327,7 +367,8 @@ func (w *sseWriter) Write(p []byte) error {
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Semroute-Model", w.model)
-		h.Set("Trailer", "X-Semroute-Cost") // known once the stream is done
+		h.Set("X-Semroute-Attempts", strconv.Itoa(w.attempts))
+		h.Set("Trailer", "X-Semroute-Cost, X-Semroute-Usage") // known once the stream is done
 		w.c.Set("model", w.model)
 		w.c.Writer.WriteHeader(http.StatusOK)
 	}
@@ -338,23 +379,37 @@ func (w *sseWriter) Write(p []byte) error {
 	return nil
 }
 
-// stream relays a streamed answer. A failure before the first byte is
-// answered like any other; after it, the stream ends with an error event in
-// OpenAI's format ({"error": {...}}) and no [DONE], so that no client takes
-// half an answer for a whole one.
+// stream relays a streamed answer and books it, as a plain call is, once it
+// is done: on the usage the upstream reported, asked for whether or not
+// the client did, else on an estimate (X-Semroute-Usage: estimated, a
+// trailer). A failure before the first byte is answered like any other;
+// after it, what went out is booked on an estimate and the stream ends with
+// an error event in OpenAI's format ({"error": {...}}) and no [DONE], so
+// that no client takes half an answer for a whole one.
 func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
 	w := &sseWriter{c: c}
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, w)
-	if err == nil {
+	if res.Model != "" { // an answer, or the part of one that went out
 		if err := s.book(c, st, res); err != nil {
-			s.log.Error("a streamed answer's cost could not be booked", "err", err)
+			s.log.Error("a streamed answer's cost could not be booked", "model", res.Model, "err", err)
 		}
 		s.m.usage(res)
-		c.Writer.Header().Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+		h := c.Writer.Header()
+		h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
+		if res.Usage.Estimated {
+			h.Set("X-Semroute-Usage", "estimated")
+		}
+	}
+	if err == nil {
 		return
 	}
 	if !w.started {
 		s.upstreamFailed(c, err)
+		return
+	}
+	var ue *upstream.Error
+	if errors.As(err, &ue) && ue.Kind == upstream.KindCanceled {
+		clientClosed(c) // nobody is left to read an error event
 		return
 	}
 	s.log.Warn("stream broken after its first byte", "model", w.model, "err", err)

@@ -24,6 +24,7 @@ type metrics struct {
 	breaker      *prometheus.GaugeVec
 	tokens       *prometheus.CounterVec
 	cost         *prometheus.CounterVec
+	usageSource  *prometheus.CounterVec
 	tickets      *prometheus.CounterVec
 	moderation   *prometheus.CounterVec
 	cache        *prometheus.CounterVec
@@ -57,6 +58,7 @@ func newMetrics() *metrics {
 	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "semroute_breaker_open", Help: "1 while a deployment's circuit breaker is open."}, []string{"model", "deployment"})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_tokens_total", Help: "Tokens by model and kind (prompt, completion)."}, []string{"model", "kind"})
 	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cost_usd_total", Help: "Cost in US dollars by model, from token usage and the configured prices."}, []string{"model"})
+	m.usageSource = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_usage_source_total", Help: "Answers by model and where the token usage they were booked on came from: reported by the upstream, or estimated (UTF-8 bytes / 4) when it reported none."}, []string{"model", "source"})
 	m.tickets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_handoff_tickets_total", Help: "Handoff tickets by queue and event (created, claimed, replied, resolved)."}, []string{"queue", "event"})
 	m.moderation = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_moderation_flags_total", Help: "Moderation findings by category and the action the policy took."}, []string{"category", "action"})
 	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_cache_lookups_total", Help: "Response cache lookups by result (hit_exact, hit_semantic, miss, bypass, off); hit ratio = hits / (hits + misses)."}, []string{"result"})
@@ -73,7 +75,7 @@ func newMetrics() *metrics {
 	m.judge = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_total", Help: "Routing judge consultations by result: chose, none (out of scope), cache_exact, cache_semantic, or why the answer did not count (malformed, not_offered, timeout, declined, error)."}, []string{"result"})
 	m.judgeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "semroute_judge_seconds", Help: "Time of the routing judge's calls (cache hits aside).", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)})
 	m.suggestions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_suggestions_total", Help: "Judged prompts handed to the suggestions store, by result (stored, failed, too_long)."}, []string{"result"})
-	m.reg.MustRegister(m.judge, m.judgeLatency, m.suggestions, m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost,
+	m.reg.MustRegister(m.judge, m.judgeLatency, m.suggestions, m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost, m.usageSource,
 		// The live heap (go_gc_heap_live_bytes) beside Go's defaults, to
 		// compare with server.memory_limit_mb (go_gc_gomemlimit_bytes).
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
@@ -105,4 +107,5 @@ func (m *metrics) usage(res upstream.Result) {
 	m.tokens.WithLabelValues(res.Model, "prompt").Add(float64(res.Usage.PromptTokens))
 	m.tokens.WithLabelValues(res.Model, "completion").Add(float64(res.Usage.CompletionTokens))
 	m.cost.WithLabelValues(res.Model).Add(res.Cost)
+	m.usageSource.WithLabelValues(res.Model, usageSource(res.Usage)).Inc()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -384,8 +385,9 @@ func (s *Server) accessLog(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	s.m.requests.WithLabelValues(route, fmt.Sprint(c.Writer.Status())).Inc()
-	s.log.Info("request", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+	code := status(c)
+	s.m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	s.log.Info("request", "method", c.Request.Method, "route", route, "status", code,
 		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
 }
 

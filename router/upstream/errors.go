@@ -21,6 +21,10 @@ const (
 	KindUnconfigured = "unconfigured" // the API key's variable is not set
 	KindStream       = "stream_broken"
 	KindProvider     = "provider_error"
+	// KindCanceled is a call the caller gave up on (its context is done, or
+	// its stream could not be written to): neither a success nor a failure
+	// of the deployment, and not retried.
+	KindCanceled = "canceled"
 )
 
 // Error is a failed upstream call.
@@ -56,7 +60,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Retryable reports whether another attempt may succeed.
 func (e *Error) Retryable() bool {
 	switch e.Kind {
-	case KindClient, KindUnconfigured:
+	case KindClient, KindUnconfigured, KindCanceled:
 		return false
 	}
 	return true

@@ -81,53 +81,96 @@ func (l langchainProvider) chat(ctx context.Context, m *Model, d *Deployment, re
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(m.TimeoutMS)*time.Millisecond)
 	defer cancel()
-	id := fmt.Sprintf("chatcmpl-semroute-%d", time.Now().UnixNano())
-	created := time.Now().Unix()
+	h := chunkHead{fmt.Sprintf("chatcmpl-semroute-%d", time.Now().UnixNano()), time.Now().Unix(), m.Model.Model}
 	opts := options(req)
+	var werr error // a failed write to the client
+	streamed := 0  // bytes of answer text streamed
 	if req.Stream {
 		opts = append(opts, llms.WithStreamingFunc(func(ctx context.Context, chunk []byte) error {
-			return s.Write(sseChunk(id, created, m.Model.Model, map[string]any{"content": string(chunk)}, nil, nil))
+			streamed += len(chunk)
+			werr = s.Write(sseChunk(h, map[string]any{"content": string(chunk)}, nil))
+			return werr
 		}))
 	}
 	resp, err := llm.GenerateContent(ctx, messages(req), opts...)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, Usage{}, classify(m.Name, d.BaseURL, ctx.Err())
+		var u Usage
+		if req.Stream && s.Started() { // what went out is booked on an estimate
+			u = estimate(req, streamed)
 		}
-		return nil, Usage{}, &Error{Kind: KindProvider, Err: err}
+		if werr != nil {
+			return nil, u, clientGone(werr)
+		}
+		if ctx.Err() != nil {
+			return nil, u, classify(m.Name, d.BaseURL, ctx.Err())
+		}
+		return nil, u, &Error{Kind: KindProvider, Err: err}
 	}
+	return answer(req, s, h, resp, streamed)
+}
+
+// chunkHead is what every chunk of an answer repeats.
+type chunkHead struct {
+	id      string
+	created int64
+	model   string
+}
+
+// answer writes langchaingo's answer in OpenAI's format: a stream's last
+// chunks (the usage chunk only if the client asked for it), or a
+// chat.completion. Usage the provider did not report is estimated from
+// the answer's text.
+func answer(req *Request, s Stream, h chunkHead, resp *llms.ContentResponse, streamed int) ([]byte, Usage, error) {
 	if len(resp.Choices) == 0 {
 		return nil, Usage{}, &Error{Kind: KindProvider, Err: fmt.Errorf("no choices in the answer")}
 	}
 	c := resp.Choices[0]
 	u := usageOf(c.GenerationInfo)
+	if u == (Usage{}) {
+		u = estimate(req, max(streamed, len(c.Content)))
+	}
 	finish := finishReason(c.StopReason)
 	if req.Stream {
+		chunks := [][]byte{sseChunk(h, map[string]any{}, &finish)}
 		if !s.Started() && c.Content != "" { // the provider did not stream
-			if err := s.Write(sseChunk(id, created, m.Model.Model, map[string]any{"role": "assistant", "content": c.Content}, nil, nil)); err != nil {
-				return nil, u, err
+			chunks = append([][]byte{sseChunk(h, map[string]any{"role": "assistant", "content": c.Content}, nil)}, chunks...)
+		}
+		if req.clientWantsUsage() {
+			chunks = append(chunks, usageChunk(h, u))
+		}
+		for _, b := range append(chunks, []byte("data: [DONE]\n\n")) {
+			if err := s.Write(b); err != nil {
+				return nil, u, clientGone(err)
 			}
 		}
-		if err := s.Write(sseChunk(id, created, m.Model.Model, map[string]any{}, &finish, &u)); err != nil {
-			return nil, u, err
-		}
-		return nil, u, s.Write([]byte("data: [DONE]\n\n"))
+		return nil, u, nil
 	}
 	body, err := json.Marshal(map[string]any{
-		"id": id, "object": "chat.completion", "created": created, "model": m.Model.Model,
+		"id": h.id, "object": "chat.completion", "created": h.created, "model": h.model,
 		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": c.Content}, "finish_reason": finish}},
-		"usage":   map[string]int{"prompt_tokens": u.PromptTokens, "completion_tokens": u.CompletionTokens, "total_tokens": u.PromptTokens + u.CompletionTokens},
+		"usage":   usageJSON(u),
 	})
 	return body, u, err
 }
 
-func sseChunk(id string, created int64, model string, delta map[string]any, finish *string, u *Usage) []byte {
-	chunk := map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-		"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
-	if u != nil {
-		chunk["usage"] = map[string]int{"prompt_tokens": u.PromptTokens, "completion_tokens": u.CompletionTokens, "total_tokens": u.PromptTokens + u.CompletionTokens}
-	}
-	b, _ := json.Marshal(chunk)
+func usageJSON(u Usage) map[string]int {
+	return map[string]int{"prompt_tokens": u.PromptTokens, "completion_tokens": u.CompletionTokens, "total_tokens": u.PromptTokens + u.CompletionTokens}
+}
+
+func sseChunk(h chunkHead, delta map[string]any, finish *string) []byte {
+	return sseData(map[string]any{"id": h.id, "object": "chat.completion.chunk", "created": h.created, "model": h.model,
+		"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
+}
+
+// usageChunk is OpenAI's last chunk of a stream with include_usage: no
+// choices, the usage.
+func usageChunk(h chunkHead, u Usage) []byte {
+	return sseData(map[string]any{"id": h.id, "object": "chat.completion.chunk", "created": h.created, "model": h.model,
+		"choices": []any{}, "usage": usageJSON(u)})
+}
+
+func sseData(v any) []byte {
+	b, _ := json.Marshal(v)
 	return append(append([]byte("data: "), b...), '\n', '\n')
 }
 

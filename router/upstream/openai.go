@@ -57,7 +57,14 @@ func marshalFields(req *Request, name []byte) ([]byte, error) {
 }
 
 func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *Request, s Stream) ([]byte, Usage, error) {
-	body, err := upstreamBody(req, m.Model.Model)
+	var body []byte
+	var err error
+	added := false // stream_options.include_usage, which the client did not send
+	if req.Stream && !d.noStreamOptions.Load() {
+		body, added, err = streamBody(req, m.Model.Model)
+	} else {
+		body, err = upstreamBody(req, m.Model.Model)
+	}
 	if err != nil {
 		return nil, Usage{}, err
 	}
@@ -69,6 +76,21 @@ func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *
 	timer := time.AfterFunc(timeout, cancel)
 	defer timer.Stop()
 	status, header, rbody, err := o.send(ctx, d, body, req.Stream)
+	if err == nil && added && status == http.StatusBadRequest {
+		// An upstream that refuses stream_options (a server that refuses
+		// fields it does not know) is asked again without it, now and from
+		// then on; its streams' usage is estimated.
+		eb, _ := io.ReadAll(io.LimitReader(rbody, maxErrorBody))
+		rbody.Close()
+		if !bytes.Contains(eb, []byte("stream_options")) {
+			return nil, Usage{}, statusError(m.Name, d.BaseURL, status, header, eb)
+		}
+		d.noStreamOptions.Store(true)
+		if body, err = upstreamBody(req, m.Model.Model); err != nil {
+			return nil, Usage{}, err
+		}
+		status, header, rbody, err = o.send(ctx, d, body, req.Stream)
+	}
 	if err != nil {
 		return nil, Usage{}, timeoutOr(timer, err)
 	}
@@ -85,10 +107,18 @@ func (o openaiProvider) chat(ctx context.Context, m *Model, d *Deployment, req *
 		if !json.Valid(b) {
 			return nil, Usage{}, &Error{Kind: KindServer, Status: status, Err: errors.New("the answer is not JSON")}
 		}
-		return b, usageIn(b), nil
+		u, ok := findUsage(b)
+		if !ok {
+			u = estimate(req, textBytes(b))
+		}
+		return b, u, nil
 	}
-	u, err := relaySSE(rbody, s, timer)
-	return nil, u, err
+	rl := relay{s: s, keepUsage: req.clientWantsUsage()}
+	err = rl.run(rbody, timer)
+	if !rl.reported && s.Started() { // an answer, or part of one, went out
+		rl.u = estimate(req, rl.text)
+	}
+	return nil, rl.u, err
 }
 
 // send posts body to d's chat completions and returns the answer's status,
@@ -125,6 +155,12 @@ func (o openaiProvider) send(ctx context.Context, d *Deployment, body []byte, st
 // so it is looked for from the end; a "usage" inside a message's text is
 // escaped and cannot match the key.
 func usageIn(b []byte) Usage {
+	u, _ := findUsage(b)
+	return u
+}
+
+// findUsage is usageIn that also reports whether b has a usage object.
+func findUsage(b []byte) (Usage, bool) {
 	var u Usage
 	for end := len(b); end > 0; {
 		i := bytes.LastIndex(b[:end], []byte(`"usage"`))
@@ -135,12 +171,12 @@ func usageIn(b []byte) Usage {
 		if len(rest) > 0 && rest[0] == ':' {
 			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
 			if n := objectEnd(rest); n > 0 && json.Unmarshal(rest[:n], &u) == nil {
-				return u
+				return u, true
 			}
 		}
 		end = i
 	}
-	return u
+	return u, false
 }
 
 // objectEnd is the length of the JSON object b starts with, or 0 when b
@@ -177,56 +213,83 @@ func timeoutOr(timer *time.Timer, err error) error {
 	return err
 }
 
-// relaySSE copies an OpenAI-format event stream to s, event by event, and
-// reads the usage from the last chunk that has one. A stream that ends
+// clientGone is a failed write to the caller's stream: the caller's side,
+// not the deployment's.
+func clientGone(err error) *Error {
+	return &Error{Kind: KindCanceled, Err: fmt.Errorf("write the stream to the client: %w", err)}
+}
+
+// relay copies an OpenAI-format event stream to a client, event by event,
+// and reads the usage from the last chunk that has one. A stream that ends
 // without [DONE], or that carries an error event, is broken.
-func relaySSE(r io.Reader, s Stream, timer *time.Timer) (Usage, error) {
+type relay struct {
+	s Stream
+	// keepUsage: the client asked for the usage chunk itself. If not, the
+	// chunk (choices empty) is not sent on, nor the "usage":null that
+	// other chunks then carry.
+	keepUsage bool
+	u         Usage
+	reported  bool // u is the upstream's
+	text      int  // bytes of answer text relayed, for an estimate
+}
+
+var (
+	usageKey  = []byte(`"usage"`)
+	usageNull = []byte(`,"usage":null`)
+)
+
+func (rl *relay) run(r io.Reader, timer *time.Timer) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var u Usage
 	var event bytes.Buffer
-	first := true
+	first, drop := true, false
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return u, &Error{Kind: KindStream, Err: fmt.Errorf("an event line is longer than %d bytes", br.Size())}
+			return &Error{Kind: KindStream, Err: fmt.Errorf("an event line is longer than %d bytes", br.Size())}
 		}
 		if len(line) > 0 {
 			if first {
 				timer.Stop() // the first byte is here: no more deadline
 				first = false
 			}
-			event.Write(line)
 			trimmed := bytes.TrimRight(line, "\r\n")
 			if data, ok := bytes.CutPrefix(trimmed, []byte("data:")); ok {
 				data = bytes.TrimSpace(data)
 				switch {
 				case bytes.Equal(data, []byte("[DONE]")):
+					event.Write(line)
 					event.WriteString("\n")
-					return u, s.Write(event.Bytes())
+					if err := rl.s.Write(event.Bytes()); err != nil {
+						return clientGone(err)
+					}
+					return nil
 				case bytes.Contains(data, []byte(`"error"`)):
 					var e struct {
 						Error json.RawMessage `json:"error"`
 					}
 					if json.Unmarshal(data, &e) == nil && len(e.Error) > 0 && string(e.Error) != "null" {
-						if err := s.Write(append(event.Bytes(), '\n')); err != nil {
-							return u, err
+						event.Write(line)
+						if err := rl.s.Write(append(event.Bytes(), '\n')); err != nil {
+							return clientGone(err)
 						}
-						return u, &Error{Kind: KindStream, Err: errors.New("the upstream sent an error event mid-stream"), Body: e.Error}
+						return &Error{Kind: KindStream, Err: errors.New("the upstream sent an error event mid-stream"), Body: e.Error}
 					}
-				case bytes.Contains(data, []byte(`"usage"`)):
-					var c struct {
-						Usage *Usage `json:"usage"`
-					}
-					if json.Unmarshal(data, &c) == nil && c.Usage != nil {
-						u = *c.Usage
-					}
+				case bytes.Contains(data, usageKey):
+					line, drop = rl.usage(data, line, drop)
 				}
+				rl.text += textBytes(data)
+			}
+			if !drop {
+				event.Write(line)
 			}
 			if len(trimmed) == 0 { // a blank line ends an event
-				if err := s.Write(event.Bytes()); err != nil {
-					return u, err
+				if !drop {
+					if err := rl.s.Write(event.Bytes()); err != nil {
+						return clientGone(err)
+					}
 				}
 				event.Reset()
+				drop = false
 			}
 		}
 		if err != nil {
@@ -234,9 +297,33 @@ func relaySSE(r io.Reader, s Stream, timer *time.Timer) (Usage, error) {
 				err = errors.New("the stream ended without [DONE]")
 			}
 			if first {
-				return u, timeoutOr(timer, err)
+				return timeoutOr(timer, err)
 			}
-			return u, &Error{Kind: KindStream, Err: err}
+			return &Error{Kind: KindStream, Err: err}
 		}
 	}
+}
+
+// usage reads a chunk's usage. It returns the line to send on and whether
+// the chunk's event is dropped: the usage chunk when the client did not ask
+// for it; other chunks lose their "usage":null then.
+func (rl *relay) usage(data, line []byte, drop bool) ([]byte, bool) {
+	if u, ok := findUsage(data); ok {
+		rl.u, rl.reported = u, true
+		if !rl.keepUsage {
+			var c struct {
+				Choices []json.RawMessage `json:"choices"`
+			}
+			if json.Unmarshal(data, &c) == nil && len(c.Choices) == 0 {
+				return line, true
+			}
+		}
+		return line, drop
+	}
+	if !rl.keepUsage {
+		if i := bytes.Index(line, usageNull); i >= 0 {
+			line = append(line[:i:i], line[i+len(usageNull):]...)
+		}
+	}
+	return line, drop
 }

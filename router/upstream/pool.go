@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,10 +38,12 @@ type Message struct {
 	Content string
 }
 
-// Usage is the token usage an upstream reported.
+// Usage is the token usage an upstream reported, or estimated when it
+// reported none (see estimate).
 type Usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
+	PromptTokens     int  `json:"prompt_tokens"`
+	CompletionTokens int  `json:"completion_tokens"`
+	Estimated        bool `json:"-"`
 }
 
 // Result is a successful call.
@@ -109,6 +112,9 @@ type Deployment struct {
 	llm      any // the provider's client for this deployment, lazily made
 	llmOnce  sync.Once
 	llmErr   error
+	// noStreamOptions: the upstream refused stream_options, so its
+	// streams are sent without it.
+	noStreamOptions atomic.Bool
 }
 
 // Pool is the set of configured models.
@@ -199,7 +205,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Call sends req to the first model of tier that answers, retrying and
 // falling back as configured. On failure the error is the last model's
-// *Error, and stream.Started() says whether part of an answer went out.
+// *Error, and stream.Started() says whether part of an answer went out;
+// the Result then has that part's model, usage and cost.
 func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Stream) (Result, error) {
 	var last *Error
 	attempts := 0
@@ -214,19 +221,26 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			p.obs.Attempt(name, "", 0, last)
 			continue
 		}
+		var buf [4]*Deployment
+		failed := buf[:0] // the model's deployments that failed this call
 		retries := *p.cfg.Retries
 		for try := 0; try <= retries; try++ {
-			if try > 0 {
-				p.obs.Retry(name)
-				if err := p.sleep(ctx, p.backoff(try, last)); err != nil {
-					return Result{}, &Error{Model: name, Kind: KindTimeout, Err: err}
-				}
-			}
-			d := m.pick(p.nowFunc())
+			d := m.pick(p.nowFunc(), failed)
 			if d == nil {
 				last = &Error{Model: name, Kind: KindBreakerOpen, Err: errors.New("every deployment's circuit breaker is open")}
 				p.obs.Attempt(name, "", 0, last)
 				break // the next model
+			}
+			if try > 0 {
+				p.obs.Retry(name)
+				// Another deployment is tried at once; one that failed
+				// only after the backoff.
+				if slices.Contains(failed, d) {
+					if err := p.sleep(ctx, p.backoff(try, last)); err != nil {
+						d.br.release()
+						return Result{Attempts: attempts}, &Error{Model: name, Kind: KindCanceled, Err: err}
+					}
+				}
 			}
 			attempts++
 			if stream != nil {
@@ -239,7 +253,11 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			}
 			last = err
 			if stream != nil && stream.Started() || !err.Retryable() || ctx.Err() != nil {
-				return Result{Attempts: attempts}, err
+				res.Attempts = attempts // with a started stream's usage
+				return res, err
+			}
+			if !slices.Contains(failed, d) {
+				failed = append(failed, d)
 			}
 		}
 	}
@@ -261,6 +279,10 @@ func (p *Pool) backoff(try int, last *Error) time.Duration {
 	return min(d, ceil)
 }
 
+// attempt makes one call to deployment d and tells its breaker, the
+// latency balance and the observer how it went. A call the caller gave up
+// on (ctx done: its client went away, not the call's own timeout_ms) is
+// neither: it only gives back a half-open breaker's trial.
 func (p *Pool) attempt(ctx context.Context, m *Model, d *Deployment, req *Request, s Stream) (Result, *Error) {
 	d.inFlight.Add(1)
 	start := p.nowFunc()
@@ -273,24 +295,39 @@ func (p *Pool) attempt(ctx context.Context, m *Model, d *Deployment, req *Reques
 	}
 	if ue != nil {
 		ue.Model, ue.Deployment = m.Name, d.BaseURL
+		if ctx.Err() != nil { // the caller's own context, not the call's timeout
+			ue.Kind = KindCanceled
+		}
 	}
-	p.obs.Attempt(m.Name, d.BaseURL, took, ue)
 	switch {
 	case ue == nil:
+		p.obs.Attempt(m.Name, d.BaseURL, took, nil)
 		d.observeLatency(took.Seconds())
 		if d.br.success() {
 			p.obs.Breaker(m.Name, d.BaseURL, false)
 		}
-	case ue.Kind != KindClient:
+	case ue.Kind == KindCanceled, ue.Kind == KindClient:
+		// Says nothing about the deployment's health.
+		if ue.Kind == KindClient {
+			p.obs.Attempt(m.Name, d.BaseURL, took, ue)
+		}
+		d.br.release()
+	default:
+		p.obs.Attempt(m.Name, d.BaseURL, took, ue)
 		if d.br.failure(p.nowFunc(), p.cfg.BreakerFailures, time.Duration(p.cfg.BreakerCooldownMS)*time.Millisecond) {
 			p.obs.Breaker(m.Name, d.BaseURL, true)
 		}
 	}
-	if ue != nil {
+	if ue != nil && (s == nil || !s.Started()) {
 		return Result{}, ue
 	}
+	// Also what the part of a broken stream that went out cost.
 	cost := (float64(usage.PromptTokens)*m.Price.Input + float64(usage.CompletionTokens)*m.Price.Output) / 1e6
-	return Result{Model: m.Name, Deployment: d.BaseURL, Body: body, Usage: usage, Cost: cost}, nil
+	res := Result{Model: m.Name, Deployment: d.BaseURL, Body: body, Usage: usage, Cost: cost}
+	if ue != nil {
+		return res, ue
+	}
+	return res, nil
 }
 
 func (d *Deployment) observeLatency(s float64) {
@@ -308,14 +345,22 @@ func (d *Deployment) observeLatency(s float64) {
 }
 
 // pick chooses a deployment whose breaker lets a request through, by the
-// model's balance policy; nil when none does.
-func (m *Model) pick(now time.Time) *Deployment {
+// model's balance policy, among those not in failed if any is left; nil
+// when none lets it through.
+func (m *Model) pick(now time.Time, failed []*Deployment) *Deployment {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ok []*Deployment
 	for _, d := range m.deps {
-		if d.br.allows(now) {
+		if d.br.allows(now) && !slices.Contains(failed, d) {
 			ok = append(ok, d)
+		}
+	}
+	if len(ok) == 0 && len(failed) > 0 { // only those that failed are left
+		for _, d := range failed {
+			if d.br.allows(now) {
+				ok = append(ok, d)
+			}
 		}
 	}
 	if len(ok) == 0 {
@@ -381,6 +426,15 @@ func (b *breaker) take(now time.Time) {
 	if b.open && !now.Before(b.openUntil) {
 		b.trial = true
 	}
+}
+
+// release gives back a half-open trial that ended in neither a success nor
+// a failure (the caller went away, or the upstream refused the request
+// itself), so that the next request can be the trial.
+func (b *breaker) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trial = false
 }
 
 // success closes the breaker; it reports whether it was open.
