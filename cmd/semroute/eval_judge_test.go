@@ -135,6 +135,10 @@ func TestEvalJudgeCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "judge j (asked about rows scoring under 0.20") || !strings.Contains(stdout, "errors: none") {
 		t.Errorf("exit %d: %s\n%s", code, stdout, stderr)
 	}
+	t.Setenv("FAST_KEY", "")
+	if code, _, stderr := semroute(t, "", "eval", "--test", prompts, "--config", cfg, "--judge", "fast"); code != 1 || !strings.Contains(stderr, "set FAST_KEY") {
+		t.Errorf("--judge with a model whose key is unset: exit %d, %s", code, stderr)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -148,5 +152,27 @@ func TestEvalJudgeCommand(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, %s", tc.args, code, stderr)
 		}
+	}
+}
+
+// TestEvalConfigWithoutIntents: a config may leave its intents to --train
+// (it holds the models and the judge); without --train it is refused,
+// naming the problem.
+func TestEvalConfigWithoutIntents(t *testing.T) {
+	localtest.Open(t)
+	const prompts = "../../datasets/demo/prompts.jsonl"
+	cfg := filepath.Join(t.TempDir(), "judge.yaml")
+	os.WriteFile(cfg, []byte("models: [{name: j, base_url: http://127.0.0.1:9/v1, model: m}]\nfallback: {model: j}\n"), 0o644)
+	code, stdout, stderr := semroute(t, "", "eval", "--config", cfg, "--train", prompts, "--test", prompts, "--json", "--quiet")
+	var rep struct {
+		Data struct {
+			Intents int `json:"intents"`
+		} `json:"data"`
+	}
+	if json.Unmarshal([]byte(stdout), &rep); code != 0 || rep.Data.Intents != 12 {
+		t.Errorf("exit %d, %d intents: %s", code, rep.Data.Intents, stderr)
+	}
+	if code, _, stderr := semroute(t, "", "eval", "--config", cfg, "--test", prompts); code != 1 || !strings.Contains(stderr, "no intents") {
+		t.Errorf("no intents anywhere: exit %d, %s", code, stderr)
 	}
 }
