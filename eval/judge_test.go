@@ -283,3 +283,43 @@ func TestSummarizeIsMeasure(t *testing.T) {
 		t.Errorf("summarize %+v, Measure %+v", got, want)
 	}
 }
+
+// TestJudgeBetweenTheTableThresholds: a below between the cascade
+// table's thresholds gets the table's points under it and a point of its
+// own, where a judge right whenever it can be reaches the ceiling too.
+func TestJudgeBetweenTheTableThresholds(t *testing.T) {
+	cfg, test := demoData(t)
+	test, truth := truthOf(test)
+	fake := newFakeJudge(t, "right", truth)
+	r, err := router.New(context.Background(), cfg, router.Options{Embedder: localtest.Open(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ScoreTopAll(context.Background(), r, test, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const below = 0.33
+	var seen atomic.Int64 // progress is heard from the workers
+	rep, err := RunJudge(context.Background(), r, rows, 3, JudgeOptions{LLM: judgeLLM(fake.URL), Model: "judge", Below: below, Parallel: 2},
+		func(done, total int) { seen.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []float64
+	for _, p := range rep.Points {
+		ts = append(ts, p.Threshold)
+	}
+	if want := []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, below}; !slices.Equal(ts, want) {
+		t.Fatalf("thresholds %v, want %v", ts, want)
+	}
+	g := r.Gate()
+	c := cascadePoint(rows, &g, Candidates(rows, 3), below)
+	last := rep.Points[len(rep.Points)-1]
+	if rep.Accuracy != c.Ceiling || last.Accuracy != c.Ceiling || rep.Ceiling != c.Ceiling || last.Share != c.Judged {
+		t.Errorf("at %.2f: accuracy %.6f (point %.6f), ceiling %.6f, want the table's rule's %.6f", below, rep.Accuracy, last.Accuracy, rep.Ceiling, c.Ceiling)
+	}
+	if int(seen.Load()) != rep.Calls || rep.Calls == 0 {
+		t.Errorf("progress heard %d times for %d calls", seen.Load(), rep.Calls)
+	}
+}
