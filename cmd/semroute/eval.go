@@ -65,16 +65,8 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	opt := eval.Options{TrainFile: *train, ValFile: *val, TestFile: *test, Fit: *fit, Folds: *folds,
 		FitOpt: eval.FitOptions{Objective: obj, PerIntent: *perIntent}}
-	for _, f := range []struct {
-		path string
-		dst  *[]intents.Example
-	}{{*train, &opt.Train}, {*val, &opt.Val}, {*test, &opt.Test}} {
-		if f.path == "" {
-			continue
-		}
-		if *f.dst, err = lf.read(f.path); err != nil {
-			return err
-		}
+	if err := readEvalRows(lf, &opt, *train, *val, *test); err != nil {
+		return err
 	}
 	if *shots > 0 {
 		opt.Train = eval.SampleShots(opt.Train, *shots, *seed)
@@ -128,6 +120,24 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return emitReport(stdout, stderr, "eval", *out, "report", *asJSON, rep,
 		func(dir string) error { return eval.WriteReports(dir, rep) },
 		func(w io.Writer) error { return eval.WriteText(w, rep) })
+}
+
+// readEvalRows reads the train, val and test rows named (an empty path:
+// none) into opt.
+func readEvalRows(lf *labelFlags, opt *eval.Options, train, val, test string) error {
+	for _, f := range []struct {
+		path string
+		dst  *[]intents.Example
+	}{{train, &opt.Train}, {val, &opt.Val}, {test, &opt.Test}} {
+		if f.path == "" {
+			continue
+		}
+		var err error
+		if *f.dst, err = lf.read(f.path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // saveFitted writes fitted thresholds to path, else the config's
