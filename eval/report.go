@@ -40,6 +40,7 @@ func WriteText(w io.Writer, rep *Report) error {
 			}
 		}
 	}
+	writeJudgeText(&b, rep)
 	if len(m.TopConfusions) > 0 {
 		b.WriteString("\ntop confusions (gold → predicted):\n")
 		for _, c := range m.TopConfusions[:min(10, len(m.TopConfusions))] {
@@ -172,6 +173,7 @@ func writeMarkdown(b *bytes.Buffer, rep *Report) {
 		}
 		b.WriteString("\n")
 	}
+	writeJudgeMarkdown(b, rep)
 	if g := rep.Fit; g != nil && g.GlobalOnly != nil {
 		fmt.Fprintf(b, "Without the per-intent thresholds: in-scope accuracy %.4f, out-of-scope recall %.4f.\n\n", g.GlobalOnly.InScopeAccuracy, g.GlobalOnly.OOSRecall)
 	}
@@ -226,6 +228,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.big{display:flex;gap:1.
 {{.Sweep}}
 {{if .Rep.Cascade}}<h2>The routing cascade</h2>
 <p class="muted">At each threshold on the confidence, the embeddings decide the prompts at or above it that they would route; the rest would go to a judge shown the top {{.Rep.Cascade.K}} intents. Accuracy of the decided prompts, and the ceiling over all prompts for a judge that is right whenever the right intent (or none, for out-of-scope prompts) is among its choices, against the share judged.</p>
+{{with .Rep.Judge}}<p>With the judge <b>{{.Model}}</b> (red: asked about the prompts scoring under each threshold up to {{printf "%.2f" .Below}}, or falling back; no cache): accuracy <b>{{printf "%.1f" (pct .Accuracy)}} %</b> at {{printf "%.2f" .Below}} (ceiling {{printf "%.1f" (pct .Ceiling)}} %), in-scope accuracy {{printf "%.1f" (pct .InScopeAccuracy)}} %, out of scope falling back {{printf "%.1f" (pct .OOSRecall)}} %; {{.Calls}} calls ({{printf "%.1f" (pct .Judged)}} % of the prompts), {{.Answered}} answers counted, ${{printf "%.6f" .CostUSD}} in all (${{printf "%.6f" .CostPerCall}} a call), latency p50 / p95 {{printf "%.0f / %.0f" .LatencyMS.P50 .LatencyMS.P95}} ms.</p>{{end}}
 {{.CascadeChart}}{{end}}
 <h2>Most confused labels</h2>
 <p class="muted">Rows: gold label; columns: prediction. Darker is more.</p>
@@ -250,7 +253,7 @@ func writeHTML(w io.Writer, rep *Report) error {
 		"Rep": rep, "Router": routerLine(rep), "Thresholds": thresholdsLine(rep),
 		"Sweep":        template.HTML(sweepSVG(rep.Sweep, rep.Thresholds.Global)),
 		"Heatmap":      template.HTML(heatmapSVG(rep.Metrics.Confused)),
-		"CascadeChart": template.HTML(cascadeSVG(rep.Cascade)),
+		"CascadeChart": template.HTML(cascadeSVG(rep.Cascade, rep.Judge)),
 		"Bars":         template.HTML(barsSVG(rep.Metrics, worst)),
 		"BarsNote":     note,
 	})

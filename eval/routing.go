@@ -35,6 +35,9 @@ type Options struct {
 	// TopK is how many candidates the cascade table assumes a judge is
 	// shown (default DefaultTopK); top_k_recall ranks at least 10.
 	TopK int
+	// Judge, when set, runs the routing judge on the test rows the
+	// decision is unsure of (RunJudge), shown the top TopK intents.
+	Judge *JudgeOptions
 	// Progress, when set, hears how far each stage is.
 	Progress func(stage string, done, total int)
 	Logger   *slog.Logger
@@ -57,8 +60,11 @@ type Report struct {
 	// Cascade is the routing cascade on the test rows: what the
 	// embeddings decide at each threshold, and what a judge could do with
 	// the rest.
-	Cascade *Cascade   `json:"cascade"`
-	Fit     *FitReport `json:"fit,omitempty"`
+	Cascade *Cascade `json:"cascade"`
+	// Judge is what the routing judge did with the test rows (with
+	// Options.Judge).
+	Judge *JudgeReport `json:"judge,omitempty"`
+	Fit   *FitReport   `json:"fit,omitempty"`
 	// Calibration is what cross-validation on the intents' utterances
 	// chose when the router was built: the head's blend and the default
 	// threshold (absent when it did not run).
@@ -109,6 +115,7 @@ type Timing struct {
 	Build float64 `json:"build"`
 	Fit   float64 `json:"fit"`
 	Test  float64 `json:"test"`
+	Judge float64 `json:"judge,omitempty"`
 	Total float64 `json:"total"`
 }
 
@@ -192,6 +199,16 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 		rep.Fit.GlobalOnly = &Summary{Accuracy: m.Accuracy, InScopeAccuracy: m.InScopeAccuracy, OOSRecall: m.OOSRecall, OOSPrecision: m.OOSPrecision}
 	}
 	rep.Seconds.Test = since(t0)
+	if opt.Judge != nil {
+		var p func(done, total int)
+		if opt.Progress != nil {
+			p = func(done, total int) { opt.Progress(JudgeStage, done, total) }
+		}
+		if rep.Judge, err = RunJudge(ctx, r, scored, opt.TopK, *opt.Judge, p); err != nil {
+			return nil, nil, err
+		}
+		rep.Seconds.Judge = rep.Judge.Seconds
+	}
 	rep.Seconds.Total = since(start)
 	return rep, fitted, nil
 }

@@ -23,6 +23,12 @@ type series struct {
 // lineSVG draws series over x and y in [0, 1], with a dashed mark at markX
 // (none when NaN).
 func lineSVG(lines []series, xLabel string, markX float64) string {
+	return dotsSVG(lines, len(lines), xLabel, markX)
+}
+
+// dotsSVG is lineSVG that also marks each point of lines[from:] with a dot
+// (a series of one point is a dot alone).
+func dotsSVG(lines []series, from int, xLabel string, markX float64) string {
 	const w, h, left, right, top, bottom = 640, 300, 50, 150, 10, 40
 	pw, ph := float64(w-left-right), float64(h-top-bottom)
 	px := func(x float64) float64 { return left + x*pw }
@@ -46,6 +52,11 @@ func lineSVG(lines []series, xLabel string, markX float64) string {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.x[k]), py(clamp01(s.y[k]))))
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, s.color, strings.Join(pts, " "))
+		for k := range s.x {
+			if i >= from {
+				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`, px(s.x[k]), py(clamp01(s.y[k])), s.color)
+			}
+		}
 		ly := float64(top + 14 + 18*i)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"/>`, px(1)+12, ly-4, px(1)+30, ly-4, s.color)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f">%s</text>`, px(1)+36, ly, html.EscapeString(s.name))
@@ -73,8 +84,9 @@ func sweepSVG(pts []SweepPoint, used float64) string {
 	}, "global threshold (confidence)", used)
 }
 
-// cascadeSVG draws the cascade's accuracies against the share judged.
-func cascadeSVG(c *Cascade) string {
+// cascadeSVG draws the cascade's accuracies against the share judged, and,
+// with j, the accuracy with that judge at each threshold it covers (dots).
+func cascadeSVG(c *Cascade, j *JudgeReport) string {
 	if c == nil || len(c.Points) == 0 {
 		return ""
 	}
@@ -84,10 +96,18 @@ func cascadeSVG(c *Cascade) string {
 		acc = append(acc, p.DecidedAccuracy)
 		ceil = append(ceil, p.Ceiling)
 	}
-	return lineSVG([]series{
+	lines := []series{
 		{"decided accuracy", "#1f77b4", x, acc},
 		{fmt.Sprintf("ceiling (top %d)", c.K), "#2ca02c", x, ceil},
-	}, "share of prompts judged", math.NaN())
+	}
+	if j != nil {
+		var jx, jy []float64
+		for _, p := range j.Points {
+			jx, jy = append(jx, p.Share), append(jy, p.Accuracy)
+		}
+		lines = append(lines, series{"with " + clip(j.Model, 14), "#d62728", jx, jy})
+	}
+	return dotsSVG(lines, 2, "share of prompts judged", math.NaN())
 }
 
 // heatmapSVG draws a confusion matrix, cells shaded by their share of the

@@ -99,30 +99,34 @@ func CascadeTable(rows []Scored, g *router.Gate, k int) *Cascade {
 	c := &Cascade{K: k}
 	cands := Candidates(rows, k)
 	for step := 0; step <= cascadeSteps; step++ {
-		t := float64(step) / cascadeSteps
-		var decided, right, restIn, restHit, restOOS int
-		for i, r := range rows {
-			if DecidedByEmbedding(r, g, t) {
-				decided++
-				if r.Best == r.Gold {
-					right++
-				}
-				continue
-			}
-			if r.Gold == intents.OOS {
-				restOOS++
-				continue
-			}
-			restIn++
-			if slices.Contains(cands[i], r.Gold) {
-				restHit++
-			}
-		}
-		c.Points = append(c.Points, CascadePoint{Threshold: t, Decided: ratio(decided, len(rows)),
-			Judged: ratio(len(rows)-decided, len(rows)), DecidedAccuracy: ratio(right, decided),
-			RestTopKRecall: ratio(restHit, restIn), Ceiling: ratio(right+restHit+restOOS, len(rows))})
+		c.Points = append(c.Points, cascadePoint(rows, g, cands, float64(step)/cascadeSteps))
 	}
 	return c
+}
+
+// cascadePoint is the cascade at threshold t, the rows' candidates cands.
+func cascadePoint(rows []Scored, g *router.Gate, cands [][]string, t float64) CascadePoint {
+	var decided, right, restIn, restHit, restOOS int
+	for i, r := range rows {
+		if DecidedByEmbedding(r, g, t) {
+			decided++
+			if r.Best == r.Gold {
+				right++
+			}
+			continue
+		}
+		if r.Gold == intents.OOS {
+			restOOS++
+			continue
+		}
+		restIn++
+		if slices.Contains(cands[i], r.Gold) {
+			restHit++
+		}
+	}
+	return CascadePoint{Threshold: t, Decided: ratio(decided, len(rows)),
+		Judged: ratio(len(rows)-decided, len(rows)), DecidedAccuracy: ratio(right, decided),
+		RestTopKRecall: ratio(restHit, restIn), Ceiling: ratio(right+restHit+restOOS, len(rows))}
 }
 
 // SampleShots returns at most n rows of each label of rows, chosen at

@@ -3,17 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/semroute/semroute/eval"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/judge"
+	"github.com/semroute/semroute/router/upstream"
 )
 
 func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -42,7 +49,10 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	lf := addLabelFlags(fs, "eval", stderr)
 	shots := fs.Int("shots", 0, "train on a seeded sample of at most N rows of each --train label (oos included)")
 	seed := fs.Uint64("seed", 1, "with --shots, the sample's seed: the same seed, the same rows")
-	topK := fs.Int("top-k", eval.DefaultTopK, "candidates a judge would be shown, for the report's cascade table")
+	topK := fs.Int("top-k", eval.DefaultTopK, "candidates a judge is shown, for the report's cascade table and --judge (unless given: the config's routing.judge.top_k when it has one)")
+	judgeModel := fs.String("judge", "", "run the routing judge with this model of --config on the test rows the decision is unsure of (real calls: they cost)")
+	judgeBelow := fs.Float64("judge-below", 0, "with --judge, judge rows scoring under this, and every fallback (default: the config's routing.judge.below, else 0.5)")
+	parallel := fs.Int("parallel", 4, "with --judge, calls in flight at once")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,27 +65,30 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	opt := eval.Options{TrainFile: *train, ValFile: *val, TestFile: *test, Fit: *fit, Folds: *folds,
 		FitOpt: eval.FitOptions{Objective: obj, PerIntent: *perIntent}}
-	cfg, err := configOrDefault(*config)
-	if err != nil {
+	if err := readEvalRows(lf, &opt, *train, *val, *test); err != nil {
 		return err
-	}
-	opt.Config = cfg
-	for _, f := range []struct {
-		path string
-		dst  *[]intents.Example
-	}{{*train, &opt.Train}, {*val, &opt.Val}, {*test, &opt.Test}} {
-		if f.path == "" {
-			continue
-		}
-		if *f.dst, err = lf.read(f.path); err != nil {
-			return err
-		}
 	}
 	if *shots > 0 {
 		opt.Train = eval.SampleShots(opt.Train, *shots, *seed)
 		opt.TrainFile = fmt.Sprintf("%s (%d a label, seed %d)", *train, *shots, *seed)
 	}
+	cfg, err := evalConfig(*config, opt.Train)
+	if err != nil {
+		return err
+	}
+	opt.Config = cfg
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	opt.TopK = *topK
+	if j := cfg.Routing.Judge; j != nil && !set["top-k"] {
+		opt.TopK = j.TopK
+	}
+	if *judgeModel != "" {
+		opt.Judge, err = evalJudge(cfg, *config, *judgeModel, *judgeBelow, set["judge-below"], *parallel)
+	}
+	if err != nil {
+		return err
+	}
 	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
 	if err != nil {
 		return err
@@ -96,25 +109,114 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 
+	if j := rep.Judge; j != nil && j.Calls > 0 && j.Answered == 0 {
+		fmt.Fprintf(stderr, "semroute eval: none of the judge's %d calls gave an answer that counts (%v); every decision is the embeddings'\n", j.Calls, j.Errors)
+	}
 	if fitted != nil {
-		path := *thresholds
-		switch {
-		case path != "":
-		case cfg.Routing.ThresholdsFile != "":
-			path = cfg.Routing.ThresholdsFile
-		case *out != "":
-			path = filepath.Join(*out, "thresholds.json")
-		default:
-			path = "thresholds.json"
-		}
-		if err := fitted.Save(path); err != nil {
+		if err := saveFitted(fitted, *thresholds, cfg.Routing.ThresholdsFile, *out, stderr); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "semroute eval: wrote fitted thresholds to %s\n", path)
 	}
 	return emitReport(stdout, stderr, "eval", *out, "report", *asJSON, rep,
 		func(dir string) error { return eval.WriteReports(dir, rep) },
 		func(w io.Writer) error { return eval.WriteText(w, rep) })
+}
+
+// readEvalRows reads the train, val and test rows named (an empty path:
+// none) into opt.
+func readEvalRows(lf *labelFlags, opt *eval.Options, train, val, test string) error {
+	for _, f := range []struct {
+		path string
+		dst  *[]intents.Example
+	}{{train, &opt.Train}, {val, &opt.Val}, {test, &opt.Test}} {
+		if f.path == "" {
+			continue
+		}
+		var err error
+		if *f.dst, err = lf.read(f.path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveFitted writes fitted thresholds to path, else the config's
+// thresholds file, else thresholds.json in the report's directory or here.
+func saveFitted(fitted *router.Thresholds, path, configured, out string, stderr io.Writer) error {
+	switch {
+	case path != "":
+	case configured != "":
+		path = configured
+	case out != "":
+		path = filepath.Join(out, "thresholds.json")
+	default:
+		path = "thresholds.json"
+	}
+	if err := fitted.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "semroute eval: wrote fitted thresholds to %s\n", path)
+	return nil
+}
+
+// evalConfig loads the config at path (router.Default() without one),
+// which may leave its intents to the training rows: it must be valid with
+// them added, as the eval adds them.
+func evalConfig(path string, train []intents.Example) (*router.Config, error) {
+	if path == "" {
+		return router.Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	cfg, err := router.Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	check := cfg.Clone()
+	check.AddExamples(train)
+	if err := check.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// evalJudge is the judge of `eval --judge MODEL`: MODEL of cfg called
+// through the upstream pool (no budgets, no cache), asked about rows
+// scoring under below (the config's routing.judge.below unless given,
+// else 0.5), parallel calls at a time, with the config's judge timeout
+// and examples or their defaults.
+func evalJudge(cfg *router.Config, config, model string, below float64, belowSet bool, parallel int) (*eval.JudgeOptions, error) {
+	if config == "" {
+		return nil, usageError{fmt.Errorf("--judge %s needs --config FILE defining the model", model)}
+	}
+	var names []string
+	for _, m := range cfg.Models {
+		names = append(names, m.Name)
+	}
+	if !slices.Contains(names, model) {
+		return nil, usageError{fmt.Errorf("--judge %q: not a model of %s (its models: %s)", model, config, strings.Join(names, ", "))}
+	}
+	opt := &eval.JudgeOptions{Model: model, Below: 0.5, Timeout: 3 * time.Second, Examples: 3, Parallel: parallel}
+	if j := cfg.Routing.Judge; j != nil {
+		opt.Below, opt.Timeout, opt.Examples = j.Below, time.Duration(j.TimeoutMS)*time.Millisecond, j.Examples
+	}
+	if belowSet {
+		opt.Below = below
+	}
+	switch {
+	case opt.Below <= 0 || opt.Below > 1:
+		return nil, usageError{fmt.Errorf("--judge-below %v: want a score in (0, 1]", opt.Below)}
+	case parallel < 1:
+		return nil, usageError{fmt.Errorf("--parallel %d: want at least 1", parallel)}
+	}
+	pool := upstream.NewPool(cfg, nil)
+	if env := pool.Model(model).Unconfigured(); env != "" {
+		return nil, fmt.Errorf("--judge %s: the model is not configured: set %s (its api_key_env) to its API key", model, env)
+	}
+	opt.LLM = judge.Upstream(pool, model)
+	return opt, nil
 }
 
 // checkEvalFlags refuses flags that do not go together.
@@ -170,7 +272,7 @@ const minBar = 1000
 func newBars(w io.Writer, quiet bool) *bars { return &bars{w: w, off: quiet} }
 
 func (b *bars) update(stage string, done, total int) {
-	if b.off || total < minBar {
+	if b.off || total < minBar && stage != eval.JudgeStage { // the judge's calls are slow: a bar for any number
 		return
 	}
 	b.mu.Lock()

@@ -31,7 +31,7 @@ Usage:
   semroute ingest --config FILE --collection NAME PATH...  add documents to a rag collection
   semroute eval rag --questions FILE --corpus FILE        retrieval quality: vector, BM25, hybrid, RRF
   semroute eval safety --data FILE [--exemplars FILE]    the moderation detector: recall, false positives
-  semroute eval [--config FILE] [--train FILE [--shots N] [--seed S]] --test FILE [--val FILE] [--fit] [--objective O] [--top-k K] [--out DIR] [--json]
+  semroute eval [--config FILE] [--train FILE [--shots N] [--seed S]] --test FILE [--val FILE] [--fit] [--objective O] [--top-k K] [--judge MODEL [--judge-below S]] [--out DIR] [--json]
   semroute eval cascade --data FILE [--models weak,strong] [--cost MODEL=USD] [--target-quality Q | --budget USD] [--out DIR] [--json]
 
 Run 'semroute COMMAND --help' for a command's flags.
