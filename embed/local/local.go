@@ -18,18 +18,16 @@ import (
 // FileName is the vectors file's name inside the cache directory.
 const FileName = "wink-glove-100d.semvec"
 
-// DefaultPath is where `semroute model import` writes the vectors file and
-// where Open looks by default: $SEMROUTE_CACHE, else $XDG_CACHE_HOME/semroute,
-// else ~/.cache/semroute.
+// DefaultPath is where Open looks when given no path: FileName in CacheDir.
+// The command (cmd/semroute) puts $SEMROUTE_CACHE first and passes the
+// path in; this package reads no variable of its own.
 func DefaultPath() string {
 	return filepath.Join(CacheDir(), FileName)
 }
 
-// CacheDir is the directory of DefaultPath.
+// CacheDir is the directory of DefaultPath: $XDG_CACHE_HOME/semroute, else
+// ~/.cache/semroute (os.UserCacheDir).
 func CacheDir() string {
-	if d := os.Getenv("SEMROUTE_CACHE"); d != "" {
-		return d
-	}
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "semroute")
 	}
