@@ -31,9 +31,7 @@ type edge struct{ from, to string }
 // (issue 20 removes them). Delete an entry once its import is gone; never
 // add one.
 var known = map[edge]string{
-	{"rag", "router"}:          "rag.OptionsOf takes the config's *router.RAGCollection (config types to a package of their own)",
-	{"rag", "router/upstream"}: "rag's answers call the models through *upstream.Pool and upstream.Message",
-	{"moderation", "router"}:   "moderation's semantic detector is a *router.Router over its examples (the head to a package of its own)",
+	{"moderation", "router"}: "moderation's semantic detector is a *router.Router over its examples (the head to a package of its own)",
 }
 
 // pkg is what `go list -json` says of a package.
