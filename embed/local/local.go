@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/semroute/semroute/embed"
-	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // FileName is the vectors file's name inside the cache directory.
@@ -219,7 +219,7 @@ func (e *Embedder) AppendFeatures(dst []embed.Feature, text string) []embed.Feat
 // The table is large and read at random, a few dependent lines a word:
 // its slot, then its offset, string and vector. Before the lookups proper,
 // it asks for every word's slot together, then for what the slots point
-// at (flat.Prefetch), so that the words' cache misses overlap.
+// at (simd.Prefetch), so that the words' cache misses overlap.
 func (e *Embedder) ranks(s *state) {
 	s.addrs, s.hashes = s.addrs[:0], s.hashes[:0]
 	for i := 0; i < s.tok.Len(); i++ {
@@ -227,12 +227,12 @@ func (e *Embedder) ranks(s *state) {
 		s.hashes = append(s.hashes, h)
 		s.addrs = append(s.addrs, e.t.slotAddr(h))
 	}
-	flat.Prefetch(s.addrs)
+	simd.Prefetch(s.addrs)
 	s.addrs = s.addrs[:0]
 	for _, h := range s.hashes {
 		s.addrs = e.t.entryLines(s.addrs, h)
 	}
-	flat.Prefetch(s.addrs)
+	simd.Prefetch(s.addrs)
 	s.ranks = s.ranks[:0]
 	for i := 0; i < s.tok.Len(); i++ {
 		w := s.tok.Word(i)

@@ -22,6 +22,8 @@ type rule struct{ from, to []string }
 var rules = []rule{
 	{from: []string{"index"}, to: []string{"router", "moderation"}},
 	{from: []string{"rag", "moderation", "embed"}, to: []string{"router"}},
+	// The embedders' vector kernels are internal/simd's, not the index's.
+	{from: []string{"embed"}, to: []string{"index"}},
 }
 
 // edge is a dependency of a package on another, module-relative.
