@@ -16,8 +16,12 @@ import (
 // run themselves.
 //
 // The variables a config names (api_key_env of models, embedders and the
-// external moderator, env of API keys) are read where the config is used,
-// in router/upstream and router/gateway.
+// external moderator, env of server.api_keys) are read through lookupEnv,
+// which cmd passes to router/upstream.NewPool and gateway.Options: the
+// gateway reads them again on each reload of the config.
+
+// lookupEnv reads a variable a config names (os.LookupEnv).
+var lookupEnv = os.LookupEnv
 
 // envPGDSN is $SEMROUTE_PG_DSN: the PostgreSQL DSN when the config's
 // index.dsn (or bench pgvector's --dsn) is empty.
