@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,13 +21,19 @@ type keyset struct {
 	names  []string
 }
 
-func newKeyset(keys []router.APIKey) (*keyset, error) {
+// getenv is the variable's value through Options.LookupEnv ("" when unset).
+func (s *Server) getenv(name string) string {
+	v, _ := s.opt.LookupEnv(name)
+	return v
+}
+
+func newKeyset(keys []router.APIKey, lookup func(string) (string, bool)) (*keyset, error) {
 	ks := &keyset{}
 	for _, k := range keys {
 		var h [32]byte
 		switch {
 		case k.Env != "":
-			v := os.Getenv(k.Env)
+			v, _ := lookup(k.Env)
 			if v == "" {
 				return nil, fmt.Errorf("server.api_keys %q: the variable %s is not set", k.Name, k.Env)
 			}

@@ -102,7 +102,7 @@ func (s *Server) judge(ctx context.Context, st *state, texts ...string) (verdict
 			return verdict{}, nil, err
 		}
 		if e := m.External; e != nil {
-			ext := &moderation.External{BaseURL: e.BaseURL, Model: e.Model, APIKey: os.Getenv(e.APIKeyEnv), Timeout: time.Duration(e.TimeoutMS) * time.Millisecond}
+			ext := &moderation.External{BaseURL: e.BaseURL, Model: e.Model, APIKey: s.getenv(e.APIKeyEnv), Timeout: time.Duration(e.TimeoutMS) * time.Millisecond}
 			xf, err := ext.Check(ctx, t)
 			switch {
 			case err != nil && e.OnError == "closed":

@@ -64,6 +64,10 @@ type Options struct {
 	// server.memory_limit_mb: cmd sets it when GOMEMLIMIT is in the
 	// environment, which wins.
 	KeepMemoryLimit bool
+	// LookupEnv reads the variables the config names (api_key_env of
+	// models and of the external moderator, env of server.api_keys), on
+	// every load and reload; cmd passes its own. Nil is os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 }
 
 // IntentStore keeps the intents as changed through the API.
@@ -147,6 +151,9 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // New makes a server that answers /healthz at once and the rest once Load
 // has built a router.
 func New(opt Options) *Server {
+	if opt.LookupEnv == nil {
+		opt.LookupEnv = os.LookupEnv
+	}
 	s := &Server{opt: opt, log: opt.Logger, m: newMetrics(),
 		bud:    budgets{reserved: map[string]float64{}, estimate: map[string]float64{}, fired: map[string]bool{}, now: time.Now},
 		canary: canaries{results: map[string][]outcome{}, stopped: map[string]string{}, now: time.Now}}
@@ -234,7 +241,7 @@ func (s *Server) Watch(ctx context.Context) {
 }
 
 func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
-	keys, err := newKeyset(cfg.Server.APIKeys)
+	keys, err := newKeyset(cfg.Server.APIKeys, s.opt.LookupEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +269,7 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 	if _, err := s.cascadeModel(ctx, cfg.Cascade); err != nil {
 		return nil, err
 	}
-	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}, det: det, judge: s.newJudge(cfg)}
+	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m, s.opt.LookupEnv), keys: keys, auto: map[string]bool{}, det: det, judge: s.newJudge(cfg)}
 	for _, a := range cfg.Server.AutoModels {
 		st.auto[a] = true
 	}
