@@ -98,10 +98,10 @@ func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intent
 	switch {
 	case errors.As(err, &over):
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(over.reset.Sub(over.now).Seconds()))))
-		fail(c, http.StatusTooManyRequests, typeRate, "budget_exceeded", "", over.Error())
+		fail(c, kindRateLimited, "budget_exceeded", "", over.Error())
 		return target, release, false
 	case err != nil:
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return target, release, false
 	}
 	if downgrade != "" && len(target.Model) > 1 {
@@ -275,7 +275,7 @@ func (s *Server) spendReport(c *gin.Context) {
 	st := s.st.Load()
 	ledger, err := s.spendLedger(st.cfg)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	now := s.bud.now()
@@ -289,7 +289,7 @@ func (s *Server) spendReport(c *gin.Context) {
 	s.bud.mu.Unlock()
 	days, err := ledger.Days()
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"days": days, "budgets": bs})

@@ -103,7 +103,7 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 	ctx := c.Request.Context()
 	cm, err := s.cascadeModel(ctx, st.cfg.Cascade)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		fail(c, kindInternal, "", "", err.Error())
 		return
 	}
 	target, release, ok := s.admit(c, st, intents.Target{Model: models})
@@ -154,7 +154,7 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 			continue
 		}
 		if err := s.book(c, st, res); err != nil {
-			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked: "+err.Error())
+			fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
 			return
 		}
 		s.m.usage(res)
@@ -178,7 +178,7 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		break
 	}
 	if last.Model == "" {
-		s.upstreamFailed(c, lastErr)
+		upstreamFailed(c, lastErr)
 		return
 	}
 	strong := models[len(models)-1]

@@ -18,16 +18,6 @@ import (
 	"github.com/semroute/semroute/router/upstream"
 )
 
-// answerRequestError answers a decode problem.
-func answerRequestError(c *gin.Context, err error) {
-	var re *requestError
-	if errors.As(err, &re) {
-		fail(c, re.status, typeInvalid, re.code, re.param, re.msg)
-		return
-	}
-	fail(c, http.StatusBadRequest, typeInvalid, "", "", err.Error())
-}
-
 // decide routes text and records the decision in metrics and the log
 // fields (the intent only, never the text). keepVec keeps the embedding
 // routing computes, for the semantic cache (see routedVec). With a
@@ -70,7 +60,7 @@ func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (r
 func (s *Server) route(c *gin.Context) {
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	var req struct {
@@ -85,12 +75,8 @@ func (s *Server) route(c *gin.Context) {
 		return
 	}
 	d, err := s.decide(c, s.st.Load(), *req.Input, false)
-	if errors.Is(err, router.ErrEmptyPrompt) {
-		badRequest(c, "input", "input is empty")
-		return
-	}
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		answerError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, d)
@@ -112,12 +98,12 @@ func (s *Server) chat(c *gin.Context) {
 	st := s.st.Load()
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	req, err := decodeChat(body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	if !s.moderateInput(c, st, req) {
@@ -132,8 +118,11 @@ func (s *Server) chat(c *gin.Context) {
 			return
 		}
 		d, err := s.decide(c, st, text, semanticLookup(st.cfg.Cache, req, text))
-		if err != nil {
-			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		if errors.Is(err, router.ErrEmptyPrompt) {
+			err = bad("messages", "no user message with text to route on")
+		}
+		if err != nil { // 400 for a prompt the router refuses, 500 for its own failure (was 500 for both)
+			answerError(c, err)
 			return
 		}
 		target = d.Target
@@ -148,7 +137,7 @@ func (s *Server) chat(c *gin.Context) {
 		target = intents.Target{Model: intents.Models{req.Model}}
 		c.Set("intent", "")
 	default:
-		fail(c, http.StatusNotFound, typeInvalid, "model_not_found", "model",
+		fail(c, kindMissing, "model_not_found", "model",
 			fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
 		return
 	}
@@ -171,7 +160,7 @@ func (s *Server) chat(c *gin.Context) {
 	case len(target.Model) > 0:
 		s.callModels(c, st, target, req)
 	default: // a fallback that is flag or redact itself, which validation refuses
-		fail(c, http.StatusInternalServerError, typeServer, "", "", fmt.Sprintf("this prompt routes to %s, which gives no answer", target.String()))
+		fail(c, kindInternal, "", "", fmt.Sprintf("this prompt routes to %s, which gives no answer", target.String()))
 	}
 }
 
@@ -200,7 +189,7 @@ func (s *Server) moderationTarget(c *gin.Context, st *state, action string, req 
 			req.Messages[i].Content = moderation.Redact(m.Content, moderation.FindPII(m.Content))
 		}
 		if err := rewriteMessages(req); err != nil {
-			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+			fail(c, kindInternal, "", "", err.Error())
 			return false
 		}
 	}
@@ -245,11 +234,11 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	}
 	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)
 	if err != nil {
-		s.upstreamFailed(c, err)
+		upstreamFailed(c, err)
 		return
 	}
 	if err := s.book(c, st, res); err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked, so it is not sent: "+err.Error())
+		fail(c, kindUnavailable, "", "", "the answer's cost could not be booked, so it is not sent: "+err.Error())
 		return
 	}
 	s.m.usage(res)
@@ -273,44 +262,6 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 		// wait.
 		c.Writer.Flush()
 		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
-	}
-}
-
-// upstreamFailed answers a failed upstream call that sent nothing yet.
-func (s *Server) upstreamFailed(c *gin.Context, err error) {
-	var ue *upstream.Error
-	if !errors.As(err, &ue) {
-		fail(c, http.StatusBadGateway, typeUpstream, "", "", err.Error())
-		return
-	}
-	c.Set("model", ue.Model)
-	switch ue.Kind {
-	case upstream.KindCanceled:
-		clientClosed(c)
-	case upstream.KindClient:
-		// The upstream refused the request itself: pass its answer on.
-		var e struct {
-			Error json.RawMessage `json:"error"`
-		}
-		if json.Unmarshal(ue.Body, &e) == nil && len(e.Error) > 0 {
-			c.Data(ue.Status, "application/json", ue.Body)
-			c.Abort()
-			return
-		}
-		fail(c, ue.Status, typeInvalid, "upstream_rejected", "", fmt.Sprintf("model %s rejected the request (HTTP %d)", ue.Model, ue.Status))
-	case upstream.KindUnconfigured:
-		fail(c, http.StatusServiceUnavailable, typeServer, "model_not_configured", "", ue.Err.Error())
-	case upstream.KindRateLimited:
-		if ue.RetryAfter > 0 {
-			c.Header("Retry-After", strconv.Itoa(int((ue.RetryAfter+time.Second-1)/time.Second)))
-		}
-		fail(c, http.StatusTooManyRequests, typeRate, "upstream_rate_limited", "", ue.Error())
-	case upstream.KindBreakerOpen:
-		fail(c, http.StatusServiceUnavailable, typeUpstream, "upstream_unavailable", "", ue.Error())
-	case upstream.KindTimeout:
-		fail(c, http.StatusGatewayTimeout, typeUpstream, "upstream_timeout", "", ue.Error())
-	default:
-		fail(c, http.StatusBadGateway, typeUpstream, "upstream_error", "", ue.Error())
 	}
 }
 
@@ -404,7 +355,7 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 		return
 	}
 	if !w.started {
-		s.upstreamFailed(c, err)
+		upstreamFailed(c, err)
 		return
 	}
 	var ue *upstream.Error

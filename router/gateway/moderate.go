@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -152,7 +151,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 	}
 	v, spans, err := s.judge(c.Request.Context(), st, texts...)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "moderation: "+err.Error())
+		fail(c, kindInternal, "", "", "moderation: "+err.Error())
 		return false
 	}
 	if v.action == "" {
@@ -173,7 +172,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 			}
 		}
 		if err := rewriteMessages(req); err != nil {
-			fail(c, http.StatusInternalServerError, typeServer, "", "", "moderation: "+err.Error())
+			fail(c, kindInternal, "", "", "moderation: "+err.Error())
 			return false
 		}
 	}

@@ -44,12 +44,12 @@ func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, 
 	name := c.Param("collection")
 	rc := st.cfg.RAGNamed(name)
 	if rc == nil {
-		fail(c, http.StatusNotFound, typeNotFound, "collection_not_found", "collection", fmt.Sprintf("no rag collection named %q in the config", name))
+		fail(c, kindNotFound, "collection_not_found", "collection", fmt.Sprintf("no rag collection named %q in the config", name))
 		return nil, nil, false
 	}
 	col, err := s.collection(c.Request.Context(), *rc)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return nil, nil, false
 	}
 	return col, rc, true
@@ -62,7 +62,7 @@ func (s *Server) ragAddDocuments(c *gin.Context) {
 	}
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	var many struct {
@@ -91,7 +91,7 @@ func (s *Server) ragAddDocuments(c *gin.Context) {
 	}
 	stats, err := col.Ingest(c.Request.Context(), docs)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		fail(c, kindInternal, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, stats)
@@ -104,10 +104,10 @@ func (s *Server) ragDeleteDocument(c *gin.Context) {
 	}
 	if err := col.Delete(c.Request.Context(), c.Param("id")); err != nil {
 		if errors.Is(err, rag.ErrNotFound) {
-			fail(c, http.StatusNotFound, typeNotFound, "document_not_found", "id", err.Error())
+			fail(c, kindNotFound, "document_not_found", "id", err.Error())
 			return
 		}
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		fail(c, kindInternal, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": c.Param("id")})
@@ -192,7 +192,7 @@ func (s *Server) ragQuery(c *gin.Context) {
 	}
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	var req struct {
@@ -221,7 +221,7 @@ func (s *Server) ragQuery(c *gin.Context) {
 	}
 	res, err := s.ask(c.Request.Context(), s.st.Load(), col, rc, rag.Query{Text: req.Query, K: req.K, Mode: req.Mode, Filter: req.Filter}, nil)
 	if err != nil {
-		s.upstreamFailed(c, err)
+		upstreamFailed(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, res)
@@ -233,17 +233,17 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 	rc := st.cfg.RAGNamed(name)
 	col, err := s.collection(c.Request.Context(), *rc)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	res, err := s.ask(c.Request.Context(), st, col, rc, rag.Query{Text: text}, req.Body)
 	if err != nil {
-		s.upstreamFailed(c, err)
+		upstreamFailed(c, err)
 		return
 	}
 	if res.Model != "" { // the answering model's cost joins the ledger
 		if err := s.book(c, st, upstream.Result{Model: res.Model, Cost: res.Cost}); err != nil {
-			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked: "+err.Error())
+			fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
 			return
 		}
 	}

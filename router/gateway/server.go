@@ -301,13 +301,13 @@ func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
 		s.log.Error("panic while serving", "path", c.FullPath(), "err", err, "stack", string(debug.Stack()))
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "internal error")
+		fail(c, kindInternal, "", "", "internal error")
 	}), s.accessLog, s.limitBody)
 	e.NoRoute(func(c *gin.Context) {
-		fail(c, http.StatusNotFound, typeNotFound, "unknown_url", "", fmt.Sprintf("no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
+		fail(c, kindNotFound, "unknown_url", "", fmt.Sprintf("no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		fail(c, http.StatusMethodNotAllowed, typeInvalid, "method_not_allowed", "", fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		fail(c, kindMethod, "method_not_allowed", "", fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.HandleMethodNotAllowed = true
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -365,7 +365,7 @@ func (s *Server) readyz(c *gin.Context) {
 
 func (s *Server) needState(c *gin.Context) {
 	if !s.Ready() {
-		fail(c, http.StatusServiceUnavailable, typeServer, "not_ready", "", "semroute is still building its router; retry shortly")
+		fail(c, kindUnavailable, "not_ready", "", "semroute is still building its router; retry shortly")
 	}
 }
 
