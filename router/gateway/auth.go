@@ -84,7 +84,7 @@ func (s *Server) authorize(admin bool) gin.HandlerFunc {
 		}
 		key := presentedKey(c)
 		scope, name := ks.check(key)
-		c.Set("key", name) // for budgets and spend; never the key itself
+		exchangeOf(c).key = name // for budgets and spend; never the key itself
 		switch {
 		case key == "" || scope == "":
 			fail(c, kindUnauthorized, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")

@@ -51,7 +51,7 @@ func (s *Server) spendLedger(cfg *router.Config) (spend.Store, error) {
 
 // who are the request's key and team.
 func who(c *gin.Context, cfg *router.Config) (key, team string) {
-	key = c.GetString("key")
+	key = exchangeOf(c).key
 	for t, keys := range cfg.Teams {
 		for _, k := range keys {
 			if k == key && key != "" {
@@ -199,7 +199,7 @@ func price(cfg *router.Config, model string) float64 {
 // teams are configured (each booking is an fsync).
 func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 	key, team := who(c, st.cfg)
-	return s.bookAs(st, key, team, c.GetString("intent"), res)
+	return s.bookAs(st, key, team, exchangeOf(c).intent, res)
 }
 
 // bookAs is book for a call of key and team, counted to intent.

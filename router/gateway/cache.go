@@ -31,7 +31,7 @@ func (s *Server) responseCache(cc *router.CacheConfig) ResponseCache {
 // fromCache answers a model-bound request from the cache when it can. It
 // returns true when it answered; otherwise keep, when not nil, stores the
 // upstream's answer.
-func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req *chatRequest) (answered bool, keep func(upstream.Result)) {
+func (s *Server) fromCache(c *gin.Context, st *state, x *exchange, target intents.Target, req *chatRequest) (answered bool, keep func(upstream.Result)) {
 	cc := st.cfg.Cache
 	if cc == nil {
 		return false, nil
@@ -46,16 +46,16 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 	}
 	// The routed intent joins the key: semantic matches stay within one
 	// intent, which also keeps each scan short.
-	exact, ctx := cache.Keys(target.String()+"|"+c.GetString("intent"), req.Body, msgs)
+	exact, ctx := cache.Keys(target.String()+"|"+x.intent, req.Body, msgs)
 	key := cache.Key{Exact: exact, Context: ctx}
 	threshold := 0.0
 	if cc.Semantic {
 		threshold = cc.SemanticThreshold
-		if v, ok := cc.PerIntent[c.GetString("intent")]; ok {
+		if v, ok := cc.PerIntent[x.intent]; ok {
 			threshold = v
 		}
 		if text := lastUser(req); text != "" {
-			key.Vec = routedVec(c, text)
+			key.Vec = routedVec(x, text)
 			if key.Vec == nil {
 				if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
 					flat.Normalize(vs[0])
@@ -92,7 +92,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 	h.Set("X-Semroute-Cost", "0")
 	s.m.cache.WithLabelValues("hit_" + kind).Inc()
 	s.m.cacheSaved.Add(e.Cost)
-	c.Set("model", e.Model)
+	x.model = e.Model
 	if !req.Stream {
 		c.Data(200, "application/json", e.Body)
 		return true, nil
@@ -164,22 +164,12 @@ func (s *Server) storeLater(store ResponseCache, key cache.Key, e cache.Entry) {
 // a hit. It must not run while requests are still coming in.
 func (s *Server) flushCacheWrites() { s.pending.Wait() }
 
-// routed is the text a request was routed on and its unit embedding.
-type routed struct {
-	text string
-	vec  []float32
-}
-
-const routedKey = "semroute.routed"
-
 // routedVec is the embedding routing computed, when it routed on text
 // (with route_turns 1 it routes on the last user turn, which the semantic
 // cache looks up), and nil otherwise.
-func routedVec(c *gin.Context, text string) []float32 {
-	if v, ok := c.Get(routedKey); ok {
-		if r := v.(routed); r.text == text && len(r.vec) > 0 {
-			return r.vec
-		}
+func routedVec(x *exchange, text string) []float32 {
+	if r := x.routed; r.text == text && len(r.vec) > 0 {
+		return r.vec
 	}
 	return nil
 }

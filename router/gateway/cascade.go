@@ -194,7 +194,8 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 	h.Set("X-Semroute-Model", last.Model)
 	h.Set("X-Semroute-Cost", strconv.FormatFloat(total, 'g', 6, 64))
 	h.Set("X-Semroute-Saved", strconv.FormatFloat(saved, 'g', 6, 64))
-	c.Set("model", last.Model)
+	x := exchangeOf(c)
+	x.model, x.cost = last.Model, total
 	out := s.moderateOutput(c, st, last.Body)
 	if !stream {
 		c.Data(http.StatusOK, "application/json", out)

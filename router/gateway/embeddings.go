@@ -139,7 +139,7 @@ func (s *Server) embeddings(c *gin.Context) {
 		answerError(c, err)
 		return
 	}
-	c.Set("model", fp.Model)
+	exchangeOf(c).model = fp.Model
 	vecs, err := emb.Embed(c.Request.Context(), req.texts)
 	if err == nil && len(vecs) != len(req.texts) {
 		err = fmt.Errorf("it returned %d vectors for %d texts", len(vecs), len(req.texts))

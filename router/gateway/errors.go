@@ -173,7 +173,7 @@ func upstreamFailed(c *gin.Context, err error) {
 		answerError(c, failure(kindUpstream, "", "", err.Error()))
 		return
 	}
-	c.Set("model", ue.Model)
+	exchangeOf(c).model = ue.Model
 	switch ue.Kind {
 	case upstream.KindCanceled:
 		clientClosed(c)

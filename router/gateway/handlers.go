@@ -22,14 +22,14 @@ import (
 // fields (the intent only, never the text). keepVec keeps the embedding
 // routing computes, for the semantic cache (see routedVec). With a
 // routing judge, an unsure decision is the judge's (see judged).
-func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (router.Decision, error) {
+func (s *Server) decide(c *gin.Context, st *state, x *exchange, text string, keepVec bool) (router.Decision, error) {
 	var d router.Decision
 	var err error
 	if keepVec || st.judge != nil {
 		var vec []float32
 		d, vec, err = st.router.RouteVec(c.Request.Context(), text, nil)
 		if keepVec {
-			c.Set(routedKey, routed{text, vec})
+			x.routed = routed{text, vec}
 		}
 		if err == nil && st.judge != nil {
 			d = s.judged(c, st, d, text, vec)
@@ -50,7 +50,7 @@ func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (r
 	if d.Fallback {
 		s.m.outOfScope.Inc()
 	}
-	c.Set("intent", intent)
+	x.intent = intent
 	if s.opt.Debug {
 		s.log.Debug("routed", "prompt", text, "intent", intent, "score", d.Score)
 	}
@@ -74,7 +74,7 @@ func (s *Server) route(c *gin.Context) {
 		badRequest(c, "input", "missing input: the prompt to route")
 		return
 	}
-	d, err := s.decide(c, s.st.Load(), *req.Input, false)
+	d, err := s.decide(c, s.st.Load(), exchangeOf(c), *req.Input, false)
 	if err != nil {
 		answerError(c, err)
 		return
@@ -94,95 +94,124 @@ func (s *Server) models(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
 }
 
+// chat answers a chat completion. Its steps read in order; each one that
+// ends the request answers it and returns false.
 func (s *Server) chat(c *gin.Context) {
-	st := s.st.Load()
+	st, x := s.st.Load(), exchangeOf(c)
+	req, err := readChat(c)
+	if err != nil {
+		answerError(c, err)
+		return
+	}
+	_ = s.moderateInput(c, st, x, req) &&
+		s.decideChat(c, st, x, req) &&
+		s.chooseTarget(c, st, x, req) &&
+		s.answer(c, st, x, req)
+}
+
+// readChat reads and decodes a chat completion's body.
+func readChat(c *gin.Context) (*chatRequest, error) {
 	body, err := readBody(c.Request.Body)
 	if err != nil {
+		return nil, err
+	}
+	return decodeChat(body)
+}
+
+// decideChat sets x's decision and target: for an auto model, where the
+// router (and, when unsure, the judge) sends the conversation; for a
+// configured model, that model.
+func (s *Server) decideChat(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
+	if !st.auto[req.Model] {
+		if st.pool.Model(req.Model) == nil {
+			fail(c, kindMissing, "model_not_found", "model",
+				fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
+			return false
+		}
+		x.target = intents.Target{Model: intents.Models{req.Model}}
+		return true
+	}
+	text := routingText(req.Messages, st.cfg.Server.RouteTurns)
+	if strings.TrimSpace(text) == "" {
+		badRequest(c, "messages", "no user message with text to route on")
+		return false
+	}
+	d, err := s.decide(c, st, x, text, semanticLookup(st.cfg.Cache, req, text))
+	if errors.Is(err, router.ErrEmptyPrompt) {
+		err = bad("messages", "no user message with text to route on")
+	}
+	if err != nil { // 400 for a prompt the router refuses, 500 for its own failure (was 500 for both)
 		answerError(c, err)
-		return
+		return false
 	}
-	req, err := decodeChat(body)
-	if err != nil {
-		answerError(c, err)
-		return
+	x.decision, x.target = &d, d.Target
+	h := c.Writer.Header()
+	h.Set("X-Semroute-Intent", x.intent)
+	h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
+	h.Set("X-Semroute-Decided-By", d.DecidedBy)
+	if d.Judge != nil {
+		h.Set("X-Semroute-Judge", judgeHeader(d.Judge))
 	}
-	if !s.moderateInput(c, st, req) {
-		return
+	return true
+}
+
+// chooseTarget applies the segments to x's target, then the action of a
+// moderation intent: block and handoff answer, flag and redact go on to
+// the fallback.
+func (s *Server) chooseTarget(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
+	c.Writer.Header().Set("X-Semroute-Target", x.target.String())
+	x.target = segment(c, st.cfg, x, lastUser(req))
+	if a := x.target.Moderation; a != "" {
+		if !s.moderationTarget(c, st, x, a, req) {
+			return false
+		}
+		x.target = st.cfg.Fallback // flag or redact: the prompt goes on
 	}
-	var target intents.Target
-	switch {
-	case st.auto[req.Model]:
-		text := routingText(req.Messages, st.cfg.Server.RouteTurns)
-		if strings.TrimSpace(text) == "" {
-			badRequest(c, "messages", "no user message with text to route on")
-			return
-		}
-		d, err := s.decide(c, st, text, semanticLookup(st.cfg.Cache, req, text))
-		if errors.Is(err, router.ErrEmptyPrompt) {
-			err = bad("messages", "no user message with text to route on")
-		}
-		if err != nil { // 400 for a prompt the router refuses, 500 for its own failure (was 500 for both)
-			answerError(c, err)
-			return
-		}
-		target = d.Target
-		h := c.Writer.Header()
-		h.Set("X-Semroute-Intent", c.GetString("intent"))
-		h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
-		h.Set("X-Semroute-Decided-By", d.DecidedBy)
-		if d.Judge != nil {
-			h.Set("X-Semroute-Judge", judgeHeader(d.Judge))
-		}
-	case st.pool.Model(req.Model) != nil:
-		target = intents.Target{Model: intents.Models{req.Model}}
-		c.Set("intent", "")
-	default:
-		fail(c, kindMissing, "model_not_found", "model",
-			fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
-		return
-	}
-	c.Writer.Header().Set("X-Semroute-Target", target.String())
-	target = segment(c, st.cfg, target, lastUser(req))
-	if a := target.Moderation; a != "" {
-		if !s.moderationTarget(c, st, a, req) {
-			return
-		}
-		target = st.cfg.Fallback // flag or redact: the prompt goes on
-	}
+	return true
+}
+
+// answer answers from x's target: a collection, a cascade, a person or a
+// model tier; the answer is post-moderated there.
+func (s *Server) answer(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
+	target := x.target
 	switch {
 	case target.RAG != "":
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
 	case len(target.Cascade) > 0:
 		s.chatCascade(c, st, target.Cascade, req)
 	case target.Handoff != "":
-		score, _ := strconv.ParseFloat(c.Writer.Header().Get("X-Semroute-Score"), 64)
-		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})
+		d := handoff.Decision{Intent: x.intent}
+		if x.decision != nil {
+			d.Score = x.decision.Score
+		}
+		s.chatHandoff(c, st, target.Handoff, req, d)
 	case len(target.Model) > 0:
-		s.callModels(c, st, target, req)
+		s.callModels(c, st, x, target, req)
 	default: // a fallback that is flag or redact itself, which validation refuses
 		fail(c, kindInternal, "", "", fmt.Sprintf("this prompt routes to %s, which gives no answer", target.String()))
 	}
+	return true
 }
 
 // moderationTarget applies the action of an intent whose target is a
 // moderation action: block and handoff answer (false); flag and redact
 // mark the request and let it go on to the fallback (true).
-func (s *Server) moderationTarget(c *gin.Context, st *state, action string, req *chatRequest) bool {
-	c.Writer.Header().Set("X-Semroute-Moderation", c.GetString("intent")+";action="+action)
+func (s *Server) moderationTarget(c *gin.Context, st *state, x *exchange, action string, req *chatRequest) bool {
+	c.Writer.Header().Set("X-Semroute-Moderation", x.intent+";action="+action)
 	switch action {
 	case "block":
 		refusal := "I can't help with that request."
 		if st.cfg.Moderation != nil {
 			refusal = st.cfg.Moderation.Refusal
 		}
-		writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": c.GetString("intent")}})
+		writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": x.intent}})
 		return false
 	case "handoff":
 		queue := "safety"
 		if st.cfg.Moderation != nil {
 			queue = st.cfg.Moderation.HandoffQueue
 		}
-		s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: c.GetString("intent"), Reason: "moderation intent"})
+		s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: x.intent, Reason: "moderation intent"})
 		return false
 	case "redact":
 		for i, m := range req.Messages {
@@ -199,12 +228,12 @@ func (s *Server) moderationTarget(c *gin.Context, st *state, action string, req 
 // callModels answers a chat completion from a model tier. With output
 // moderation on, a stream is buffered: the whole answer is fetched,
 // checked, and then sent as one chunk.
-func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
-	answered, keep := s.fromCache(c, st, target, req)
+func (s *Server) callModels(c *gin.Context, st *state, x *exchange, target intents.Target, req *chatRequest) {
+	answered, keep := s.fromCache(c, st, x, target, req)
 	if answered {
 		return
 	}
-	target, arm := experiment(c, st.cfg, req, target)
+	target, arm := experiment(c, st.cfg, x, req, target)
 	if arm == "" && len(target.Model) > 0 { // an experiment's arms are not canaried
 		var name string
 		if target.Model, name = s.canary.route(st.cfg, target.Model); name != "" {
@@ -219,7 +248,7 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 	defer release()
 	if arm != "" {
 		start := time.Now()
-		defer func() { s.armDone(c, st, arm, time.Since(start)) }()
+		defer func() { s.armDone(c, st, x, arm, time.Since(start)) }()
 	}
 	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
 	if req.Stream && !buffered {
@@ -242,7 +271,7 @@ func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, re
 		return
 	}
 	s.m.usage(res)
-	c.Set("model", res.Model)
+	x.model, x.cost = res.Model, res.Cost
 	h := c.Writer.Header()
 	h.Set("X-Semroute-Model", res.Model)
 	h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
@@ -277,13 +306,10 @@ func usageSource(u upstream.Usage) string {
 // away before its answer was whole (nginx's 499, "client closed request").
 const statusClientClosed = 499
 
-// closedKey marks a request whose client went away.
-const closedKey = "client_closed"
-
 // clientClosed records that the client gave up on the request: the access
 // log and the request metric say 499, even when a stream's 200 went out.
 func clientClosed(c *gin.Context) {
-	c.Set(closedKey, true)
+	exchangeOf(c).closed = true
 	if c.Writer.Written() {
 		c.Abort()
 		return
@@ -293,7 +319,7 @@ func clientClosed(c *gin.Context) {
 
 // status is the status a request is logged with.
 func status(c *gin.Context) int {
-	if c.GetBool(closedKey) {
+	if exchangeOf(c).closed {
 		return statusClientClosed
 	}
 	return c.Writer.Status()
@@ -320,7 +346,7 @@ func (w *sseWriter) Write(p []byte) error {
 		h.Set("X-Semroute-Model", w.model)
 		h.Set("X-Semroute-Attempts", strconv.Itoa(w.attempts))
 		h.Set("Trailer", "X-Semroute-Cost, X-Semroute-Usage") // known once the stream is done
-		w.c.Set("model", w.model)
+		exchangeOf(w.c).model = w.model
 		w.c.Writer.WriteHeader(http.StatusOK)
 	}
 	if _, err := w.c.Writer.Write(p); err != nil {
@@ -345,6 +371,7 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 			s.log.Error("a streamed answer's cost could not be booked", "model", res.Model, "err", err)
 		}
 		s.m.usage(res)
+		exchangeOf(c).cost = res.Cost
 		h := c.Writer.Header()
 		h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
 		if res.Usage.Estimated {

@@ -137,7 +137,7 @@ func (v verdict) header() string {
 // moderateInput applies the policy to the user's messages before routing.
 // It answers the request itself (block, handoff) and returns false, or
 // returns true to go on, with PII redacted when the policy says so.
-func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool {
+func (s *Server) moderateInput(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
 	m := st.cfg.Moderation
 	if m == nil || !*m.Input {
 		return true
@@ -157,6 +157,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 	if v.action == "" {
 		return true
 	}
+	x.findings = v
 	c.Writer.Header().Set("X-Semroute-Moderation", v.header())
 	switch v.action {
 	case "block":
@@ -223,6 +224,7 @@ func (s *Server) moderateOutput(c *gin.Context, st *state, body []byte) []byte {
 		if err != nil || v.action == "" {
 			continue
 		}
+		exchangeOf(c).output = v
 		c.Writer.Header().Set("X-Semroute-Output-Moderation", v.header())
 		switch v.action {
 		case "block", "handoff":

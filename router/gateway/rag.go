@@ -249,11 +249,12 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 	}
 	if res.BelowFloor && rc.BelowFloor == "fallback" && len(st.cfg.Fallback.Model) > 0 {
 		c.Writer.Header().Set("X-Semroute-Target", st.cfg.Fallback.String())
-		s.callModels(c, st, st.cfg.Fallback, req)
+		s.callModels(c, st, exchangeOf(c), st.cfg.Fallback, req)
 		return
 	}
 	model := cmpStr(res.Model, "semroute-rag:"+name)
-	c.Set("model", res.Model)
+	x := exchangeOf(c)
+	x.model, x.cost = res.Model, res.Cost
 	h := c.Writer.Header()
 	if res.Model != "" {
 		h.Set("X-Semroute-Model", res.Model)

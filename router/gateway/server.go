@@ -380,6 +380,7 @@ func (s *Server) limitBody(c *gin.Context) {
 // accessLog logs one line a request, without prompts or keys.
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
+	x := exchangeOf(c)
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
@@ -388,7 +389,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	code := status(c)
 	s.m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	s.log.Info("request", "method", c.Request.Method, "route", route, "status", code,
-		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
+		"took", time.Since(start).Round(time.Microsecond), "intent", x.intent, "model", x.model)
 }
 
 // Serve answers on ln until ctx ends, then drains in-flight requests for up
