@@ -33,20 +33,20 @@ type budgets struct {
 }
 
 func (s *Server) spendLedger(cfg *router.Config) (spend.Store, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.ledger == nil {
+	s.opened.mu.Lock()
+	defer s.opened.mu.Unlock()
+	if s.opened.ledger == nil {
 		if s.opt.Spend != nil {
-			s.ledger = s.opt.Spend
+			s.opened.ledger = s.opt.Spend
 		} else {
 			l, err := spend.Open(filepath.Join(cfg.Index.DataDir, "spend.log"))
 			if err != nil {
 				return nil, err
 			}
-			s.ledger = l
+			s.opened.ledger = l
 		}
 	}
-	return s.ledger, nil
+	return s.opened.ledger, nil
 }
 
 // who are the request's key and team.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,21 +11,6 @@ import (
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/upstream"
 )
-
-// responseCache returns the cache for cfg, made anew when its bounds
-// change.
-func (s *Server) responseCache(cc *router.CacheConfig) ResponseCache {
-	if s.opt.Cache != nil {
-		return s.opt.Cache
-	}
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.cache == nil || s.cacheCfg.MaxBytes != cc.MaxBytes || s.cacheCfg.TTLS != cc.TTLS {
-		s.cache = cache.New(cc.MaxBytes, time.Duration(cc.TTLS)*time.Second)
-		s.cacheCfg = *cc
-	}
-	return s.cache
-}
 
 // fromCache answers a model-bound request from the cache when it can. It
 // returns true when it answered; otherwise keep, when not nil, stores the
@@ -64,7 +48,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, x *exchange, target intent
 			}
 		}
 	}
-	store := s.responseCache(cc)
+	store := s.responseCache(st)
 	keep = func(res upstream.Result) {
 		e := cache.Entry{Body: res.Body, Model: res.Model, Cost: res.Cost}
 		if _, inProcess := store.(*cache.Cache); inProcess {

@@ -23,16 +23,17 @@ import (
 type cascadeModel struct {
 	c    *router.Cascade
 	slab *flat.Slab
+	file string // loaded from
 }
 
-func (s *Server) cascadeModel(ctx context.Context, cc *router.CascadeConfig) (*cascadeModel, error) {
+// cascadeModel loads cc's cascade file; prev, loaded from the same file,
+// is reused.
+func (s *Server) cascadeModel(ctx context.Context, prev *cascadeModel, cc *router.CascadeConfig) (*cascadeModel, error) {
 	if cc == nil || cc.File == "" {
 		return nil, nil
 	}
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.cascade != nil && s.cascadeFrom == cc.File {
-		return s.cascade, nil
+	if prev != nil && prev.file == cc.File {
+		return prev, nil
 	}
 	c, err := router.LoadCascade(cc.File, s.opt.Embedder.Fingerprint())
 	if err != nil {
@@ -49,11 +50,10 @@ func (s *Server) cascadeModel(ctx context.Context, cc *router.CascadeConfig) (*c
 	for _, v := range vecs {
 		flat.Normalize(v)
 	}
-	m := &cascadeModel{c: c}
+	m := &cascadeModel{c: c, file: cc.File}
 	if len(vecs) > 0 {
 		m.slab = flat.New(s.opt.Embedder.Fingerprint().Dim, vecs)
 	}
-	s.cascade, s.cascadeFrom = m, cc.File
 	return m, nil
 }
 
@@ -101,11 +101,7 @@ func meanLogprob(body []byte) (float64, bool) {
 // answers. Streams get the chosen answer as one chunk.
 func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, req *chatRequest) {
 	ctx := c.Request.Context()
-	cm, err := s.cascadeModel(ctx, st.cfg.Cascade)
-	if err != nil {
-		fail(c, kindInternal, "", "", err.Error())
-		return
-	}
+	cm := st.cascade
 	target, release, ok := s.admit(c, st, intents.Target{Model: models})
 	if !ok {
 		return

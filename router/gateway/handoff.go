@@ -20,10 +20,10 @@ import (
 // tickets opens the handoff queue the first time: Options.Tickets, or the
 // log in the data directory. It outlives reloads.
 func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.handoff != nil {
-		return s.handoff, nil
+	s.opened.mu.Lock()
+	defer s.opened.mu.Unlock()
+	if s.opened.tickets != nil {
+		return s.opened.tickets, nil
 	}
 	st := s.opt.Tickets
 	if st == nil {
@@ -41,7 +41,7 @@ func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
 		}
 	})
 	s.m.reg.MustRegister(oldestOpen{st})
-	s.handoff = st
+	s.opened.tickets = st
 	return st, nil
 }
 

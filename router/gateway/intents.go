@@ -125,12 +125,12 @@ func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([
 		fail(c, kindInternal, "", "", "building the router: "+err.Error())
 		return nil, false
 	}
-	version, err := s.store.Save(c.Request.Context(), list)
+	version, err := st.store.Save(c.Request.Context(), list)
 	if err != nil {
 		fail(c, kindUnavailable, "", "", "saving the intents: "+err.Error())
 		return nil, false
 	}
-	next.base, next.version = st.base, version
+	next.base, next.version, next.store = st.base, version, st.store
 	s.st.Store(next)
 	return list, true
 }

@@ -26,16 +26,8 @@ func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins [
 	if m.LearnIntents == nil || *m.LearnIntents {
 		own = intentExamples(ins, maxIntentExamples)
 	}
-	h := fnv.New64a()
-	io.WriteString(h, m.Exemplars)
-	for _, ex := range own {
-		io.WriteString(h, "\x00"+ex.Text)
-	}
-	key := h.Sum64()
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.det != nil && s.detKey == key {
-		return s.det, nil
+	if prev := s.st.Load(); prev != nil && prev.det != nil && prev.detKey == exampleKey(m, own) {
+		return prev.det, nil // fitted on the same exemplars: reused across reloads
 	}
 	raw := datasets.Safety
 	if m.Exemplars != "" {
@@ -52,8 +44,25 @@ func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins [
 	if err != nil {
 		return nil, err
 	}
-	s.det, s.detKey = d, key
 	return d, nil
+}
+
+// detectorKey names what detector fits on for m and ins.
+func detectorKey(m *router.ModerationConfig, ins []intents.Intent) uint64 {
+	var own []moderation.Example
+	if m.LearnIntents == nil || *m.LearnIntents {
+		own = intentExamples(ins, maxIntentExamples)
+	}
+	return exampleKey(m, own)
+}
+
+func exampleKey(m *router.ModerationConfig, own []moderation.Example) uint64 {
+	h := fnv.New64a()
+	io.WriteString(h, m.Exemplars)
+	for _, ex := range own {
+		io.WriteString(h, "\x00"+ex.Text)
+	}
+	return h.Sum64()
 }
 
 // maxIntentExamples bounds the intents' utterances the detector learns as

@@ -16,28 +16,6 @@ import (
 	"github.com/semroute/semroute/router/upstream"
 )
 
-// collection returns the open collection for rc, opening it (and loading
-// its chunks from the index) the first time. Collections outlive reloads.
-func (s *Server) collection(ctx context.Context, rc router.RAGCollection) (*rag.Collection, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if c, ok := s.rags[rc.Name]; ok {
-		return c, nil
-	}
-	if s.opt.Index == nil {
-		return nil, fmt.Errorf("rag collection %q needs an index", rc.Name)
-	}
-	c, err := rag.Open(ctx, rc.Name, rag.OptionsOf(&rc, s.opt.Index, s.opt.Embedder))
-	if err != nil {
-		return nil, err
-	}
-	if s.rags == nil {
-		s.rags = map[string]*rag.Collection{}
-	}
-	s.rags[rc.Name] = c
-	return c, nil
-}
-
 // ragOf finds the request's collection, answering 404 when it is unknown.
 func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, bool) {
 	st := s.st.Load()
@@ -47,9 +25,9 @@ func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, 
 		fail(c, kindNotFound, "collection_not_found", "collection", fmt.Sprintf("no rag collection named %q in the config", name))
 		return nil, nil, false
 	}
-	col, err := s.collection(c.Request.Context(), *rc)
-	if err != nil {
-		fail(c, kindUnavailable, "", "", err.Error())
+	col, ok := st.rags[rc.Name] // build opened every collection of the config
+	if !ok {
+		fail(c, kindUnavailable, "", "", fmt.Sprintf("rag collection %q is not open", rc.Name))
 		return nil, nil, false
 	}
 	return col, rc, true
@@ -231,9 +209,9 @@ func (s *Server) ragQuery(c *gin.Context) {
 // format with the sources added. A stream gets the answer as one chunk.
 func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatRequest, text string) {
 	rc := st.cfg.RAGNamed(name)
-	col, err := s.collection(c.Request.Context(), *rc)
-	if err != nil {
-		fail(c, kindUnavailable, "", "", err.Error())
+	col, ok := st.rags[rc.Name] // build opened every collection of the config
+	if !ok {
+		fail(c, kindUnavailable, "", "", fmt.Sprintf("rag collection %q is not open", rc.Name))
 		return
 	}
 	res, err := s.ask(c.Request.Context(), st, col, rc, rag.Query{Text: text}, req.Body)

@@ -22,15 +22,12 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
-	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/spend"
-	"github.com/semroute/semroute/router/upstream"
 )
 
 // Options are a server's collaborators.
@@ -96,50 +93,33 @@ type pinger interface {
 // notification.
 const Resync = 30 * time.Second
 
-// state is what a config builds; requests read the current one, and
-// reloads and intent changes swap in a new one.
-type state struct {
-	base    *router.Config // as loaded, before stored intents replaced its own
-	version int64          // of the stored intents in use
-	cfg     *router.Config
-	router  *router.Router
-	pool    *upstream.Pool
-	keys    *keyset
-	auto    map[string]bool
-	det     *moderation.Detector // nil without moderation
-	judge   *judge.Judge         // nil without routing.judge
-}
-
 // Server is the HTTP service.
 type Server struct {
-	opt      Options
-	log      *slog.Logger
-	st       atomic.Pointer[state]
-	mu       sync.Mutex // serialises reloads and intent changes
-	m        *metrics
-	engine   *gin.Engine
-	store    IntentStore
-	watched  atomic.Bool
-	ragMu    sync.Mutex
-	rags     map[string]*rag.Collection // open collections, by name
-	handoff  handoff.Queue
-	det      *moderation.Detector
-	detKey   uint64
-	cache    *cache.Cache
-	cacheCfg router.CacheConfig
+	opt     Options
+	log     *slog.Logger
+	st      atomic.Pointer[state]
+	mu      sync.Mutex // serialises reloads and intent changes
+	m       *metrics
+	engine  *gin.Engine
+	watched atomic.Bool
+	opened  opened
 	// Answers to store in the response cache, off the request path (see
 	// storeLater).
-	writes      chan cacheWrite
-	writeOnce   sync.Once
-	pending     sync.WaitGroup
-	ledger      spend.Store
-	bud         budgets
-	cascade     *cascadeModel
-	cascadeFrom string
-	canary      canaries
-	judgeCache  *cache.Cache // in process, without Options.JudgeCache
-	judgeTTL    time.Duration
-	suggested   suggest.Store
+	writes    chan cacheWrite
+	writeOnce sync.Once
+	pending   sync.WaitGroup
+	bud       budgets
+	canary    canaries
+}
+
+// opened are the stores opened on first use (Options' or logs in
+// data_dir) that outlive reloads. mu guards only their opening; each
+// store does its own locking.
+type opened struct {
+	mu        sync.Mutex
+	ledger    spend.Store
+	tickets   handoff.Queue
+	suggested suggest.Store
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -194,7 +174,7 @@ func (s *Server) load(ctx context.Context, cfg *router.Config) error {
 		return err
 	}
 	st.base, st.version = base, version
-	s.store = store
+	st.store = store
 	s.st.Store(st)
 	return nil
 }
@@ -209,7 +189,7 @@ func (s *Server) resync() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	v, err := s.store.Version(ctx)
+	v, err := st.store.Version(ctx)
 	if err != nil || v == st.version {
 		if err != nil {
 			s.log.Warn("intents: reading the version failed", "err", err)
@@ -226,55 +206,15 @@ func (s *Server) resync() {
 // Watch follows other replicas' intent changes until ctx ends, when the
 // intent store can (PostgreSQL); Serve calls it.
 func (s *Server) Watch(ctx context.Context) {
-	w, ok := s.store.(watcher)
+	st := s.st.Load()
+	if st == nil {
+		return
+	}
+	w, ok := st.store.(watcher)
 	if !ok || !s.watched.CompareAndSwap(false, true) {
 		return
 	}
 	go w.Watch(ctx, Resync, s.log, s.resync)
-}
-
-func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
-	keys, err := newKeyset(cfg.Server.APIKeys)
-	if err != nil {
-		return nil, err
-	}
-	var th *router.Thresholds
-	if f := cfg.Routing.ThresholdsFile; f != "" {
-		if th, err = router.LoadThresholds(f, s.opt.Embedder.Fingerprint()); err != nil {
-			return nil, err
-		}
-	}
-	r, err := router.New(ctx, cfg, router.Options{Embedder: s.opt.Embedder, Index: s.opt.Index, Thresholds: th, Logger: s.log})
-	if err != nil {
-		return nil, err
-	}
-	for _, rc := range cfg.RAG {
-		if _, err := s.collection(ctx, rc); err != nil {
-			return nil, err
-		}
-	}
-	var det *moderation.Detector
-	if cfg.Moderation != nil {
-		if det, err = s.detector(ctx, cfg.Moderation, cfg.Intents); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := s.cascadeModel(ctx, cfg.Cascade); err != nil {
-		return nil, err
-	}
-	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}, det: det, judge: s.newJudge(cfg)}
-	for _, a := range cfg.Server.AutoModels {
-		st.auto[a] = true
-	}
-	for _, m := range cfg.Models {
-		if v := st.pool.Model(m.Name).Unconfigured(); v != "" {
-			s.log.Warn("model not configured: chat completions for it answer 503", "model", m.Name, "set", v)
-		}
-	}
-	if len(cfg.Server.APIKeys) == 0 {
-		s.log.Warn("no API keys configured: the client endpoints are open and the intents API is closed")
-	}
-	return st, nil
 }
 
 // Reload rereads the config file and swaps it in; on any error the old
