@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -106,6 +107,15 @@ func semanticLookup(cc *router.CacheConfig, req *chatRequest, text string) bool 
 	return ok
 }
 
+// cacheWriter is the one goroutine that stores answers in a remote
+// response cache, started on first use, and the answers it has yet to
+// store.
+type cacheWriter struct {
+	writes  chan cacheWrite
+	once    sync.Once
+	pending sync.WaitGroup
+}
+
 // cacheWrite is an answer to store in a response cache.
 type cacheWrite struct {
 	store ResponseCache
@@ -124,21 +134,21 @@ const maxPendingWrites = 1024
 // database round trip. A repeat of the request that arrives before the
 // store is done misses, as it would have a moment earlier.
 func (s *Server) storeLater(store ResponseCache, key cache.Key, e cache.Entry) {
-	s.writeOnce.Do(func() {
-		s.writes = make(chan cacheWrite, maxPendingWrites)
+	s.writer.once.Do(func() {
+		s.writer.writes = make(chan cacheWrite, maxPendingWrites)
 		go func() {
-			for w := range s.writes {
+			for w := range s.writer.writes {
 				w.store.Put(w.key, w.entry)
 				s.m.cacheStores.WithLabelValues("stored").Inc()
-				s.pending.Done()
+				s.writer.pending.Done()
 			}
 		}()
 	})
-	s.pending.Add(1)
+	s.writer.pending.Add(1)
 	select {
-	case s.writes <- cacheWrite{store, key, e}:
+	case s.writer.writes <- cacheWrite{store, key, e}:
 	default:
-		s.pending.Done()
+		s.writer.pending.Done()
 		s.m.cacheStores.WithLabelValues("dropped").Inc()
 	}
 }
@@ -146,7 +156,7 @@ func (s *Server) storeLater(store ResponseCache, key cache.Key, e cache.Entry) {
 // flushCacheWrites waits until every answer handed to storeLater so far is
 // stored. Serve calls it after draining; tests call it before they expect
 // a hit. It must not run while requests are still coming in.
-func (s *Server) flushCacheWrites() { s.pending.Wait() }
+func (s *Server) flushCacheWrites() { s.writer.pending.Wait() }
 
 // routedVec is the embedding routing computed, when it routed on text
 // (with route_turns 1 it routes on the last user turn, which the semantic

@@ -97,8 +97,8 @@ func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Int
 // applyChange is change without the answer on success: it returns the
 // intents now current, or false once it answered the error.
 func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([]intents.Intent, *requestError)) ([]intents.Intent, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
 	st := s.st.Load()
 	cfg := st.cfg.Clone()
 	list, rerr := edit(cfg.Intents)

@@ -98,18 +98,21 @@ type Server struct {
 	opt     Options
 	log     *slog.Logger
 	st      atomic.Pointer[state]
-	mu      sync.Mutex // serialises reloads and intent changes
+	changes changes
 	m       *metrics
 	engine  *gin.Engine
-	watched atomic.Bool
 	opened  opened
-	// Answers to store in the response cache, off the request path (see
-	// storeLater).
-	writes    chan cacheWrite
-	writeOnce sync.Once
-	pending   sync.WaitGroup
-	bud       budgets
-	canary    canaries
+	writer  cacheWriter // answers stored off the request path
+	bud     budgets
+	canary  canaries
+}
+
+// changes are how the config and intents change: mu serialises reloads,
+// intent changes and the builds they make; watching is set once Watch
+// follows other replicas' changes.
+type changes struct {
+	mu       sync.Mutex
+	watching atomic.Bool
 }
 
 // opened are the stores opened on first use (Options' or logs in
@@ -144,8 +147,8 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // changed through the API (kept in the data directory) replace the
 // config's.
 func (s *Server) Load(ctx context.Context, cfg *router.Config) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
 	return s.load(ctx, cfg)
 }
 
@@ -181,8 +184,8 @@ func (s *Server) load(ctx context.Context, cfg *router.Config) error {
 
 // resync reloads the stored intents when another replica changed them.
 func (s *Server) resync() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
 	st := s.st.Load()
 	if st == nil {
 		return
@@ -211,7 +214,7 @@ func (s *Server) Watch(ctx context.Context) {
 		return
 	}
 	w, ok := st.store.(watcher)
-	if !ok || !s.watched.CompareAndSwap(false, true) {
+	if !ok || !s.changes.watching.CompareAndSwap(false, true) {
 		return
 	}
 	go w.Watch(ctx, Resync, s.log, s.resync)

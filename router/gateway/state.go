@@ -14,7 +14,7 @@ import (
 )
 
 // state is what a config builds; requests read the current one without a
-// lock, and reloads and intent changes (serialised by Server.mu) build a
+// lock, and reloads and intent changes (serialised by Server.changes.mu) build a
 // new one and swap it in. What is costly to build (the detector's fit, the
 // cascade's embeddings, open collections, caches) is taken over from the
 // state it replaces when its inputs did not change.
@@ -40,7 +40,7 @@ type state struct {
 	judgeTTL   time.Duration
 }
 
-// build makes cfg's state. It runs under s.mu, so the current state is the
+// build makes cfg's state. It runs under s.changes.mu, so the current state is the
 // one it replaces.
 func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
 	prev := s.st.Load()
