@@ -29,26 +29,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, x *exchange, target intent
 		s.m.cache.WithLabelValues("off").Inc()
 		return false, nil
 	}
-	// The routed intent joins the key: semantic matches stay within one
-	// intent, which also keeps each scan short.
-	exact, ctx := cache.Keys(target.String()+"|"+x.intent, req.Body, msgs)
-	key := cache.Key{Exact: exact, Context: ctx}
-	threshold := 0.0
-	if cc.Semantic {
-		threshold = cc.SemanticThreshold
-		if v, ok := cc.PerIntent[x.intent]; ok {
-			threshold = v
-		}
-		if text := lastUser(req); text != "" {
-			key.Vec = routedVec(x, text)
-			if key.Vec == nil {
-				if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
-					flat.Normalize(vs[0])
-					key.Vec = vs[0]
-				}
-			}
-		}
-	}
+	key, threshold := cacheKey(c, st, x, target, req, msgs)
 	store := s.responseCache(st)
 	keep = func(res upstream.Result) {
 		e := cache.Entry{Body: res.Body, Model: res.Model, Cost: res.Cost}
@@ -84,6 +65,33 @@ func (s *Server) fromCache(c *gin.Context, st *state, x *exchange, target intent
 	}
 	replay(c, e.Model, e.Body)
 	return true, nil
+}
+
+// cacheKey is the request's key in the response cache and, for a
+// semantic lookup, the similarity a hit needs. The routed intent joins the
+// key: semantic matches stay within one intent, which also keeps each scan
+// short.
+func cacheKey(c *gin.Context, st *state, x *exchange, target intents.Target, req *chatRequest, msgs []cache.Message) (cache.Key, float64) {
+	cc := st.cfg.Cache
+	exact, ctx := cache.Keys(target.String()+"|"+x.intent, req.Body, msgs)
+	key := cache.Key{Exact: exact, Context: ctx}
+	if !cc.Semantic {
+		return key, 0
+	}
+	threshold := cc.SemanticThreshold
+	if v, ok := cc.PerIntent[x.intent]; ok {
+		threshold = v
+	}
+	if text := lastUser(req); text != "" {
+		key.Vec = routedVec(x, text)
+		if key.Vec == nil {
+			if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
+				flat.Normalize(vs[0])
+				key.Vec = vs[0]
+			}
+		}
+	}
+	return key, threshold
 }
 
 // keyMessages appends req's messages as the cache's keys see them.
