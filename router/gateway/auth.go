@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -83,19 +82,19 @@ func (s *Server) authorize(admin bool) gin.HandlerFunc {
 		ks := s.st.Load().keys
 		if len(ks.hashes) == 0 {
 			if admin {
-				fail(c, http.StatusForbidden, typePerm, "admin_key_required", "",
+				fail(c, kindForbidden, "admin_key_required", "",
 					"the intents API needs an admin key: add one under server.api_keys with scope admin")
 			}
 			return
 		}
 		key := presentedKey(c)
 		scope, name := ks.check(key)
-		c.Set("key", name) // for budgets and spend; never the key itself
+		exchangeOf(c).key = name // for budgets and spend; never the key itself
 		switch {
 		case key == "" || scope == "":
-			fail(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")
+			fail(c, kindUnauthorized, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")
 		case admin && scope != "admin":
-			fail(c, http.StatusForbidden, typePerm, "admin_key_required", "", "this endpoint needs a key with scope admin")
+			fail(c, kindForbidden, "admin_key_required", "", "this endpoint needs a key with scope admin")
 		}
 	}
 }
