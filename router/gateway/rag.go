@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
@@ -197,12 +198,41 @@ func (s *Server) ragQuery(c *gin.Context) {
 		badRequest(c, "mode", fmt.Sprintf("unknown mode %q; want hybrid, vector, bm25 or rrf", req.Mode))
 		return
 	}
-	res, err := s.ask(c.Request.Context(), s.st.Load(), col, rc, rag.Query{Text: req.Query, K: req.K, Mode: req.Mode, Filter: req.Filter}, nil)
-	if err != nil {
-		upstreamFailed(c, err)
+	res, ok := s.askBudgeted(c, s.st.Load(), col, rc, rag.Query{Text: req.Query, K: req.K, Mode: req.Mode, Filter: req.Filter}, nil)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, res)
+}
+
+// askBudgeted is ask under the budgets, as a model call is: the answering
+// tier is admitted first (a 429 at a cap, the cheapest model of the tier
+// past downgrade_at), and the answer's cost is booked before it is sent.
+// A collection without a model calls none, so it is neither admitted nor
+// booked. It answers the client itself when it returns false.
+func (s *Server) askBudgeted(c *gin.Context, st *state, col *rag.Collection, rc *router.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, bool) {
+	if len(rc.Model) > 0 {
+		tier, release, ok := s.admit(c, st, intents.Target{Model: rc.Model})
+		defer release()
+		if !ok {
+			return ragResult{}, false
+		}
+		admitted := *rc
+		admitted.Model = tier.Model
+		rc = &admitted
+	}
+	res, err := s.ask(c.Request.Context(), st, col, rc, q, extra)
+	if err != nil {
+		upstreamFailed(c, err)
+		return ragResult{}, false
+	}
+	if res.Model != "" { // the answering model's cost joins the ledger
+		if err := s.book(c, st, upstream.Result{Model: res.Model, Cost: res.Cost}); err != nil {
+			fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
+			return ragResult{}, false
+		}
+	}
+	return res, true
 }
 
 // chatRAG answers a chat completion routed to a collection, in OpenAI's
@@ -214,16 +244,9 @@ func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatReques
 		fail(c, kindUnavailable, "", "", fmt.Sprintf("rag collection %q is not open", rc.Name))
 		return
 	}
-	res, err := s.ask(c.Request.Context(), st, col, rc, rag.Query{Text: text}, req.Body)
-	if err != nil {
-		upstreamFailed(c, err)
+	res, ok := s.askBudgeted(c, st, col, rc, rag.Query{Text: text}, req.Body)
+	if !ok {
 		return
-	}
-	if res.Model != "" { // the answering model's cost joins the ledger
-		if err := s.book(c, st, upstream.Result{Model: res.Model, Cost: res.Cost}); err != nil {
-			fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
-			return
-		}
 	}
 	if res.BelowFloor && rc.BelowFloor == "fallback" && len(st.cfg.Fallback.Model) > 0 {
 		c.Writer.Header().Set("X-Semroute-Target", st.cfg.Fallback.String())
