@@ -271,16 +271,6 @@ func (s *Server) verify(c *gin.Context, st *state, model, question, answer strin
 
 // answerText is a chat.completion's first message.
 func answerText(body []byte) string {
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	json.Unmarshal(body, &out)
-	if len(out.Choices) == 0 {
-		return ""
-	}
-	return out.Choices[0].Message.Content
+	text, _ := upstream.AnswerText(body)
+	return text
 }

@@ -114,7 +114,7 @@ func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge
 		return judge.Completion{}, err
 	}
 	jc.s.m.usage(res)
-	out := judge.Completion{Text: judge.AnswerText(res.Body), Model: res.Model, Cost: res.Cost}
+	out := judge.Completion{Text: answerText(res.Body), Model: res.Model, Cost: res.Cost}
 	// Booked under the intent "judge": what the judge costs shows apart
 	// in the spend report.
 	if err := jc.s.bookAs(jc.st, key, team, "judge", res); err != nil {
