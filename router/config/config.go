@@ -1,4 +1,4 @@
-package router
+package config
 
 import (
 	"cmp"
@@ -464,7 +464,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	}
 	// Set after decoding: a document that is null zeroes the whole struct.
 	c.path, c.ast = name, file
-	c.setDefaults(filepath.Dir(name))
+	c.SetDefaults(filepath.Dir(name))
 	return c, nil
 }
 
@@ -547,7 +547,10 @@ func (v tagFinder) Visit(n ast.Node) ast.Visitor {
 	return v
 }
 
-func (c *Config) setDefaults(dir string) {
+// SetDefaults fills in what the config leaves out, taking relative paths
+// from dir (the config file's folder; "" for none). Load and Parse call
+// it; a config built in code (router.Synthetic, tests) calls it before use.
+func (c *Config) SetDefaults(dir string) {
 	if c.Version == 0 {
 		c.Version = 1
 	}
@@ -662,7 +665,7 @@ func (c *Config) setDefaults(dir string) {
 // labeled files only.
 func Default() *Config {
 	c := &Config{Fallback: intents.Target{Handoff: "fallback"}}
-	c.setDefaults("")
+	c.SetDefaults("")
 	return c
 }
 
