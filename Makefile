@@ -49,7 +49,7 @@ bench: model
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTokenize -fuzztime 30s ./embed
-	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./router
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./router/config
 	$(GO) test -run '^$$' -fuzz FuzzParseLabeled -fuzztime 30s ./intents
 	$(GO) test -run '^$$' -fuzz FuzzDecodeChat -fuzztime 30s ./router/gateway
 	$(GO) test -run '^$$' -fuzz FuzzH1Answer -fuzztime 30s ./router/upstream

@@ -13,6 +13,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // capTolerance is how far below the same router with no threshold the
@@ -52,7 +53,7 @@ func TestCalibrationCapOnValidation(t *testing.T) {
 	var capped []float64
 	nextPasses := true
 	for _, v := range views {
-		cfg := router.Default().Clone()
+		cfg := config.Default().Clone()
 		cfg.AddExamples(v.train)
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)

@@ -28,7 +28,7 @@ type JudgeOptions struct {
 	// Model names the judge in the report.
 	Model string
 	// Below: a row whose decision scores under it, or falls back, is
-	// judged (router.JudgeConfig.Below).
+	// judged (config.JudgeConfig.Below).
 	Below float64
 	// Timeout bounds a call (0: none but the context's).
 	Timeout time.Duration

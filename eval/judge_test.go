@@ -19,6 +19,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -103,14 +104,14 @@ func readJudgePrompt(user string) (names []string, text string, err error) {
 
 // judgePrice is the fake model's price: $2 a million prompt tokens, $8 a
 // million completion tokens, so a call costs (1000×2 + 10×8) / 1e6.
-var judgePrice = router.Price{Input: 2, Output: 8}
+var judgePrice = config.Price{Input: 2, Output: 8}
 
 const judgeCallCost = (1000*2 + 10*8) / 1e6
 
 // judgeLLM is the judge's model call through the upstream pool to url.
 func judgeLLM(url string) judge.Completer {
-	cfg := router.Default()
-	cfg.Models = []router.Model{{Name: "judge", BaseURL: url + "/v1", Model: "judge-1", Price: judgePrice, TimeoutMS: 60_000}}
+	cfg := config.Default()
+	cfg.Models = []config.Model{{Name: "judge", BaseURL: url + "/v1", Model: "judge-1", Price: judgePrice, TimeoutMS: 60_000}}
 	return judge.Upstream(upstream.NewPool(cfg, nil, nil), "judge")
 }
 
@@ -136,9 +137,9 @@ func truthOf(rows []intents.Example) ([]intents.Example, map[string]string) {
 // demoData is the demo config's intents, each with its first two
 // utterances (so that many decisions are unsure), and its 44 labeled
 // prompts as test rows.
-func demoData(t *testing.T) (*router.Config, []intents.Example) {
+func demoData(t *testing.T) (*config.Config, []intents.Example) {
 	t.Helper()
-	cfg, err := router.Load("../datasets/demo/config.yaml")
+	cfg, err := config.Load("../datasets/demo/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func demoData(t *testing.T) (*router.Config, []intents.Example) {
 // checkCeiling runs the eval with a judge that is right whenever it can
 // be, and checks that its accuracy is the cascade table's ceiling at
 // below and at every threshold under it, exactly.
-func checkCeiling(t *testing.T, cfg *router.Config, train, test []intents.Example, k int, below float64) *Report {
+func checkCeiling(t *testing.T, cfg *config.Config, train, test []intents.Example, k int, below float64) *Report {
 	t.Helper()
 	test, truth := truthOf(test)
 	fake := newFakeJudge(t, "right", truth)

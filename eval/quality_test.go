@@ -15,6 +15,7 @@ import (
 	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 func readLabeled(t *testing.T, path string) []intents.Example {
@@ -67,7 +68,7 @@ func TestSNIPS(t *testing.T) {
 // TestRunCrossValidated fits by 5-fold cross-validation on the demo
 // intents' utterances and measures the labeled demo prompts.
 func TestRunCrossValidated(t *testing.T) {
-	cfg, err := router.Load("../datasets/demo/config.yaml")
+	cfg, err := config.Load("../datasets/demo/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestCascadeRouteLLM(t *testing.T) {
 // README quotes and fails if coverage stops helping.
 func TestCoverageAblation(t *testing.T) {
 	dir := filepath.Join(datasets.Shared(t), "clinc150")
-	cfg := router.Default()
+	cfg := config.Default()
 	cfg.AddExamples(readLabeled(t, filepath.Join(dir, "train.jsonl")))
 	r, err := router.New(context.Background(), cfg, router.Options{Embedder: localtest.Open(t)})
 	if err != nil {

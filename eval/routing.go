@@ -11,13 +11,14 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // Options describe one routing eval.
 type Options struct {
 	// Config supplies intents and routing settings; nil means
-	// router.Default(), with every intent from Train.
-	Config   *router.Config
+	// config.Default(), with every intent from Train.
+	Config   *config.Config
 	Embedder embed.Embedder
 	// Train rows become intents' utterances (and out-of-scope examples);
 	// Val, when given, is what thresholds are fitted on; Test is only
@@ -140,7 +141,7 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 	}
 	base := opt.Config
 	if base == nil {
-		base = router.Default()
+		base = config.Default()
 	}
 	cfg := base.Clone()
 	cfg.AddExamples(opt.Train)
@@ -215,7 +216,7 @@ func Run(ctx context.Context, opt Options) (*Report, *router.Thresholds, error) 
 
 // fitRows scores prompts the router was not built from: Val, or each fold
 // of Train with a router built from the other folds.
-func fitRows(ctx context.Context, r *router.Router, base *router.Config, opt Options) ([]Scored, string, error) {
+func fitRows(ctx context.Context, r *router.Router, base *config.Config, opt Options) ([]Scored, string, error) {
 	if len(opt.Val) > 0 {
 		rows, err := ScoreAll(ctx, r, opt.Val, progressOf(opt.Progress, "val", len(opt.Val)))
 		if err != nil {

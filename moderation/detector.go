@@ -13,6 +13,7 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // Example is one labeled safety row: {"text", "label": "unsafe"|"safe",
@@ -217,7 +218,7 @@ func bestThreshold(rows []heldOut, lambda float64) (float64, int) {
 }
 
 func build(ctx context.Context, emb embed.Embedder, exs []Example) (*router.Router, error) {
-	cfg := router.Default()
+	cfg := config.Default()
 	cfg.Routing.MinSimilarity = new(0.0)
 	// Every word: a harmful request can hide in the middle of a long text,
 	// which routing's cap on words would skip.

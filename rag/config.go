@@ -7,7 +7,7 @@ import (
 )
 
 // CollectionConfig configures one document collection: an entry of the
-// config's rag list (router.Config.RAG, whose router.RAGCollection it is;
+// config's rag list (config.Config.RAG, whose config.RAGCollection it is;
 // router validates it with the rest of the config).
 type CollectionConfig struct {
 	Name string `yaml:"name"`

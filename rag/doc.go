@@ -8,6 +8,6 @@
 // returned as they are, never an invented answer.
 //
 // rag imports nothing under router/: a collection's config type,
-// CollectionConfig, sits here (router.Config's rag entries are of it), and
+// CollectionConfig, sits here (config.Config's rag entries are of it), and
 // the answering model is a Completer, which *upstream.Pool satisfies.
 package rag

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestCalibratedDefaults: the demo's default threshold comes from
@@ -34,7 +35,7 @@ func TestCalibratedDefaults(t *testing.T) {
 		}
 	}
 
-	cfg, err := Load("../datasets/demo/config.yaml")
+	cfg, err := config.Load("../datasets/demo/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestCalibratedDefaults(t *testing.T) {
 	if r, err := New(context.Background(), cfg, Options{Embedder: emb}); err != nil || r.Thresholds().Global != 0.42 {
 		t.Errorf("routing.threshold 0.42 in the config: global %v, %v", r.Thresholds().Global, err)
 	}
-	file := &Thresholds{Embedder: emb.Fingerprint(), Scorer: ScorerHead, Global: 0.07}
+	file := &Thresholds{Embedder: emb.Fingerprint(), Scorer: config.ScorerHead, Global: 0.07}
 	if g := demoRouter(t, Options{Embedder: emb, Thresholds: file}).Thresholds().Global; g != 0.07 {
 		t.Errorf("a thresholds file's 0.07: global %v", g)
 	}

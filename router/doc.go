@@ -1,5 +1,5 @@
-// Package router is semroute's core: it holds the configuration (intents,
-// targets, models, fallback), builds a Router from it, and turns each prompt
+// Package router is semroute's core: it builds a Router from a config
+// (router/config: intents, targets, models, fallback) and turns each prompt
 // into a Decision — the "decision" step of the data path (HTTP →
 // pre-moderation → embed → index search → decision → target → …).
 //
@@ -13,7 +13,6 @@
 // A Router is immutable and safe for concurrent use; a changed config means
 // building a new one and swapping it in.
 //
-// It reads no environment variable: Validate accepts a pgvector index
-// without a dsn, and ValidateDSN takes the value of $SEMROUTE_PG_DSN that
-// the command (cmd/semroute) read.
+// It reads no environment variable (nor does router/config, whose
+// ValidateDSN takes the value of $SEMROUTE_PG_DSN that the command read).
 package router

@@ -8,10 +8,11 @@ import (
 
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router/config"
 )
 
-func smallConfig(oos ...string) *Config {
-	cfg := Default()
+func smallConfig(oos ...string) *config.Config {
+	cfg := config.Default()
 	cfg.Intents = []intents.Intent{
 		{Name: "weather", Target: intents.Target{Handoff: "w"}, Utterances: []string{"what is the weather today", "will it rain tomorrow", "is it going to be sunny this weekend", "how cold is it outside"}},
 		{Name: "music", Target: intents.Target{Handoff: "m"}, Utterances: []string{"play some jazz", "put on my workout playlist", "skip this song", "turn the music up"}},
@@ -27,7 +28,7 @@ func TestOutOfScopeExamples(t *testing.T) {
 	emb := localtest.Open(t)
 	ctx := context.Background()
 	prompt := "what is the weather like on mars for the rover"
-	without, err := New(ctx, smallConfig(), Options{Embedder: emb, Thresholds: &Thresholds{Scorer: ScorerHead}})
+	without, err := New(ctx, smallConfig(), Options{Embedder: emb, Thresholds: &Thresholds{Scorer: config.ScorerHead}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestOutOfScopeExamples(t *testing.T) {
 		t.Fatalf("without out-of-scope examples and no thresholds, %q should reach an intent: %+v", prompt, d)
 	}
 	with, err := New(ctx, smallConfig("what is the weather like on mars", "how hot is venus", "what is the climate on jupiter", "space probe temperatures"),
-		Options{Embedder: emb, Thresholds: &Thresholds{Scorer: ScorerHead}})
+		Options{Embedder: emb, Thresholds: &Thresholds{Scorer: config.ScorerHead}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestOutOfScopeExamples(t *testing.T) {
 func TestOutOfScopeValidated(t *testing.T) {
 	cfg := smallConfig("  ", "?!")
 	err := cfg.Validate()
-	var ce *ConfigError
+	var ce *config.ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "out_of_scope[0]: empty utterance") || !strings.Contains(err.Error(), "out_of_scope[1]") {
 		t.Errorf("Validate: %v", err)
 	}

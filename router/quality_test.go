@@ -9,6 +9,7 @@ import (
 	"github.com/semroute/semroute/datasets"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router/config"
 )
 
 // inScopeAccuracy builds a router from train's labels with the given scorer
@@ -24,9 +25,9 @@ func inScopeAccuracy(t *testing.T, train, test, scorer string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &Config{Fallback: intents.Target{Handoff: "none"}}
+	cfg := &config.Config{Fallback: intents.Target{Handoff: "none"}}
 	cfg.Routing.Scorer = scorer
-	cfg.setDefaults("")
+	cfg.SetDefaults("")
 	cfg.AddExamples(trainRows)
 	start := time.Now()
 	r, err := New(context.Background(), cfg, Options{Embedder: localtest.Open(t)})
@@ -61,8 +62,8 @@ func TestQualityFloors(t *testing.T) {
 		t.Run(tc.set, func(t *testing.T) {
 			dir := filepath.Join(root, tc.set)
 			train, test := filepath.Join(dir, "train.jsonl"), filepath.Join(dir, "test.jsonl")
-			acc := inScopeAccuracy(t, train, test, ScorerHead)
-			knn := inScopeAccuracy(t, train, test, ScorerKNN)
+			acc := inScopeAccuracy(t, train, test, config.ScorerHead)
+			knn := inScopeAccuracy(t, train, test, config.ScorerKNN)
 			t.Logf("%s in-scope test accuracy %.4f (floor %.2f); nearest-neighbour over the same vectors %.4f", tc.set, acc, tc.floor, knn)
 			if acc < tc.floor {
 				t.Errorf("%s in-scope accuracy %.4f < %.2f", tc.set, acc, tc.floor)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/semroute/semroute/embed/openai"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router/config"
 )
 
 // letterCounts is the fake endpoint's embedding: how often each letter a–z
@@ -49,11 +50,11 @@ func TestRouterWithRemoteEmbedder(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := intents.Target{Handoff: "q"}
-	cfg := &Config{Fallback: q, Intents: []intents.Intent{
+	cfg := &config.Config{Fallback: q, Intents: []intents.Intent{
 		{Name: "aaa", Utterances: []string{"aaa aab", "aaaa baa", "aa aa"}, Target: q},
 		{Name: "zzz", Utterances: []string{"zzz zzy", "zzzz yzz", "zz zz"}, Target: q},
 	}}
-	cfg.setDefaults("")
+	cfg.SetDefaults("")
 	r, err := New(context.Background(), cfg, Options{Embedder: emb})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router/config"
 )
 
 // Collection is the index collection that holds the intents' exemplars.
@@ -39,7 +40,7 @@ type Options struct {
 
 // Router turns prompts into decisions. It is immutable once built.
 type Router struct {
-	cfg      *Config
+	cfg      *config.Config
 	emb      embed.Embedder
 	inplace  embed.InPlace // nil when the embedder has no in-place path
 	featurer embed.Featurer
@@ -78,7 +79,7 @@ type scratch struct {
 }
 
 // New builds a router for cfg (which must have passed Validate).
-func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
+func New(ctx context.Context, cfg *config.Config, opt Options) (*Router, error) {
 	if opt.Embedder == nil {
 		return nil, errors.New("build router: no embedder")
 	}
@@ -115,7 +116,7 @@ func New(ctx context.Context, cfg *Config, opt Options) (*Router, error) {
 	r.slab = flat.New(dim, vecs)
 	r.slab.Quantize() // for the nearest utterance of the best intent, in Score
 	r.scorer = chooseScorer(cfg.Routing.Scorer, len(r.texts), len(cfg.Intents))
-	if r.scorer == ScorerHead {
+	if r.scorer == config.ScorerHead {
 		exs := make([]Example, len(r.texts))
 		for i, t := range r.texts {
 			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
@@ -143,13 +144,13 @@ const maxHeadWork = 40_000_000
 
 func chooseScorer(want string, exemplars, classes int) string {
 	if classes > math.MaxUint16 { // the head's sparse index stores classes in 16 bits
-		return ScorerKNN
+		return config.ScorerKNN
 	}
-	if want == ScorerAuto {
+	if want == config.ScorerAuto {
 		if exemplars*classes > maxHeadWork {
-			return ScorerKNN
+			return config.ScorerKNN
 		}
-		return ScorerHead
+		return config.ScorerHead
 	}
 	return want
 }
@@ -213,7 +214,7 @@ func (r *Router) Gate() Gate {
 // thresholds file sets one: the calibrated one, else the scorer's default.
 func (r *Router) defaultThreshold() float64 {
 	switch {
-	case r.scorer == ScorerKNN:
+	case r.scorer == config.ScorerKNN:
 		return defaultKNNThreshold
 	case r.calibrated:
 		return r.cal.Threshold
@@ -235,7 +236,7 @@ func (r *Router) defaultMinSimilarity() float64 {
 
 func (r *Router) setThresholds(t *Thresholds) {
 	global, margin := r.defaultThreshold(), defaultHeadMargin
-	if r.scorer == ScorerKNN {
+	if r.scorer == config.ScorerKNN {
 		margin = defaultKNNMargin
 	}
 	minSim := 0.0
@@ -367,4 +368,4 @@ func (r *Router) Exemplars() int { return len(r.texts) }
 func (r *Router) Embedder() embed.Embedder { return r.emb }
 
 // Config is the config the router was built from.
-func (r *Router) Config() *Config { return r.cfg }
+func (r *Router) Config() *config.Config { return r.cfg }

@@ -14,11 +14,12 @@ import (
 	"github.com/semroute/semroute/index/chromem"
 	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router/config"
 )
 
 func demoRouter(t *testing.T, opt Options) *Router {
 	t.Helper()
-	cfg, err := Load("../datasets/demo/config.yaml")
+	cfg, err := config.Load("../datasets/demo/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +131,8 @@ func TestSingleUtteranceAndManyIntents(t *testing.T) {
 	emb := localtest.Open(t)
 	ctx := context.Background()
 	fallback := intents.Target{Handoff: "q"}
-	one := &Config{Intents: []intents.Intent{{Name: "only", Utterances: []string{"cancel my subscription"}, Target: fallback}}, Fallback: fallback}
-	one.setDefaults("")
+	one := &config.Config{Intents: []intents.Intent{{Name: "only", Utterances: []string{"cancel my subscription"}, Target: fallback}}, Fallback: fallback}
+	one.SetDefaults("")
 	r, err := New(ctx, one, Options{Embedder: emb})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func TestSingleUtteranceAndManyIntents(t *testing.T) {
 		t.Errorf("one intent, one utterance: %+v %v", d, err)
 	}
 
-	many := &Config{Fallback: fallback}
+	many := &config.Config{Fallback: fallback}
 	for i := 0; i < 10000; i++ {
 		many.Intents = append(many.Intents, intents.Intent{
 			Name:       fmt.Sprintf("intent%d", i),
@@ -148,12 +149,12 @@ func TestSingleUtteranceAndManyIntents(t *testing.T) {
 			Target:     fallback,
 		})
 	}
-	many.setDefaults("")
+	many.SetDefaults("")
 	r, err = New(ctx, many, Options{Embedder: emb})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Scorer() != ScorerKNN {
+	if r.Scorer() != config.ScorerKNN {
 		t.Errorf("10,000 intents use scorer %s, want knn", r.Scorer())
 	}
 	d, err := r.Route(ctx, "ticket number 4321 about topic 53")
@@ -176,7 +177,7 @@ func (c *counting) Embed(ctx context.Context, texts []string) ([][]float32, erro
 func TestRestartReusesStoredVectors(t *testing.T) {
 	dir := t.TempDir()
 	emb := &counting{Embedder: localtest.Open(t)}
-	build := func(cfg *Config) *Router {
+	build := func(cfg *config.Config) *Router {
 		idx, err := chromem.Open(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +188,7 @@ func TestRestartReusesStoredVectors(t *testing.T) {
 		}
 		return r
 	}
-	cfg, _ := Load("../datasets/demo/config.yaml")
+	cfg, _ := config.Load("../datasets/demo/config.yaml")
 	first := build(cfg)
 	embedded := emb.n.Load()
 	if embedded != int64(first.Exemplars()) {
@@ -214,13 +215,13 @@ func TestThresholdsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "thresholds.json")
 	other := emb.Fingerprint()
 	other.Version = "older"
-	if err := (&Thresholds{Embedder: other, Scorer: ScorerHead, Global: 0.5}).Save(path); err != nil {
+	if err := (&Thresholds{Embedder: other, Scorer: config.ScorerHead, Global: 0.5}).Save(path); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := LoadThresholds(path, emb.Fingerprint()); !errors.Is(err, embed.ErrFingerprintMismatch) {
 		t.Fatalf("thresholds of another embedder: %v, want ErrFingerprintMismatch", err)
 	}
-	strict := &Thresholds{Embedder: emb.Fingerprint(), Scorer: ScorerHead, Global: 0.999, PerIntent: map[string]float64{"greeting": 0.01}}
+	strict := &Thresholds{Embedder: emb.Fingerprint(), Scorer: config.ScorerHead, Global: 0.999, PerIntent: map[string]float64{"greeting": 0.01}}
 	strict.Save(path)
 	th, err := LoadThresholds(path, emb.Fingerprint())
 	if err != nil {
@@ -273,11 +274,11 @@ func TestClipWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, _ := r.Route(context.Background(), clipWords(prompt, DefaultMaxWords))
+	d2, _ := r.Route(context.Background(), clipWords(prompt, config.DefaultMaxWords))
 	if d.Target.String() != d2.Target.String() || d.Score != d2.Score {
 		t.Errorf("long prompt %s %.4f; its clipped text %s %.4f", d.Target, d.Score, d2.Target, d2.Score)
 	}
-	if len(strings.Fields(prompt)) <= DefaultMaxWords || clipWords(prompt, DefaultMaxWords) == prompt {
+	if len(strings.Fields(prompt)) <= config.DefaultMaxWords || clipWords(prompt, config.DefaultMaxWords) == prompt {
 		t.Fatal("the long prompt is not long enough to be clipped")
 	}
 }

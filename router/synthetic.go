@@ -6,16 +6,17 @@ import (
 	"strings"
 
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/router/config"
 )
 
 // Synthetic makes a config of n intents with per utterances each, for
 // benchmarks at sizes no real intent set has: every intent draws its
 // utterances (5 to 12 words) from its own topic words plus common ones.
 // word(i) returns a vocabulary word by frequency rank (i < 20,000).
-func Synthetic(word func(int) string, n, per int, seed uint64) *Config {
+func Synthetic(word func(int) string, n, per int, seed uint64) *config.Config {
 	rng := rand.New(rand.NewPCG(seed, 11))
 	target := intents.Target{Handoff: "bench"}
-	cfg := &Config{Fallback: target}
+	cfg := &config.Config{Fallback: target}
 	for i := 0; i < n; i++ {
 		topic := make([]string, 8)
 		for j := range topic {
@@ -36,6 +37,6 @@ func Synthetic(word func(int) string, n, per int, seed uint64) *Config {
 		}
 		cfg.Intents = append(cfg.Intents, in)
 	}
-	cfg.setDefaults("")
+	cfg.SetDefaults("")
 	return cfg
 }

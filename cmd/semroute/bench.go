@@ -12,6 +12,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/chromem"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // runBench measures, in one run on this machine, the decision against a
@@ -144,7 +145,7 @@ func measureEach(n int, fs ...func(i int) error) ([]timing, error) {
 	return out, nil
 }
 
-func flatten(cfg *router.Config) []string {
+func flatten(cfg *config.Config) []string {
 	var out []string
 	for _, in := range cfg.Intents {
 		out = append(out, in.Utterances...)

@@ -18,6 +18,7 @@ import (
 	"github.com/semroute/semroute/embed/local"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/gateway"
 )
 
@@ -72,18 +73,18 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer stop()
 	// serve starts a gateway routing over the synthetic intents to the
 	// mock, with the response cache on or off, and returns its URL.
-	var cfg *router.Config
+	var cfg *config.Config
 	serve := func(withCache bool) (string, error) {
 		cfg = router.Synthetic(emb.Word, *nIntents, *per, 1)
-		cfg.Models = []router.Model{{Name: "mock", Provider: "openai", BaseURL: "http://" + mockLn.Addr().String() + "/v1", Model: "mock-1",
-			Balance: "weight", TimeoutMS: 10000, Price: router.Price{Input: 0.15, Output: 0.6}}}
+		cfg.Models = []config.Model{{Name: "mock", Provider: "openai", BaseURL: "http://" + mockLn.Addr().String() + "/v1", Model: "mock-1",
+			Balance: "weight", TimeoutMS: 10000, Price: config.Price{Input: 0.15, Output: 0.6}}}
 		target := intents.Target{Model: intents.Models{"mock"}}
 		for i := range cfg.Intents {
 			cfg.Intents[i].Target = target
 		}
 		cfg.Fallback = target
 		if withCache {
-			cfg.Cache = &router.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: !*exactOnly, SemanticThreshold: 0.95}
+			cfg.Cache = &config.CacheConfig{MaxBytes: 256 << 20, TTLS: 3600, Semantic: !*exactOnly, SemanticThreshold: 0.95}
 		}
 		dir, err := os.MkdirTemp("", "semroute-bench-")
 		if err != nil {

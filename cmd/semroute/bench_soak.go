@@ -21,6 +21,7 @@ import (
 
 	"github.com/semroute/semroute/embed/local"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // selfExe returns the program that runs semroute as a child process and
@@ -194,7 +195,7 @@ func startMock() (string, func(), error) {
 }
 
 // soakConfig is the child's config: cfg's intents, all to the mock.
-func soakConfig(cfg *router.Config, dir, mockURL, vectors string, limitMB int) []byte {
+func soakConfig(cfg *config.Config, dir, mockURL, vectors string, limitMB int) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "version: 1\nembedder: {kind: local, path: %s}\nindex: {kind: memory, data_dir: %s}\n", strconv.Quote(vectors), strconv.Quote(filepath.Join(dir, "data")))
 	fmt.Fprintf(&b, "models:\n  - {name: mock, base_url: %s, model: mock-1, price: {input: 0.15, output: 0.6}, timeout_ms: 10000}\n", mockURL)

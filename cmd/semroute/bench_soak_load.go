@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // loadGen sends chat completions open-loop: request i leaves at start +
@@ -41,7 +41,7 @@ type loadGen struct {
 	statuses map[string]int // failures by status or error
 }
 
-func newLoadGen(base string, cfg *router.Config, maxInFlight, conns int, timeout time.Duration, expected int64) *loadGen {
+func newLoadGen(base string, cfg *config.Config, maxInFlight, conns int, timeout time.Duration, expected int64) *loadGen {
 	g := &loadGen{url: base + "/v1/chat/completions", slots: make(chan struct{}, maxInFlight), statuses: map[string]int{},
 		lat: make([]time.Duration, 0, min(expected, 50_000_000))}
 	for i, in := range cfg.Intents {

@@ -16,15 +16,16 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/internal/dirlock"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // loadConfig reads the config and merges labeled examples into it.
-func loadConfig(path, examples string) (*router.Config, error) {
+func loadConfig(path, examples string) (*config.Config, error) {
 	return loadConfigWith(path, examples, nil)
 }
 
 // loadConfigWith is loadConfig reading the examples with lf's field names.
-func loadConfigWith(path, examples string, lf *labelFlags) (*router.Config, error) {
+func loadConfigWith(path, examples string, lf *labelFlags) (*config.Config, error) {
 	if path == "" {
 		return nil, usageError{errors.New("--config FILE is required")}
 	}
@@ -32,7 +33,7 @@ func loadConfigWith(path, examples string, lf *labelFlags) (*router.Config, erro
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	cfg, err := router.Parse(data, path)
+	cfg, err := config.Parse(data, path)
 	if err != nil {
 		return nil, err
 	}
@@ -51,15 +52,15 @@ func loadConfigWith(path, examples string, lf *labelFlags) (*router.Config, erro
 
 // configOrDefault loads the config at path, or, with no path, returns the
 // defaults (the embedded default embedder, no intents).
-func configOrDefault(path string) (*router.Config, error) {
+func configOrDefault(path string) (*config.Config, error) {
 	if path == "" {
-		return router.Default(), nil
+		return config.Default(), nil
 	}
 	return loadConfig(path, "")
 }
 
 // openEmbedder builds the configured embedder.
-func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder, func() error, error) {
+func openEmbedder(ctx context.Context, c config.EmbedderConfig) (embed.Embedder, func() error, error) {
 	switch c.Kind {
 	case "openai":
 		e, err := openai.New(openai.Options{
@@ -84,7 +85,7 @@ func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder,
 
 // openIndex opens the configured index backend; the in-process one holds
 // its data_dir for this process until Close (datadir.go).
-func openIndex(ctx context.Context, c router.IndexConfig) (index.Index, error) {
+func openIndex(ctx context.Context, c config.IndexConfig) (index.Index, error) {
 	if c.Kind == "pgvector" {
 		return pgvector.Open(ctx, pgvector.Options{DSN: indexDSN(c.DSN), Schema: c.Schema, HalfVec: c.HalfVec, EfSearch: c.EfSearch})
 	}
@@ -102,7 +103,7 @@ func openIndex(ctx context.Context, c router.IndexConfig) (index.Index, error) {
 
 // buildRouter opens the embedder and the index and builds the router; close
 // releases them.
-func buildRouter(ctx context.Context, cfg *router.Config, log *slog.Logger) (r *router.Router, close func(), err error) {
+func buildRouter(ctx context.Context, cfg *config.Config, log *slog.Logger) (r *router.Router, close func(), err error) {
 	emb, closeEmb, err := openEmbedder(ctx, cfg.Embedder)
 	if err != nil {
 		return nil, nil, err

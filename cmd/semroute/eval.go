@@ -19,6 +19,7 @@ import (
 	"github.com/semroute/semroute/eval"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -159,18 +160,18 @@ func saveFitted(fitted *router.Thresholds, path, configured, out string, stderr 
 	return nil
 }
 
-// evalConfig loads the config at path (router.Default() without one),
+// evalConfig loads the config at path (config.Default() without one),
 // which may leave its intents to the training rows: it must be valid with
 // them added, as the eval adds them.
-func evalConfig(path string, train []intents.Example) (*router.Config, error) {
+func evalConfig(path string, train []intents.Example) (*config.Config, error) {
 	if path == "" {
-		return router.Default(), nil
+		return config.Default(), nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	cfg, err := router.Parse(data, path)
+	cfg, err := config.Parse(data, path)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +188,7 @@ func evalConfig(path string, train []intents.Example) (*router.Config, error) {
 // scoring under below (the config's routing.judge.below unless given,
 // else 0.5), parallel calls at a time, with the config's judge timeout
 // and examples or their defaults.
-func evalJudge(cfg *router.Config, config, model string, below float64, belowSet bool, parallel int) (*eval.JudgeOptions, error) {
+func evalJudge(cfg *config.Config, config, model string, below float64, belowSet bool, parallel int) (*eval.JudgeOptions, error) {
 	if config == "" {
 		return nil, usageError{fmt.Errorf("--judge %s needs --config FILE defining the model", model)}
 	}

@@ -10,12 +10,13 @@ import (
 
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // demoSplit writes the demo intents' utterances as a labeled train file.
 func demoSplit(t *testing.T) (train, test string) {
 	t.Helper()
-	cfg, err := router.Load("../../datasets/demo/config.yaml")
+	cfg, err := config.Load("../../datasets/demo/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/intents/expand"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -80,7 +80,7 @@ func runIntentsExpand(ctx context.Context, args []string, stdout, stderr io.Writ
 
 // expandModel checks that name is a callable model of cfg and returns the
 // pool that calls it.
-func expandModel(cfg *router.Config, name string) (*upstream.Pool, error) {
+func expandModel(cfg *config.Config, name string) (*upstream.Pool, error) {
 	pool := upstream.NewPool(cfg, nil, lookupEnv)
 	m := pool.Model(name)
 	if m == nil {

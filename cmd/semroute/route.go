@@ -14,6 +14,7 @@ import (
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -127,7 +128,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // cliJudge is cfg's routing judge, calling its model directly (no budgets
 // or spend ledger here) with an in-process cache for the run.
-func cliJudge(cfg *router.Config) *judge.Judge {
+func cliJudge(cfg *config.Config) *judge.Judge {
 	opt := judge.FromConfig(cfg)
 	opt.Cache = cache.New(8<<20, time.Duration(cfg.Routing.Judge.CacheTTLS)*time.Second)
 	return judge.New(judge.Upstream(upstream.NewPool(cfg, nil, lookupEnv), cfg.Routing.Judge.Model), opt)

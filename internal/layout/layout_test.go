@@ -34,6 +34,9 @@ type edge struct{ from, to string }
 // add one.
 var known = map[edge]string{
 	{"moderation", "router"}: "moderation's semantic detector is a *router.Router over its examples (the head to a package of its own)",
+	// The same dependency: router.New takes a *config.Config, so the detector builds one
+	// (config.Default plus its examples); it goes with the entry above.
+	{"moderation", "router/config"}: "moderation's semantic detector builds the *config.Config that router.New takes (goes with moderation → router)",
 }
 
 // pkg is what `go list -json` says of a package.

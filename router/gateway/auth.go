@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // keyset holds the SHA-256 of each accepted key with its scope; keys
@@ -26,7 +26,7 @@ func (s *Server) getenv(name string) string {
 	return v
 }
 
-func newKeyset(keys []router.APIKey, lookup func(string) (string, bool)) (*keyset, error) {
+func newKeyset(keys []config.APIKey, lookup func(string) (string, bool)) (*keyset, error) {
 	ks := &keyset{}
 	for _, k := range keys {
 		var h [32]byte

@@ -12,6 +12,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // BenchmarkChat measures one chat completion through semroute (routing
@@ -26,7 +27,7 @@ func BenchmarkChat(b *testing.B) {
 	}))
 	defer mock.Close()
 	cfg := router.Synthetic(emb.Word, 100, 100, 1)
-	cfg.Models = []router.Model{{Name: "mock", Provider: "openai", BaseURL: mock.URL + "/v1", Model: "m", Balance: "weight", TimeoutMS: 10000}}
+	cfg.Models = []config.Model{{Name: "mock", Provider: "openai", BaseURL: mock.URL + "/v1", Model: "m", Balance: "weight", TimeoutMS: 10000}}
 	t := intents.Target{Model: intents.Models{"mock"}}
 	for i := range cfg.Intents {
 		cfg.Intents[i].Target = t

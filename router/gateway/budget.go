@@ -16,7 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/spend"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -32,7 +32,7 @@ type budgets struct {
 	now      func() time.Time
 }
 
-func (s *Server) spendLedger(cfg *router.Config) (spend.Store, error) {
+func (s *Server) spendLedger(cfg *config.Config) (spend.Store, error) {
 	s.opened.mu.Lock()
 	defer s.opened.mu.Unlock()
 	if s.opened.ledger == nil {
@@ -50,7 +50,7 @@ func (s *Server) spendLedger(cfg *router.Config) (spend.Store, error) {
 }
 
 // who are the request's key and team.
-func who(c *gin.Context, cfg *router.Config) (key, team string) {
+func who(c *gin.Context, cfg *config.Config) (key, team string) {
 	key = exchangeOf(c).key
 	for t, keys := range cfg.Teams {
 		for _, k := range keys {
@@ -63,7 +63,7 @@ func who(c *gin.Context, cfg *router.Config) (key, team string) {
 }
 
 // applies reports whether budget b covers a request of key/team to tier.
-func applies(b router.Budget, key, team string, tier intents.Models) bool {
+func applies(b config.Budget, key, team string, tier intents.Models) bool {
 	switch b.Scope {
 	case "global":
 		return true
@@ -119,7 +119,7 @@ func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intent
 
 // overBudget is a budget at its cap.
 type overBudget struct {
-	b          router.Budget
+	b          config.Budget
 	spent      float64
 	now, reset time.Time
 }
@@ -185,7 +185,7 @@ func (s *Server) reserve(st *state, key, team string, tier intents.Models) (rele
 // centEpsilon absorbs float sums: 0.004 + 5 × 0.0002 is a hair under 0.005.
 const centEpsilon = 1e-9
 
-func price(cfg *router.Config, model string) float64 {
+func price(cfg *config.Config, model string) float64 {
 	for _, m := range cfg.Models {
 		if m.Name == model {
 			return m.Price.Input + m.Price.Output

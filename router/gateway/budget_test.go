@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 func TestBudgets(t *testing.T) {
@@ -36,7 +36,7 @@ budgets:
   - {name: fast-monthly, scope: model, id: fast, window: monthly, limit_usd: 100}
 `)
 	// The weather tier leads with the expensive model, so a downgrade shows.
-	cfg, _ := router.Load(h.cfgPath)
+	cfg, _ := config.Load(h.cfgPath)
 	cfg.Intents[0].Target.Model = []string{"strong", "fast"}
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)

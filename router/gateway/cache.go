@@ -8,8 +8,8 @@ import (
 
 	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -106,7 +106,7 @@ func keyMessages(dst []cache.Message, req *chatRequest) []cache.Message {
 // the embedding routing computes for text (routed): it is on, req is
 // cacheable, and text is req's last user turn. Otherwise routing need not
 // keep a copy of it.
-func semanticLookup(cc *router.CacheConfig, req *chatRequest, text string) bool {
+func semanticLookup(cc *config.CacheConfig, req *chatRequest, text string) bool {
 	if cc == nil || !cc.Semantic || text != lastUser(req) {
 		return false
 	}

@@ -12,8 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/config"
 )
 
 func TestResponseCache(t *testing.T) {
@@ -123,21 +123,21 @@ func TestStoreLaterNeverBlocks(t *testing.T) {
 // TestSemanticLookup: routing keeps a copy of the prompt's embedding only
 // for requests the semantic cache will look up by it.
 func TestSemanticLookup(t *testing.T) {
-	on := &router.CacheConfig{Semantic: true, SemanticThreshold: 0.95}
+	on := &config.CacheConfig{Semantic: true, SemanticThreshold: 0.95}
 	two := `[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"},{"role":"user","content":"where is my order"}]`
 	for _, tc := range []struct {
-		cc   *router.CacheConfig
+		cc   *config.CacheConfig
 		body string
 		text string
 		want bool
 	}{
 		{on, `{"model":"auto","temperature":0,"messages":` + two + `}`, "where is my order", true},
 		{nil, `{"model":"auto","temperature":0,"messages":` + two + `}`, "where is my order", false},
-		{&router.CacheConfig{}, `{"model":"auto","temperature":0,"messages":` + two + `}`, "where is my order", false},
+		{&config.CacheConfig{}, `{"model":"auto","temperature":0,"messages":` + two + `}`, "where is my order", false},
 		{on, `{"model":"auto","temperature":0.7,"messages":` + two + `}`, "where is my order", false},
 		{on, `{"model":"auto","messages":` + two + `}`, "where is my order", false},
 		{on, `{"model":"auto","temperature":0,"messages":` + two + `}`, "hi\nwhere is my order", false}, // routed on more turns than the last
-		{&router.CacheConfig{Semantic: true, AllowTemperature: true}, `{"model":"auto","temperature":0.7,"messages":` + two + `}`, "where is my order", true},
+		{&config.CacheConfig{Semantic: true, AllowTemperature: true}, `{"model":"auto","temperature":0.7,"messages":` + two + `}`, "where is my order", true},
 	} {
 		req, err := decodeChat([]byte(tc.body))
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -28,7 +29,7 @@ type cascadeModel struct {
 
 // cascadeModel loads cc's cascade file; prev, loaded from the same file,
 // is reused.
-func (s *Server) cascadeModel(ctx context.Context, prev *cascadeModel, cc *router.CascadeConfig) (*cascadeModel, error) {
+func (s *Server) cascadeModel(ctx context.Context, prev *cascadeModel, cc *config.CascadeConfig) (*cascadeModel, error) {
 	if cc == nil || cc.File == "" {
 		return nil, nil
 	}
@@ -238,13 +239,13 @@ func withLogprobs(body map[string]json.RawMessage) map[string]json.RawMessage {
 	return out
 }
 
-func priceOf(cfg *router.Config, model string) router.Price {
+func priceOf(cfg *config.Config, model string) config.Price {
 	for _, m := range cfg.Models {
 		if m.Name == model {
 			return m.Price
 		}
 	}
-	return router.Price{}
+	return config.Price{}
 }
 
 const verifierPrompt = "You check answers. Reply with one word: yes if the answer below is a correct and complete answer to the question, no otherwise."

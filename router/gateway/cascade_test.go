@@ -14,6 +14,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 func TestCascadeTarget(t *testing.T) {
@@ -47,10 +48,10 @@ func TestCascadeTarget(t *testing.T) {
 	}
 	data, _ := json.Marshal(c)
 	os.WriteFile(file, data, 0o644)
-	cfg, _ := router.Load(h.cfgPath)
+	cfg, _ := config.Load(h.cfgPath)
 	cfg.Intents[0].Target = intents.Target{Cascade: intents.Models{"fast", "strong"}} // weather
 	cfg.Intents[1].Target = intents.Target{Cascade: intents.Models{"fast", "strong"}} // music
-	cfg.Cascade = &router.CascadeConfig{File: file, LogprobThreshold: new(-1.0)}
+	cfg.Cascade = &config.CascadeConfig{File: file, LogprobThreshold: new(-1.0)}
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestCascadeTarget(t *testing.T) {
 	data, _ = json.Marshal(c)
 	other := filepath.Join(t.TempDir(), "other.json")
 	os.WriteFile(other, data, 0o644)
-	cfg.Cascade = &router.CascadeConfig{File: other, LogprobThreshold: new(-1.0)}
+	cfg.Cascade = &config.CascadeConfig{File: other, LogprobThreshold: new(-1.0)}
 	if err := h.srv.Load(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "other") {
 		t.Errorf("a cascade from another embedder: %v", err)
 	}
@@ -111,9 +112,9 @@ func TestCascadeVerifier(t *testing.T) {
 		fmt.Fprintf(w, `{"choices":[{"index":0,"message":{"role":"assistant","content":%q}}],"usage":{"prompt_tokens":10,"completion_tokens":1}}`, verdict)
 		return true
 	})
-	cfg, _ := router.Load(h.cfgPath)
+	cfg, _ := config.Load(h.cfgPath)
 	cfg.Intents[0].Target = intents.Target{Cascade: intents.Models{"fast", "strong"}}
-	cfg.Cascade = &router.CascadeConfig{LogprobThreshold: new(0.0), Verifier: "strong"}
+	cfg.Cascade = &config.CascadeConfig{LogprobThreshold: new(0.0), Verifier: "strong"}
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

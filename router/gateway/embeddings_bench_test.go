@@ -13,6 +13,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // BenchmarkEmbeddings measures a /v1/embeddings request of 64 texts of 12
@@ -22,7 +23,7 @@ func BenchmarkEmbeddings(b *testing.B) {
 	emb := localtest.Open(b)
 	cfg := router.Synthetic(emb.Word, 10, 10, 1)
 	t := intents.Target{Model: intents.Models{"m"}}
-	cfg.Models = []router.Model{{Name: "m", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m", Balance: "weight", TimeoutMS: 1000}}
+	cfg.Models = []config.Model{{Name: "m", Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m", Balance: "weight", TimeoutMS: 1000}}
 	for i := range cfg.Intents {
 		cfg.Intents[i].Target = t
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	embedopenai "github.com/semroute/semroute/embed/openai"
 	"github.com/semroute/semroute/index/chromem"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestEmbeddingsThroughOpenAIClient: the official client gets the
@@ -173,7 +173,7 @@ func TestEmbeddingsFromARemoteEmbedder(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg, err := router.Parse([]byte(fmt.Sprintf(`version: 1
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`version: 1
 embedder: {kind: openai, base_url: %s/v1, model: fake-embed}
 index: {kind: memory, data_dir: %s}
 models: [{name: m, base_url: http://127.0.0.1:1/v1, model: x}]

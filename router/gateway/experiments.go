@@ -12,11 +12,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // segment applies the first matching segment rule: it replaces the target.
-func segment(c *gin.Context, cfg *router.Config, x *exchange, text string) intents.Target {
+func segment(c *gin.Context, cfg *config.Config, x *exchange, text string) intents.Target {
 	key, team := who(c, cfg)
 	lang := ""
 	for _, sg := range cfg.Segments {
@@ -77,7 +77,7 @@ func pick(weights []int, salt, user string) int {
 
 // experiment assigns the request to an arm of the routed intent's
 // experiment; the arm's name goes to the header and the metrics.
-func experiment(c *gin.Context, cfg *router.Config, x *exchange, req *chatRequest, target intents.Target) (intents.Target, string) {
+func experiment(c *gin.Context, cfg *config.Config, x *exchange, req *chatRequest, target intents.Target) (intents.Target, string) {
 	for _, e := range cfg.Experiments {
 		if e.Intent != x.intent || len(target.Model) == 0 {
 			continue
@@ -111,7 +111,7 @@ type outcome struct {
 // route replaces a tier's model by its canary for the canary's share of
 // calls, unless the canary was rolled back. It returns the canary's name
 // when it applied.
-func (cs *canaries) route(cfg *router.Config, tier intents.Models) (intents.Models, string) {
+func (cs *canaries) route(cfg *config.Config, tier intents.Models) (intents.Models, string) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	for _, cn := range cfg.Canaries {
@@ -128,10 +128,10 @@ func (cs *canaries) route(cfg *router.Config, tier intents.Models) (intents.Mode
 
 // record notes a canary call, and rolls the canary back when its window
 // breaks a bound. It returns the reason when it did so now.
-func (cs *canaries) record(cfg *router.Config, name string, failed bool, latency time.Duration) string {
+func (cs *canaries) record(cfg *config.Config, name string, failed bool, latency time.Duration) string {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	var cn router.Canary
+	var cn config.Canary
 	for _, c := range cfg.Canaries {
 		if c.Name == name {
 			cn = c

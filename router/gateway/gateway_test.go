@@ -24,7 +24,7 @@ import (
 
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index/chromem"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // upstreamFake is an OpenAI-compatible model server.
@@ -120,7 +120,7 @@ func start(t *testing.T, extra string) *harness {
 // open starts a server on the harness's config and data directory.
 func (h *harness) open(t *testing.T) (*Server, *httptest.Server) {
 	t.Helper()
-	cfg, err := router.Load(h.cfgPath)
+	cfg, err := config.Load(h.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestFlakyUpstreamWithFallback(t *testing.T) {
 func flaky(t *testing.T, breakerFailures int) {
 	h := start(t, "")
 	if breakerFailures > 0 {
-		cfg, _ := router.Load(h.cfgPath)
+		cfg, _ := config.Load(h.cfgPath)
 		cfg.Upstream.BreakerFailures = breakerFailures
 		if err := h.srv.Load(context.Background(), cfg); err != nil {
 			t.Fatal(err)
@@ -401,7 +401,7 @@ func TestErrorsAreOpenAIFormat(t *testing.T) {
 
 func TestUnconfiguredModelAnswers503(t *testing.T) {
 	h := start(t, "")
-	cfg, _ := router.Load(h.cfgPath)
+	cfg, _ := config.Load(h.cfgPath)
 	for i := range cfg.Models {
 		cfg.Models[i].APIKeyEnv = "SEMROUTE_TEST_NO_SUCH_KEY"
 	}

@@ -14,12 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/semroute/semroute/moderation/handoff"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // tickets opens the handoff queue the first time: Options.Tickets, or the
 // log in the data directory. It outlives reloads.
-func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
+func (s *Server) tickets(cfg *config.Config) (handoff.Queue, error) {
 	s.opened.mu.Lock()
 	defer s.opened.mu.Unlock()
 	if s.opened.tickets != nil {

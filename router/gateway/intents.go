@@ -16,7 +16,7 @@ import (
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/internal/durable"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // fileStore keeps the intents as changed through the API in a file in the
@@ -28,7 +28,7 @@ type intentsFile struct {
 	Intents []intents.Intent `json:"intents"`
 }
 
-func intentsPath(cfg *router.Config) string { return filepath.Join(cfg.Index.DataDir, "intents.json") }
+func intentsPath(cfg *config.Config) string { return filepath.Join(cfg.Index.DataDir, "intents.json") }
 
 // Load returns the stored intents. One process owns the file, so its
 // version is always 0.
@@ -108,7 +108,7 @@ func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([
 	}
 	cfg.Intents = list
 	if err := cfg.Validate(); err != nil {
-		var ce *router.ConfigError
+		var ce *config.ConfigError
 		if errors.As(err, &ce) {
 			msgs := make([]string, len(ce.Problems))
 			for i, p := range ce.Problems {

@@ -13,6 +13,7 @@ import (
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
 )
@@ -126,7 +127,7 @@ func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge
 // suggestions opens the store of suggested utterances the first time:
 // Options.Suggestions, or the log in the data directory. It outlives
 // reloads.
-func (s *Server) suggestions(cfg *router.Config) (suggest.Store, error) {
+func (s *Server) suggestions(cfg *config.Config) (suggest.Store, error) {
 	s.opened.mu.Lock()
 	defer s.opened.mu.Unlock()
 	if s.opened.suggested == nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/intents/intentspg"
-	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache/cachepg"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
 )
 
@@ -24,11 +24,11 @@ func TestReplicasShareTheJudge(t *testing.T) {
 	dsn, schema := pgtest.DSN(t), pgtest.Schema()
 	h, jf := startJudged(t, "below: 0.5", keysYAML()) // for the config file and the fakes
 	jf.setAnswer(func(string, string) string { return `{"intent": "music"}` })
-	cfg, err := router.Load(h.cfgPath)
+	cfg, err := config.Load(h.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Index = router.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var replicas []*harness

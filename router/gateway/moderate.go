@@ -16,12 +16,12 @@ import (
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // detector fits the moderation detector once per exemplar file and set of
 // intents.
-func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins []intents.Intent) (*moderation.Detector, error) {
+func (s *Server) detector(ctx context.Context, m *config.ModerationConfig, ins []intents.Intent) (*moderation.Detector, error) {
 	var own []moderation.Example
 	if m.LearnIntents == nil || *m.LearnIntents {
 		own = intentExamples(ins, maxIntentExamples)
@@ -48,7 +48,7 @@ func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins [
 }
 
 // detectorKey names what detector fits on for m and ins.
-func detectorKey(m *router.ModerationConfig, ins []intents.Intent) uint64 {
+func detectorKey(m *config.ModerationConfig, ins []intents.Intent) uint64 {
 	var own []moderation.Example
 	if m.LearnIntents == nil || *m.LearnIntents {
 		own = intentExamples(ins, maxIntentExamples)
@@ -56,7 +56,7 @@ func detectorKey(m *router.ModerationConfig, ins []intents.Intent) uint64 {
 	return exampleKey(m, own)
 }
 
-func exampleKey(m *router.ModerationConfig, own []moderation.Example) uint64 {
+func exampleKey(m *config.ModerationConfig, own []moderation.Example) uint64 {
 	h := fnv.New64a()
 	io.WriteString(h, m.Exemplars)
 	for _, ex := range own {

@@ -14,7 +14,7 @@ import (
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/moderation"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 func TestModerationPolicy(t *testing.T) {
@@ -116,7 +116,7 @@ func TestModerationLearnsIntents(t *testing.T) {
 		{Name: "self_harm", Target: intents.Target{Moderation: "handoff"}, Utterances: []string{"I want to end my life"}}}
 	s := New(Options{Embedder: localtest.Open(t)})
 	flagged := func(learn *bool, prompt string) bool {
-		d, err := s.detector(context.Background(), &router.ModerationConfig{LearnIntents: learn}, ins)
+		d, err := s.detector(context.Background(), &config.ModerationConfig{LearnIntents: learn}, ins)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,12 +13,12 @@ import (
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/rag"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/upstream"
 )
 
 // ragOf finds the request's collection, answering 404 when it is unknown.
-func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, bool) {
+func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *config.RAGCollection, bool) {
 	st := s.st.Load()
 	name := c.Param("collection")
 	rc := st.cfg.RAGNamed(name)
@@ -102,7 +102,7 @@ type ragResult struct {
 
 // ask retrieves and answers. extra are the client's request fields passed
 // to the model.
-func (s *Server) ask(ctx context.Context, st *state, col *rag.Collection, rc *router.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, error) {
+func (s *Server) ask(ctx context.Context, st *state, col *rag.Collection, rc *config.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, error) {
 	q.K = cmpInt(q.K, rc.K)
 	q.Mode = cmpStr(q.Mode, rc.Mode)
 	if len(rc.Filter) > 0 {
@@ -210,7 +210,7 @@ func (s *Server) ragQuery(c *gin.Context) {
 // past downgrade_at), and the answer's cost is booked before it is sent.
 // A collection without a model calls none, so it is neither admitted nor
 // booked. It answers the client itself when it returns false.
-func (s *Server) askBudgeted(c *gin.Context, st *state, col *rag.Collection, rc *router.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, bool) {
+func (s *Server) askBudgeted(c *gin.Context, st *state, col *rag.Collection, rc *config.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, bool) {
 	if len(rc.Model) > 0 {
 		tier, release, ok := s.admit(c, st, intents.Target{Model: rc.Model})
 		defer release()

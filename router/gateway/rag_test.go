@@ -10,7 +10,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 const handbookDocs = `{"documents": [
@@ -66,7 +66,7 @@ func TestRAGThroughTheService(t *testing.T) {
 
 	// With a model: the model gets the numbered passages and its answer,
 	// citations included, comes back with the sources.
-	cfg, _ := router.Load(h.cfgPath)
+	cfg, _ := config.Load(h.cfgPath)
 	cfg.RAG[0].Model = []string{"fast"}
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestRAGThroughTheService(t *testing.T) {
 
 	// A model without its key: the passages, and why.
 	unset := *cfg
-	unset.Models = append([]router.Model(nil), cfg.Models...)
+	unset.Models = append([]config.Model(nil), cfg.Models...)
 	unset.Models[0].APIKeyEnv = "SEMROUTE_TEST_UNSET_KEY"
 	if err := h.srv.Load(context.Background(), &unset); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ budgets:
 	if code, _, body := h.do(t, "POST", "/v1/rag/handbook/documents", key, handbookDocs); code != 200 {
 		t.Fatalf("ingest: %d %v", code, body)
 	}
-	cfg, _ := router.Load(h.cfgPath)
+	cfg, _ := config.Load(h.cfgPath)
 	cfg.RAG[0].Model = []string{"fast"}
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)

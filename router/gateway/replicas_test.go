@@ -13,7 +13,7 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/intents/intentspg"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestReplicasShareIntents: two servers on one PostgreSQL. An intent made
@@ -21,11 +21,11 @@ import (
 func TestReplicasShareIntents(t *testing.T) {
 	dsn, schema := pgtest.DSN(t), pgtest.Schema()
 	h := adminHarness(t) // for the config file and the fake upstreams
-	cfg, err := router.Load(h.cfgPath)
+	cfg, err := config.Load(h.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Index = router.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var urls []string

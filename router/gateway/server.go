@@ -23,8 +23,8 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/moderation/handoff"
-	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/spend"
@@ -153,13 +153,13 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // Load builds cfg's router and upstreams and makes them current. Intents
 // changed through the API (kept in the data directory) replace the
 // config's.
-func (s *Server) Load(ctx context.Context, cfg *router.Config) error {
+func (s *Server) Load(ctx context.Context, cfg *config.Config) error {
 	s.changes.mu.Lock()
 	defer s.changes.mu.Unlock()
 	return s.load(ctx, cfg)
 }
 
-func (s *Server) load(ctx context.Context, cfg *router.Config) error {
+func (s *Server) load(ctx context.Context, cfg *config.Config) error {
 	if old := s.st.Load(); old != nil && (old.cfg.Index != cfg.Index) {
 		return fmt.Errorf("the index settings changed (%+v → %+v); that needs a restart", old.cfg.Index, cfg.Index)
 	}
@@ -237,7 +237,7 @@ func (s *Server) Reload(ctx context.Context) (err error) {
 			err = fmt.Errorf("reload: internal error: %v", r)
 		}
 	}()
-	cfg, err := router.Load(s.opt.ConfigPath)
+	cfg, err := config.Load(s.opt.ConfigPath)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -19,10 +20,10 @@ import (
 // cascade's embeddings, open collections, caches) is taken over from the
 // state it replaces when its inputs did not change.
 type state struct {
-	base    *router.Config // as loaded, before stored intents replaced its own
+	base    *config.Config // as loaded, before stored intents replaced its own
 	version int64          // of the stored intents in use
 	store   IntentStore    // where the intents API's changes go
-	cfg     *router.Config
+	cfg     *config.Config
 	router  *router.Router
 	pool    *upstream.Pool
 	keys    *keyset
@@ -35,14 +36,14 @@ type state struct {
 	// Kept across reloads, whatever the config says.
 	rags       map[string]*rag.Collection // open collections, by name
 	cache      *cache.Cache               // the in-process response cache, once one was configured
-	cacheCfg   router.CacheConfig         // cache's bounds
+	cacheCfg   config.CacheConfig         // cache's bounds
 	judgeCache *cache.Cache               // the judge's, in process, without Options.JudgeCache
 	judgeTTL   time.Duration
 }
 
 // build makes cfg's state. It runs under s.changes.mu, so the current state is the
 // one it replaces.
-func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
+func (s *Server) build(ctx context.Context, cfg *config.Config) (*state, error) {
 	prev := s.st.Load()
 	if prev == nil {
 		prev = &state{}
@@ -86,7 +87,7 @@ func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) 
 }
 
 // newRouter builds cfg's router, with its thresholds file when it has one.
-func (s *Server) newRouter(ctx context.Context, cfg *router.Config) (*router.Router, error) {
+func (s *Server) newRouter(ctx context.Context, cfg *config.Config) (*router.Router, error) {
 	var th *router.Thresholds
 	if f := cfg.Routing.ThresholdsFile; f != "" {
 		var err error
@@ -100,7 +101,7 @@ func (s *Server) newRouter(ctx context.Context, cfg *router.Config) (*router.Rou
 // collections opens the collections of rcs that are not open yet (loading
 // their chunks from the index); open ones carry over, so collections
 // outlive reloads.
-func (s *Server) collections(ctx context.Context, open map[string]*rag.Collection, rcs []router.RAGCollection) (map[string]*rag.Collection, error) {
+func (s *Server) collections(ctx context.Context, open map[string]*rag.Collection, rcs []config.RAGCollection) (map[string]*rag.Collection, error) {
 	out := make(map[string]*rag.Collection, len(open)+len(rcs))
 	for name, c := range open {
 		out[name] = c

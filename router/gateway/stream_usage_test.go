@@ -15,7 +15,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // openAIStream makes u stream as OpenAI does: the parts, then, when the
@@ -226,12 +226,12 @@ func TestLangchainStreamIsBooked(t *testing.T) {
 		return true
 	})
 	h := start(t, "budgets: [{name: big, scope: global, window: daily, limit_usd: 100}]\n")
-	cfg, err := router.Load(h.cfgPath)
+	cfg, err := config.Load(h.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Models = append(cfg.Models, router.Model{Name: "local", Provider: "ollama", BaseURL: ollama.URL, Model: "llama",
-		Price: router.Price{Input: 1, Output: 2}, TimeoutMS: 5000, Balance: "weight"})
+	cfg.Models = append(cfg.Models, config.Model{Name: "local", Provider: "ollama", BaseURL: ollama.URL, Model: "llama",
+		Price: config.Price{Input: 1, Output: 2}, TimeoutMS: 5000, Balance: "weight"})
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ type Options struct {
 	// Model names the judge's model in reports when a call gave none
 	// (a timeout, an error).
 	Model string
-	// Below, TopK and Examples: see router.JudgeConfig.
+	// Below, TopK and Examples: see config.JudgeConfig.
 	Below    float64
 	TopK     int
 	Examples int

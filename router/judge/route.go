@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // FromConfig is the options of cfg's judge (without a cache) for a router
 // built from cfg: the model and intent set name its Version.
-func FromConfig(cfg *router.Config) Options {
+func FromConfig(cfg *config.Config) Options {
 	j := cfg.Routing.Judge
 	if j == nil {
 		return Options{}

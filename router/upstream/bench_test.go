@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // BenchmarkCall times a chat completion through the pool to a loopback
@@ -15,7 +15,7 @@ import (
 // for call, and reports each one's median and the difference.
 func BenchmarkCall(b *testing.B) {
 	up := newFake(b, "a", nil)
-	cfg := config(router.Model{Name: "h1", BaseURL: up.URL, Model: "m"}, router.Model{Name: "std", BaseURL: up.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "h1", BaseURL: up.URL, Model: "m"}, config.Model{Name: "std", BaseURL: up.URL, Model: "m"})
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}

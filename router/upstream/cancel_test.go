@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // held holds the requests of a fake that hold picks until release is
@@ -45,7 +45,7 @@ func TestCancelledCallIsNeitherSuccessNorFailure(t *testing.T) {
 	next, arrived, release := held(func(n int64) bool { return n <= 3 })
 	defer release()
 	up := newFake(t, "a", next)
-	cfg := config(router.Model{Name: "a", Model: "m", Deployments: []router.Deployment{{BaseURL: up.URL}}})
+	cfg := poolConfig(config.Model{Name: "a", Model: "m", Deployments: []config.Deployment{{BaseURL: up.URL}}})
 	cfg.Models[0].Balance = "latency"
 	cfg.Upstream.BreakerFailures = 1 // one failure would open it
 	p, _, _ := testPool(t, cfg)
@@ -74,7 +74,7 @@ func TestCancelledCallIsNeitherSuccessNorFailure(t *testing.T) {
 
 	// timeout_ms is the deployment's failure: it opens the breaker.
 	slow := newFake(t, "slow", func(n int64, w http.ResponseWriter) bool { time.Sleep(200 * time.Millisecond); return false })
-	cfg = config(router.Model{Name: "slow", BaseURL: slow.URL, Model: "m"})
+	cfg = poolConfig(config.Model{Name: "slow", BaseURL: slow.URL, Model: "m"})
 	cfg.Models[0].TimeoutMS = 20
 	cfg.Upstream.BreakerFailures, cfg.Upstream.Retries = 1, new(0)
 	p, _, _ = testPool(t, cfg)
@@ -102,7 +102,7 @@ func TestHalfOpenTrialReleasedOnCancel(t *testing.T) {
 		}
 		return next(n, w)
 	})
-	cfg := config(router.Model{Name: "a", BaseURL: up.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m"})
 	cfg.Upstream.BreakerFailures, cfg.Upstream.BreakerCooldownMS, cfg.Upstream.Retries = 1, 10_000, new(0)
 	p, _, now := testPool(t, cfg)
 	if _, err := p.Call(context.Background(), []string{"a"}, chatReq(""), nil); err == nil {
@@ -134,7 +134,7 @@ func TestHalfOpenTrialReleasedOnClientError(t *testing.T) {
 		}
 		return true
 	})
-	cfg := config(router.Model{Name: "a", BaseURL: up.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m"})
 	cfg.Upstream.BreakerFailures, cfg.Upstream.BreakerCooldownMS, cfg.Upstream.Retries = 1, 10_000, new(0)
 	p, _, now := testPool(t, cfg)
 	p.Call(context.Background(), []string{"a"}, chatReq(""), nil) // opens the breaker

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestComplete: Complete (what rag.Completer asks of a model) sends the
@@ -31,7 +31,7 @@ func TestComplete(t *testing.T) {
 	}))
 	defer fake.Close()
 	t.Setenv("SEMROUTE_TEST_ANTHROPIC", "k")
-	cfg := config(router.Model{Name: "claude", BaseURL: fake.URL + "/v1", Model: "claude-x", APIKeyEnv: "SEMROUTE_TEST_ANTHROPIC", Price: router.Price{Input: 3, Output: 15}})
+	cfg := poolConfig(config.Model{Name: "claude", BaseURL: fake.URL + "/v1", Model: "claude-x", APIKeyEnv: "SEMROUTE_TEST_ANTHROPIC", Price: config.Price{Input: 3, Output: 15}})
 	cfg.Models[0].Provider = "anthropic"
 	p, _, _ := testPool(t, cfg)
 	body := map[string]json.RawMessage{

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestKeysThroughLookup: the API keys are what the lookup NewPool is given
@@ -22,7 +22,7 @@ func TestKeysThroughLookup(t *testing.T) {
 	}))
 	defer up.Close()
 	t.Setenv("SEMROUTE_TEST_LOOKUP_KEY", "from-the-process")
-	cfg := config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "SEMROUTE_TEST_LOOKUP_KEY"})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "SEMROUTE_TEST_LOOKUP_KEY"})
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestAnthropicThroughLangchaingo: a fake of Anthropic's Messages API
@@ -37,7 +37,7 @@ func TestAnthropicThroughLangchaingo(t *testing.T) {
 	}))
 	defer fake.Close()
 	t.Setenv("SEMROUTE_TEST_ANTHROPIC", "k-123")
-	cfg := config(router.Model{Name: "claude", BaseURL: fake.URL + "/v1", Model: "claude-x", APIKeyEnv: "SEMROUTE_TEST_ANTHROPIC", Price: router.Price{Input: 3, Output: 15}})
+	cfg := poolConfig(config.Model{Name: "claude", BaseURL: fake.URL + "/v1", Model: "claude-x", APIKeyEnv: "SEMROUTE_TEST_ANTHROPIC", Price: config.Price{Input: 3, Output: 15}})
 	cfg.Models[0].Provider = "anthropic"
 	p, _, _ := testPool(t, cfg)
 	req := chatReq(`,"max_tokens":50`)
@@ -79,7 +79,7 @@ func TestOllamaStreamThroughLangchaingo(t *testing.T) {
 		}
 	}))
 	defer fake.Close()
-	cfg := config(router.Model{Name: "local", BaseURL: fake.URL, Model: "llama"})
+	cfg := poolConfig(config.Model{Name: "local", BaseURL: fake.URL, Model: "llama"})
 	cfg.Models[0].Provider = "ollama"
 	p, _, _ := testPool(t, cfg)
 	req := chatReq(`,"stream":true`)

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // Request is a chat completion request as the client sent it.
@@ -88,7 +88,7 @@ type provider interface {
 
 // Model is a configured model and its deployments.
 type Model struct {
-	router.Model
+	config.Model
 	deps     []*Deployment
 	provider provider
 	// missing names an API key variable that is not set; the model is then
@@ -119,7 +119,7 @@ type Deployment struct {
 // Pool is the set of configured models.
 type Pool struct {
 	models  map[string]*Model
-	cfg     router.UpstreamConfig
+	cfg     config.UpstreamConfig
 	obs     Observer
 	client  *http.Client
 	h1      *h1Client // for http:// deployments
@@ -132,7 +132,7 @@ type Pool struct {
 // now for the variables the models' api_key_env name (cmd passes its
 // environment's; this package reads none itself; nil finds none); a model
 // whose key variable is unset is kept but unconfigured.
-func NewPool(cfg *router.Config, obs Observer, lookup func(string) (string, bool)) *Pool {
+func NewPool(cfg *config.Config, obs Observer, lookup func(string) (string, bool)) *Pool {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
@@ -159,7 +159,7 @@ func NewPool(cfg *router.Config, obs Observer, lookup func(string) (string, bool
 		}
 		deps := mc.Deployments
 		if len(deps) == 0 {
-			deps = []router.Deployment{{BaseURL: mc.BaseURL, APIKeyEnv: mc.APIKeyEnv, Weight: 1}}
+			deps = []config.Deployment{{BaseURL: mc.BaseURL, APIKeyEnv: mc.APIKeyEnv, Weight: 1}}
 		}
 		for _, dc := range deps {
 			keyEnv := dc.APIKeyEnv

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // fake is an OpenAI-compatible upstream whose answers a test scripts.
@@ -55,7 +55,7 @@ func newFake(t testing.TB, name string, next func(n int64, w http.ResponseWriter
 	return f
 }
 
-func testPool(t *testing.T, cfg *router.Config) (*Pool, *[]time.Duration, *time.Time) {
+func testPool(t *testing.T, cfg *config.Config) (*Pool, *[]time.Duration, *time.Time) {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -69,11 +69,11 @@ func testPool(t *testing.T, cfg *router.Config) (*Pool, *[]time.Duration, *time.
 	return p, &slept, &now
 }
 
-func config(models ...router.Model) *router.Config {
-	cfg := router.Default()
+func poolConfig(models ...config.Model) *config.Config {
+	cfg := config.Default()
 	cfg.Models = models
 	cfg.Intents = nil
-	c, _ := router.Parse([]byte("version: 1\nintents: [{name: x, utterances: [hello], target: {handoff: q}}]\nfallback: {handoff: q}\n"), "t.yaml")
+	c, _ := config.Parse([]byte("version: 1\nintents: [{name: x, utterances: [hello], target: {handoff: q}}]\nfallback: {handoff: q}\n"), "t.yaml")
 	c.Models = models
 	for i := range c.Models {
 		c.Models[i].Provider, c.Models[i].Balance, c.Models[i].TimeoutMS = "openai", "weight", 5000
@@ -89,7 +89,7 @@ func chatReq(extra string) *Request {
 
 func TestPassThroughAndCost(t *testing.T) {
 	up := newFake(t, "a", nil)
-	cfg := config(router.Model{Name: "a", BaseURL: up.URL, Model: "small-1", Price: router.Price{Input: 1, Output: 2}})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "small-1", Price: config.Price{Input: 1, Output: 2}})
 	p, _, _ := testPool(t, cfg)
 	res, err := p.Call(context.Background(), []string{"a"}, chatReq(`,"seed":7,"x_vendor":{"k":[1,2]}`), nil)
 	if err != nil {
@@ -113,7 +113,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 		}
 		return false
 	})
-	p, slept, _ := testPool(t, config(router.Model{Name: "a", BaseURL: up.URL, Model: "m"}))
+	p, slept, _ := testPool(t, poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m"}))
 	res, err := p.Call(context.Background(), []string{"a"}, chatReq(""), nil)
 	if err != nil || res.Attempts != 2 {
 		t.Fatalf("res %+v, err %v", res, err)
@@ -125,7 +125,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 
 func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	up := newFake(t, "a", func(n int64, w http.ResponseWriter) bool { w.WriteHeader(http.StatusBadGateway); return true })
-	cfg := config(router.Model{Name: "a", BaseURL: up.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m"})
 	cfg.Upstream.Retries = new(4)
 	cfg.Upstream.BackoffMS, cfg.Upstream.MaxBackoffMS, cfg.Upstream.BreakerFailures = 100, 300, 100
 	p, slept, _ := testPool(t, cfg)
@@ -147,7 +147,7 @@ func TestNoRetryOnClientError(t *testing.T) {
 		return true
 	})
 	b := newFake(t, "b", nil)
-	p, _, _ := testPool(t, config(router.Model{Name: "a", BaseURL: a.URL, Model: "m"}, router.Model{Name: "b", BaseURL: b.URL, Model: "m"}))
+	p, _, _ := testPool(t, poolConfig(config.Model{Name: "a", BaseURL: a.URL, Model: "m"}, config.Model{Name: "b", BaseURL: b.URL, Model: "m"}))
 	_, err := p.Call(context.Background(), []string{"a", "b"}, chatReq(""), nil)
 	var ue *Error
 	if !errors.As(err, &ue) || ue.Kind != KindClient || !strings.Contains(string(ue.Body), "bad temperature") {
@@ -161,7 +161,7 @@ func TestNoRetryOnClientError(t *testing.T) {
 func TestFallbackAndBreaker(t *testing.T) {
 	a := newFake(t, "a", func(n int64, w http.ResponseWriter) bool { w.WriteHeader(http.StatusInternalServerError); return true })
 	b := newFake(t, "b", nil)
-	cfg := config(router.Model{Name: "a", BaseURL: a.URL, Model: "m"}, router.Model{Name: "b", BaseURL: b.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: a.URL, Model: "m"}, config.Model{Name: "b", BaseURL: b.URL, Model: "m"})
 	cfg.Upstream.Retries = new(1)
 	cfg.Upstream.BreakerFailures, cfg.Upstream.BreakerCooldownMS = 4, 10_000
 	p, _, now := testPool(t, cfg)
@@ -184,7 +184,7 @@ func TestFallbackAndBreaker(t *testing.T) {
 
 func TestWeightedDeployments(t *testing.T) {
 	a, b := newFake(t, "a", nil), newFake(t, "b", nil)
-	cfg := config(router.Model{Name: "m", Model: "m", Deployments: []router.Deployment{{BaseURL: a.URL, Weight: 3}, {BaseURL: b.URL, Weight: 1}}})
+	cfg := poolConfig(config.Model{Name: "m", Model: "m", Deployments: []config.Deployment{{BaseURL: a.URL, Weight: 3}, {BaseURL: b.URL, Weight: 1}}})
 	p, _, _ := testPool(t, cfg)
 	for range 400 {
 		if _, err := p.Call(context.Background(), []string{"m"}, chatReq(""), nil); err != nil {
@@ -205,7 +205,7 @@ func TestLeastInFlight(t *testing.T) {
 		return false
 	})
 	fast := newFake(t, "fast", nil)
-	cfg := config(router.Model{Name: "m", Model: "m", Deployments: []router.Deployment{{BaseURL: slow.URL}, {BaseURL: fast.URL}}})
+	cfg := poolConfig(config.Model{Name: "m", Model: "m", Deployments: []config.Deployment{{BaseURL: slow.URL}, {BaseURL: fast.URL}}})
 	cfg.Models[0].Balance = "least_in_flight"
 	p, _, _ := testPool(t, cfg)
 	var wg sync.WaitGroup
@@ -247,8 +247,8 @@ func TestStreamFallsBackOnlyBeforeTheFirstByte(t *testing.T) {
 	})
 	down := newFake(t, "down", func(n int64, w http.ResponseWriter) bool { w.WriteHeader(http.StatusServiceUnavailable); return true })
 	ok := newFake(t, "ok", nil)
-	cfg := config(router.Model{Name: "broken", BaseURL: broken.URL, Model: "m"}, router.Model{Name: "down", BaseURL: down.URL, Model: "m"},
-		router.Model{Name: "ok", BaseURL: ok.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "broken", BaseURL: broken.URL, Model: "m"}, config.Model{Name: "down", BaseURL: down.URL, Model: "m"},
+		config.Model{Name: "ok", BaseURL: ok.URL, Model: "m"})
 	cfg.Upstream.Retries = new(0)
 	p, _, _ := testPool(t, cfg)
 	req := chatReq(`,"stream":true`)
@@ -269,7 +269,7 @@ func TestStreamFallsBackOnlyBeforeTheFirstByte(t *testing.T) {
 
 func TestUnconfiguredModel(t *testing.T) {
 	up := newFake(t, "a", nil)
-	cfg := config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "SEMROUTE_TEST_UNSET_KEY"})
+	cfg := poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "SEMROUTE_TEST_UNSET_KEY"})
 	p, _, _ := testPool(t, cfg)
 	_, err := p.Call(context.Background(), []string{"a"}, chatReq(""), nil)
 	var ue *Error
@@ -281,7 +281,7 @@ func TestUnconfiguredModel(t *testing.T) {
 func TestTimeoutFallsBack(t *testing.T) {
 	hang := newFake(t, "hang", func(n int64, w http.ResponseWriter) bool { time.Sleep(300 * time.Millisecond); return false })
 	ok := newFake(t, "ok", nil)
-	cfg := config(router.Model{Name: "hang", BaseURL: hang.URL, Model: "m"}, router.Model{Name: "ok", BaseURL: ok.URL, Model: "m"})
+	cfg := poolConfig(config.Model{Name: "hang", BaseURL: hang.URL, Model: "m"}, config.Model{Name: "ok", BaseURL: ok.URL, Model: "m"})
 	cfg.Models[0].TimeoutMS = 50
 	cfg.Upstream.Retries = new(0)
 	p, _, _ := testPool(t, cfg)
@@ -294,7 +294,7 @@ func TestTimeoutFallsBack(t *testing.T) {
 func TestLatencyBalance(t *testing.T) {
 	slow := newFake(t, "slow", func(n int64, w http.ResponseWriter) bool { time.Sleep(20 * time.Millisecond); return false })
 	fast := newFake(t, "fast", nil)
-	cfg := config(router.Model{Name: "m", Model: "m", Deployments: []router.Deployment{{BaseURL: slow.URL}, {BaseURL: fast.URL}}})
+	cfg := poolConfig(config.Model{Name: "m", Model: "m", Deployments: []config.Deployment{{BaseURL: slow.URL}, {BaseURL: fast.URL}}})
 	cfg.Models[0].Balance = "latency"
 	p, _, _ := testPool(t, cfg)
 	p.nowFunc = time.Now // latency needs the real clock

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestRetryGoesToAnotherDeployment: of a model's two deployments, one
@@ -35,7 +35,7 @@ func TestRetryGoesToAnotherDeployment(t *testing.T) {
 				return fail
 			})
 			healthy := newFake(t, "healthy", nil)
-			cfg := config(router.Model{Name: "m", Model: "m", Deployments: []router.Deployment{
+			cfg := poolConfig(config.Model{Name: "m", Model: "m", Deployments: []config.Deployment{
 				{BaseURL: flaky.URL, Weight: tc.weights[0]}, {BaseURL: healthy.URL, Weight: tc.weights[1]}}})
 			cfg.Models[0].Balance = tc.balance
 			cfg.Upstream.BreakerFailures = 1 << 30 // the flaky one stays in the rotation
@@ -65,7 +65,7 @@ func TestRetryGoesToAnotherDeployment(t *testing.T) {
 func TestRetryComesBackAfterBackoff(t *testing.T) {
 	down := func(n int64, w http.ResponseWriter) bool { w.WriteHeader(http.StatusServiceUnavailable); return true }
 	a, b := newFake(t, "a", down), newFake(t, "b", down)
-	cfg := config(router.Model{Name: "m", Model: "m", Deployments: []router.Deployment{{BaseURL: a.URL}, {BaseURL: b.URL}}})
+	cfg := poolConfig(config.Model{Name: "m", Model: "m", Deployments: []config.Deployment{{BaseURL: a.URL}, {BaseURL: b.URL}}})
 	cfg.Upstream.Retries, cfg.Upstream.BreakerFailures = new(3), 100
 	p, slept, _ := testPool(t, cfg)
 	res, err := p.Call(context.Background(), []string{"m"}, chatReq(""), nil)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/router/config"
 )
 
 // TestStreamAsksForUsage: every stream asks its upstream for usage, merged
@@ -59,7 +59,7 @@ func TestUsageChunkOnlyIfAsked(t *testing.T) {
 		io.WriteString(w, stream)
 		return true
 	})
-	p, _, _ := testPool(t, config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", Price: router.Price{Input: 1, Output: 2}}))
+	p, _, _ := testPool(t, poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m", Price: config.Price{Input: 1, Output: 2}}))
 	for _, asked := range []bool{false, true} {
 		req := chatReq(`,"stream":true`)
 		if asked {
@@ -102,7 +102,7 @@ func TestMissingUsageIsEstimated(t *testing.T) {
 		}
 		return true
 	})
-	p, _, _ := testPool(t, config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", Price: router.Price{Input: 1, Output: 2}}))
+	p, _, _ := testPool(t, poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m", Price: config.Price{Input: 1, Output: 2}}))
 	prompt := 1 + messageOverhead // "hi"
 	res, err := p.Call(context.Background(), []string{"a"}, chatReq(""), nil)
 	if err != nil || res.Usage != (Usage{PromptTokens: prompt, CompletionTokens: 10, Estimated: true}) {
@@ -163,7 +163,7 @@ func TestAnthropicStreamUsage(t *testing.T) {
 	}))
 	defer fake.Close()
 	t.Setenv("SEMROUTE_TEST_ANTHROPIC", "k")
-	cfg := config(router.Model{Name: "claude", BaseURL: fake.URL + "/v1", Model: "claude-x", APIKeyEnv: "SEMROUTE_TEST_ANTHROPIC", Price: router.Price{Input: 3, Output: 15}})
+	cfg := poolConfig(config.Model{Name: "claude", BaseURL: fake.URL + "/v1", Model: "claude-x", APIKeyEnv: "SEMROUTE_TEST_ANTHROPIC", Price: config.Price{Input: 3, Output: 15}})
 	cfg.Models[0].Provider = "anthropic"
 	p, _, _ := testPool(t, cfg)
 	for _, asked := range []bool{false, true} {
@@ -200,7 +200,7 @@ func TestUpstreamRefusingStreamOptions(t *testing.T) {
 		io.WriteString(w, oaiChunk("four")+"data: [DONE]\n\n")
 	}))
 	defer up.Close()
-	p, _, _ := testPool(t, config(router.Model{Name: "a", BaseURL: up.URL, Model: "m"}))
+	p, _, _ := testPool(t, poolConfig(config.Model{Name: "a", BaseURL: up.URL, Model: "m"}))
 	for range 3 {
 		req := chatReq(`,"stream":true`)
 		req.Stream = true

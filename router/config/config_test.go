@@ -1,4 +1,4 @@
-package router
+package config
 
 import (
 	"errors"
@@ -15,14 +15,14 @@ import (
 )
 
 func TestLoadDemoConfig(t *testing.T) {
-	c, err := Load("../datasets/demo/config.yaml")
+	c, err := Load("../../datasets/demo/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Intents) < 10 || c.Fallback.String() != "model:strong" {
 		t.Errorf("%d intents, fallback %s", len(c.Intents), c.Fallback)
 	}
-	if c.Index.DataDir != "../data/demo" {
+	if c.Index.DataDir != "../../data/demo" {
 		t.Errorf("data_dir %q: want it relative to the config file", c.Index.DataDir)
 	}
 	if got := c.Intents[2].Target.Model; len(got) != 2 {
@@ -192,7 +192,7 @@ func TestAddExamples(t *testing.T) {
 }
 
 func FuzzParseConfig(f *testing.F) {
-	for _, p := range []string{"../datasets/demo/config.yaml", "testdata/bad.yaml"} {
+	for _, p := range []string{"../../datasets/demo/config.yaml", "testdata/bad.yaml"} {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
