@@ -45,6 +45,7 @@ fallback: {model: fast}
 type playgroundService struct {
 	srv     *Server
 	url     string
+	close   func()
 	dir     string
 	cfgPath string
 }
@@ -75,7 +76,7 @@ func startPlayground(t *testing.T, server string) *playgroundService {
 	}
 	hs := httptest.NewServer(p.srv.Handler()) // on 127.0.0.1
 	t.Cleanup(hs.Close)
-	p.url = hs.URL
+	p.url, p.close = hs.URL, hs.Close
 	return p
 }
 

@@ -188,13 +188,18 @@
     $("d-bar").style.width = pct(d.score);
     $("d-bar").className = "fill" + (d.score >= d.threshold ? " pass" : " under");
     $("d-mark").style.left = pct(d.threshold);
-    $("d-margin").textContent = fmt(d.margin) + (state.info ? ` (needs ${fmt(state.info.margin)})` : "");
+    $("d-margin").textContent = fmt(d.margin) + needs("margin");
     $("d-matched").textContent = d.matched_utterance ? `“${d.matched_utterance}”` : "–";
-    $("d-similarity").textContent = fmt(d.similarity) +
-      (state.info ? ` (needs ${fmt(state.info.min_similarity)})` : "");
+    $("d-similarity").textContent = fmt(d.similarity) + needs("min_similarity");
     $("d-decided").textContent = decidedText(d);
     $("d-latency").textContent = typeof d.latency_us === "number" ? `${Math.round(d.latency_us)} µs` : "–";
     showAlternatives(d.alternatives || []);
+  }
+
+  // needs names the cut-off a figure is held to, when there is one.
+  function needs(field) {
+    const v = state.info && state.info[field];
+    return v > 0 ? ` (needs ${fmt(v)})` : "";
   }
 
   function decidedText(d) {
@@ -323,8 +328,12 @@
     state.keys.admin = saved.admin || "";
   }
 
-  async function keysChanged() {
+  // keysChanged applies the typed keys: on the button, or when a field
+  // loses focus with another key in it.
+  async function keysChanged(ev) {
+    const before = state.keys.client + "\n" + state.keys.admin;
     readKeys();
+    if (ev && ev.type === "change" && before === state.keys.client + "\n" + state.keys.admin) return;
     say("key-message", "", "");
     await loadIntents();
     if ($("prompt").value.trim() !== "") await routeNow();
