@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +21,21 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	reports := filepath.Join(t.TempDir(), "reports")
 	os.Mkdir(reports, 0o755)
 	os.WriteFile(filepath.Join(reports, "report.html"), []byte("<!doctype html><title>eval</title><style>p{color:#333}</style><p>routing accuracy 0.912</p>"), 0o644)
-	p := startPlayground(t, "  playground: {reports_dir: "+reports+"}\n")
 	b := startBrowser(t, chromium, driver)
+
+	t.Run("a service without keys as after make run", func(t *testing.T) {
+		open := startPlaygroundWith(t, "  route_turns: 1\n")
+		b.open(open.url + "/")
+		b.waitText("#intents-message", "This service has no admin key")
+		if got := b.text("#client-row"); got != "" {
+			t.Errorf("the client key field is shown (%q), but the service has no keys", got)
+		}
+		b.waitText("#report-message", "No report is published")
+		b.typeInto("#prompt", "where is my order")
+		b.waitText("#d-intent", "order_status")
+	})
+
+	p := startPlayground(t, fmt.Sprintf("  playground: {reports_dir: %q}\n", reports))
 
 	b.open(p.url + "/")
 	b.waitText("#status", "connected")

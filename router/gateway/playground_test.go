@@ -52,12 +52,19 @@ type playgroundService struct {
 
 func startPlayground(t *testing.T, server string) *playgroundService {
 	t.Helper()
+	keys := fmt.Sprintf("  api_keys:\n    - {name: c, sha256: %s, scope: client}\n    - {name: a, sha256: %s, scope: admin}\n",
+		sha(pgClientKey), sha(pgAdminKey))
+	return startPlaygroundWith(t, keys+server)
+}
+
+// startPlaygroundWith is startPlayground without the keys.
+func startPlaygroundWith(t *testing.T, server string) *playgroundService {
+	t.Helper()
 	p := &playgroundService{dir: t.TempDir()}
 	p.cfgPath = filepath.Join(p.dir, "config.yaml")
-	yaml := fmt.Sprintf("version: 1\nindex: {kind: memory, data_dir: %s}\n"+
+	yaml := fmt.Sprintf("version: 1\nindex: {kind: memory, data_dir: %q}\n"+
 		"models:\n  - {name: fast, base_url: http://127.0.0.1:1/v1, model: small-1}\n"+
-		"server:\n  api_keys:\n    - {name: c, sha256: %s, scope: client}\n    - {name: a, sha256: %s, scope: admin}\n%s%s",
-		filepath.Join(p.dir, "data"), sha(pgClientKey), sha(pgAdminKey), server, pgIntents)
+		"server:\n%s%s", filepath.Join(p.dir, "data"), server, pgIntents)
 	if err := os.WriteFile(p.cfgPath, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +171,7 @@ func TestPlaygroundReport(t *testing.T) {
 	os.Mkdir(reports, 0o755)
 	os.WriteFile(filepath.Join(reports, "report.json"), []byte(`{"secret-json": 1}`), 0o644)
 	os.WriteFile(filepath.Join(filepath.Dir(reports), "beside.txt"), []byte("secret-beside"), 0o644)
-	p = startPlayground(t, "  playground: {reports_dir: "+reports+"}\n")
+	p = startPlayground(t, fmt.Sprintf("  playground: {reports_dir: %q}\n", reports))
 	if resp, body := p.get(t, "/playground/report"); resp.StatusCode != 404 || !strings.Contains(body, "no report.html") {
 		t.Errorf("before eval wrote one: %d %s", resp.StatusCode, body)
 	}
