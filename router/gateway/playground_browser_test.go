@@ -99,6 +99,13 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		b.screenshot(shots, "playground-added.png")
 	})
 
+	t.Run("a prompt without words, refused as an utterance", func(t *testing.T) {
+		b.replace("#prompt", "?!")
+		b.waitText("#d-reason", "Fell back: it has no word the router knows.")
+		b.click("#add")
+		b.waitText("#add-message", "The service refused the request. (400: the change leaves the intents invalid")
+	})
+
 	t.Run("empty prompt", func(t *testing.T) {
 		b.replace("#prompt", "")
 		b.waitText("#message", "An empty prompt is not sent")
