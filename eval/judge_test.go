@@ -111,7 +111,7 @@ const judgeCallCost = (1000*2 + 10*8) / 1e6
 func judgeLLM(url string) judge.Completer {
 	cfg := router.Default()
 	cfg.Models = []router.Model{{Name: "judge", BaseURL: url + "/v1", Model: "judge-1", Price: judgePrice, TimeoutMS: 60_000}}
-	return judge.Upstream(upstream.NewPool(cfg, nil), "judge")
+	return judge.Upstream(upstream.NewPool(cfg, nil, nil), "judge")
 }
 
 // truthOf maps each test row's text to its label, leaving out texts that

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/semroute/semroute/router/upstream"
 )
 
 // Answer is a model's answer from retrieved passages.
@@ -38,9 +36,25 @@ func SourcesOf(ps []Passage) []Source {
 
 const instructions = `Answer the question using only the numbered passages below. Cite the passages you use as [1], [2] after the sentences they support. If the passages do not contain the answer, say that you do not know; do not guess.`
 
+// Message is one chat message of the prompt.
+type Message struct {
+	Role    string
+	Content string
+}
+
+// Completer calls a model tier for a chat answer: the first model of tier
+// that answers body, a whole OpenAI-format chat request whose messages have
+// text contents. It returns the OpenAI-format response's body, the name of
+// the model that answered and the cost in USD. *upstream.Pool is one
+// (Pool.Complete): the interface sits here, at its consumer, so that rag
+// imports nothing of router.
+type Completer interface {
+	Complete(ctx context.Context, tier []string, body map[string]json.RawMessage) (reply []byte, model string, cost float64, err error)
+}
+
 // Messages builds the prompt: the instructions and passages as the system
 // message, the question as the user's.
-func Messages(question string, ps []Passage) []upstream.Message {
+func Messages(question string, ps []Passage) []Message {
 	var b strings.Builder
 	b.WriteString(instructions)
 	b.WriteString("\n\n")
@@ -51,12 +65,12 @@ func Messages(question string, ps []Passage) []upstream.Message {
 		}
 		fmt.Fprintf(&b, "\n%s\n\n", p.Text)
 	}
-	return []upstream.Message{{Role: "system", Content: b.String()}, {Role: "user", Content: question}}
+	return []Message{{Role: "system", Content: b.String()}, {Role: "user", Content: question}}
 }
 
 // Answerer asks a model tier to answer from passages.
 type Answerer struct {
-	Pool   *upstream.Pool
+	Pool   Completer // the models (an *upstream.Pool)
 	Models []string
 }
 
@@ -75,7 +89,7 @@ func (a *Answerer) Answer(ctx context.Context, question string, ps []Passage, ex
 		raw[i] = map[string]string{"role": m.Role, "content": m.Content}
 	}
 	body["messages"], _ = json.Marshal(raw)
-	res, err := a.Pool.Call(ctx, a.Models, &upstream.Request{Body: body, Messages: msgs}, nil)
+	reply, model, cost, err := a.Pool.Complete(ctx, a.Models, body)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -86,10 +100,10 @@ func (a *Answerer) Answer(ctx context.Context, question string, ps []Passage, ex
 			} `json:"message"`
 		} `json:"choices"`
 	}
-	if err := json.Unmarshal(res.Body, &out); err != nil || len(out.Choices) == 0 {
-		return Answer{}, fmt.Errorf("rag: the model %s gave no answer", res.Model)
+	if err := json.Unmarshal(reply, &out); err != nil || len(out.Choices) == 0 {
+		return Answer{}, fmt.Errorf("rag: the model %s gave no answer", model)
 	}
-	return Answer{Text: out.Choices[0].Message.Content, Model: res.Model, Sources: SourcesOf(ps), Cost: res.Cost}, nil
+	return Answer{Text: out.Choices[0].Message.Content, Model: model, Sources: SourcesOf(ps), Cost: cost}, nil
 }
 
 // NoModel is the answer of a collection without a usable model: the

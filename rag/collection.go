@@ -16,7 +16,6 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/flat"
-	"github.com/semroute/semroute/router"
 )
 
 // Retrieval modes.
@@ -448,10 +447,4 @@ func sorted(acc map[string]float64) []scored {
 	}
 	slices.SortFunc(out, func(x, y scored) int { return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.id, y.id)) })
 	return out
-}
-
-// OptionsOf are the options of a configured collection.
-func OptionsOf(rc *router.RAGCollection, idx index.Index, emb embed.Embedder) Options {
-	return Options{Index: idx, Embedder: emb, Chunk: ChunkOptions{MaxWords: rc.MaxWords, OverlapWords: rc.OverlapWords},
-		Mode: rc.Mode, VectorWeight: rc.VectorWeight}
 }

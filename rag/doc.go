@@ -6,4 +6,8 @@
 // and, when the collection has a model, by that model from the retrieved
 // passages, citing them as [1], [2]. Without a model the passages are
 // returned as they are, never an invented answer.
+//
+// rag imports nothing under router/: a collection's config type,
+// CollectionConfig, sits here (router.Config's rag entries are of it), and
+// the answering model is a Completer, which *upstream.Pool satisfies.
 package rag

@@ -14,6 +14,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/rag"
 )
 
 // Config is the whole semroute configuration, as written in YAML. Defaults
@@ -276,27 +277,10 @@ type HandoffConfig struct {
 	Webhooks map[string]string `yaml:"webhooks,omitempty"`
 }
 
-// RAGCollection configures one document collection.
-type RAGCollection struct {
-	Name string `yaml:"name"`
-	// Model is the tier that answers from the passages; without one the
-	// passages are returned as they are.
-	Model intents.Models `yaml:"model,omitempty"`
-	K     int            `yaml:"k,omitempty"`    // passages (default 5)
-	Mode  string         `yaml:"mode,omitempty"` // hybrid (default), vector, bm25, rrf
-	// VectorWeight is the vector score's weight in hybrid (default 0.2).
-	VectorWeight float64 `yaml:"vector_weight,omitempty"`
-	// Floor is the least cosine similarity of the best passage (default
-	// 0.2); below it the answer says nothing relevant was found, or, with
-	// below_floor: fallback, the prompt goes to the config's fallback.
-	Floor        *float64 `yaml:"floor,omitempty"`
-	BelowFloor   string   `yaml:"below_floor,omitempty"` // answer (default) | fallback
-	MaxWords     int      `yaml:"max_words,omitempty"`   // chunk size (default 160)
-	OverlapWords int      `yaml:"overlap_words,omitempty"`
-	// Filter keeps only chunks with these values (keys doc, source, title,
-	// heading) in every query of the collection.
-	Filter map[string]string `yaml:"filter,omitempty"`
-}
+// RAGCollection configures one document collection. The type lives
+// beside the feature, in rag (rag.CollectionConfig), so that rag imports
+// nothing of the decision core.
+type RAGCollection = rag.CollectionConfig
 
 // RAGNamed returns the named collection's config, or nil.
 func (c *Config) RAGNamed(name string) *RAGCollection {

@@ -12,4 +12,8 @@
 // top-1/top-2 margin, and names the nearest example utterance of the winner.
 // A Router is immutable and safe for concurrent use; a changed config means
 // building a new one and swapping it in.
+//
+// It reads no environment variable: Validate accepts a pgvector index
+// without a dsn, and ValidateDSN takes the value of $SEMROUTE_PG_DSN that
+// the command (cmd/semroute) read.
 package router

@@ -21,7 +21,17 @@ const (
 // Validate checks the config and returns a *ConfigError listing every
 // problem, with the line of each in the YAML file, or nil. The values of
 // the wrong type and unknown keys that Parse found are among them.
-func (c *Config) Validate() error {
+//
+// A pgvector index may have no dsn here: the command takes
+// $SEMROUTE_PG_DSN then, and checks with ValidateDSN that there is one.
+func (c *Config) Validate() error { return c.validate(false, "") }
+
+// ValidateDSN is Validate, also requiring a DSN for a pgvector index: in
+// the config, else envDSN, the value of $SEMROUTE_PG_DSN that the command
+// read (this package reads no environment variable).
+func (c *Config) ValidateDSN(envDSN string) error { return c.validate(true, envDSN) }
+
+func (c *Config) validate(needDSN bool, envDSN string) error {
 	ps := &problems{c: c}
 	if c.Version != 1 {
 		ps.add("version", "version %d is not supported; this build reads version 1", c.Version)
@@ -30,7 +40,7 @@ func (c *Config) Validate() error {
 	switch c.Index.Kind {
 	case "memory":
 	case "pgvector":
-		if c.Index.DSN == "" && os.Getenv("SEMROUTE_PG_DSN") == "" {
+		if needDSN && c.Index.DSN == "" && envDSN == "" {
 			ps.add("index.dsn", "missing; give the PostgreSQL DSN here or in SEMROUTE_PG_DSN")
 		}
 		if c.Index.EfSearch < 0 || c.Index.EfSearch > 1000 {

@@ -41,7 +41,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *nIntents < 2 || *per < 1 || *queries < 10 {
 		return usageError{fmt.Errorf("want --intents ≥ 2, --per ≥ 1, --queries ≥ 10")}
 	}
-	emb, err := local.Open(*vectors)
+	emb, err := local.Open(vectorsPath(*vectors))
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func runBenchPgvector(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := pgvector.Open(ctx, pgvector.Options{DSN: *dsn, Schema: "semroute_bench", HalfVec: *halfvec})
+	st, err := pgvector.Open(ctx, pgvector.Options{DSN: indexDSN(*dsn), Schema: "semroute_bench", HalfVec: *halfvec})
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func benchOne(ctx context.Context, tw io.Writer, st *pgvector.Store, n, d int, e
 // benchAgreement compares the intent of the nearest exemplar found by
 // pgvector and by exact search for CLINC150's test prompts.
 func benchAgreement(ctx context.Context, tw io.Writer, st *pgvector.Store, dir string, efs []int) error {
-	emb, err := local.Open("")
+	emb, err := local.Open(vectorsPath(""))
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func runBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	emb, err := local.Open(*vectors)
+	emb, err := local.Open(vectorsPath(*vectors))
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	emb, err := local.Open("")
+	emb, err := local.Open(vectorsPath(""))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func runBenchSoak(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *rate < 1 || *duration <= 0 || *every <= 0 || *nIntents < 2 || *per < 1 || *maxInFlight < 1 || *conns < 1 || *timeout <= 0 {
 		return usageError{errors.New("want --rate ≥ 1, --duration, --every and --timeout > 0, --intents ≥ 2, --per ≥ 1, --max-in-flight ≥ 1, --conns ≥ 1")}
 	}
-	emb, err := local.Open(*vectors)
+	emb, err := local.Open(vectorsPath(*vectors))
 	if err != nil {
 		return err
 	}

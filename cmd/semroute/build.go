@@ -43,7 +43,7 @@ func loadConfigWith(path, examples string, lf *labelFlags) (*router.Config, erro
 		}
 		cfg.AddExamples(exs)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateDSN(envPGDSN()); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -74,7 +74,7 @@ func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder,
 		}
 		return e, func() error { return nil }, nil
 	default:
-		e, err := local.Open(c.Path)
+		e, err := local.Open(vectorsPath(c.Path))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -86,7 +86,7 @@ func openEmbedder(ctx context.Context, c router.EmbedderConfig) (embed.Embedder,
 // its data_dir for this process until Close (datadir.go).
 func openIndex(ctx context.Context, c router.IndexConfig) (index.Index, error) {
 	if c.Kind == "pgvector" {
-		return pgvector.Open(ctx, pgvector.Options{DSN: c.DSN, Schema: c.Schema, HalfVec: c.HalfVec, EfSearch: c.EfSearch})
+		return pgvector.Open(ctx, pgvector.Options{DSN: indexDSN(c.DSN), Schema: c.Schema, HalfVec: c.HalfVec, EfSearch: c.EfSearch})
 	}
 	lock, err := dirlock.Acquire(c.DataDir)
 	if err != nil {

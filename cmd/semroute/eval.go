@@ -211,7 +211,7 @@ func evalJudge(cfg *router.Config, config, model string, below float64, belowSet
 	case parallel < 1:
 		return nil, usageError{fmt.Errorf("--parallel %d: want at least 1", parallel)}
 	}
-	pool := upstream.NewPool(cfg, nil)
+	pool := upstream.NewPool(cfg, nil, lookupEnv)
 	if env := pool.Model(model).Unconfigured(); env != "" {
 		return nil, fmt.Errorf("--judge %s: the model is not configured: set %s (its api_key_env) to its API key", model, env)
 	}

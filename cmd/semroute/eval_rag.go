@@ -49,7 +49,7 @@ func runEvalRAG(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer closeEmb()
 	opt := eval.RAGOptions{Questions: qs, Corpus: docs, Embedder: emb, VectorWeight: *weight}
 	if *model != "" {
-		a := &rag.Answerer{Pool: upstream.NewPool(cfg, nil), Models: strings.Split(*model, ",")}
+		a := &rag.Answerer{Pool: upstream.NewPool(cfg, nil, lookupEnv), Models: strings.Split(*model, ",")}
 		opt.Answer = func(ctx context.Context, q string, ps []rag.Passage) (string, error) {
 			ans, err := a.Answer(ctx, q, ps, nil)
 			return ans.Text, err

@@ -81,7 +81,7 @@ func runIntentsExpand(ctx context.Context, args []string, stdout, stderr io.Writ
 // expandModel checks that name is a callable model of cfg and returns the
 // pool that calls it.
 func expandModel(cfg *router.Config, name string) (*upstream.Pool, error) {
-	pool := upstream.NewPool(cfg, nil)
+	pool := upstream.NewPool(cfg, nil, lookupEnv)
 	m := pool.Model(name)
 	if m == nil {
 		var names []string

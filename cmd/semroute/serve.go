@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/semroute/semroute/index/pgvector"
@@ -49,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	defer idx.Close()
 	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug,
-		KeepMemoryLimit: os.Getenv("GOMEMLIMIT") != ""} // the runtime read it; it wins over memory_limit_mb
+		KeepMemoryLimit: envMemoryLimitSet(), LookupEnv: lookupEnv} // the runtime read it; it wins over memory_limit_mb
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = intentspg.New(pg.DB()) // replicas share the intents and tickets through the database
 		opt.Tickets = handoffpg.New(pg.DB())

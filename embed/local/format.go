@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"unsafe"
 
-	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // The vectors file, written once by Write and memory-mapped by Open. All
@@ -305,7 +305,7 @@ func (t *table) word(i int) string { return string(t.strs[t.offsets[i]:t.offsets
 // addTo adds weight × vector(i) to dst.
 func (t *table) addTo(dst []float32, i int, weight float32) {
 	d := int(t.hdr.Dim)
-	flat.AddScaledInt8(dst[:d], t.rows[i*d:i*d+d], weight*t.scales[i])
+	simd.AddScaledInt8(dst[:d], t.rows[i*d:i*d+d], weight*t.scales[i])
 }
 
 // readAll is the fallback for systems without mmap.

@@ -12,24 +12,22 @@ import (
 	"sync"
 
 	"github.com/semroute/semroute/embed"
-	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // FileName is the vectors file's name inside the cache directory.
 const FileName = "wink-glove-100d.semvec"
 
-// DefaultPath is where `semroute model import` writes the vectors file and
-// where Open looks by default: $SEMROUTE_CACHE, else $XDG_CACHE_HOME/semroute,
-// else ~/.cache/semroute.
+// DefaultPath is where Open looks when given no path: FileName in CacheDir.
+// The command (cmd/semroute) puts $SEMROUTE_CACHE first and passes the
+// path in; this package reads no variable of its own.
 func DefaultPath() string {
 	return filepath.Join(CacheDir(), FileName)
 }
 
-// CacheDir is the directory of DefaultPath.
+// CacheDir is the directory of DefaultPath: $XDG_CACHE_HOME/semroute, else
+// ~/.cache/semroute (os.UserCacheDir).
 func CacheDir() string {
-	if d := os.Getenv("SEMROUTE_CACHE"); d != "" {
-		return d
-	}
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "semroute")
 	}
@@ -221,7 +219,7 @@ func (e *Embedder) AppendFeatures(dst []embed.Feature, text string) []embed.Feat
 // The table is large and read at random, a few dependent lines a word:
 // its slot, then its offset, string and vector. Before the lookups proper,
 // it asks for every word's slot together, then for what the slots point
-// at (flat.Prefetch), so that the words' cache misses overlap.
+// at (simd.Prefetch), so that the words' cache misses overlap.
 func (e *Embedder) ranks(s *state) {
 	s.addrs, s.hashes = s.addrs[:0], s.hashes[:0]
 	for i := 0; i < s.tok.Len(); i++ {
@@ -229,12 +227,12 @@ func (e *Embedder) ranks(s *state) {
 		s.hashes = append(s.hashes, h)
 		s.addrs = append(s.addrs, e.t.slotAddr(h))
 	}
-	flat.Prefetch(s.addrs)
+	simd.Prefetch(s.addrs)
 	s.addrs = s.addrs[:0]
 	for _, h := range s.hashes {
 		s.addrs = e.t.entryLines(s.addrs, h)
 	}
-	flat.Prefetch(s.addrs)
+	simd.Prefetch(s.addrs)
 	s.ranks = s.ranks[:0]
 	for i := 0; i < s.tok.Len(); i++ {
 		w := s.tok.Word(i)

@@ -52,7 +52,7 @@ func BenchmarkEmbedShortPrompt(b *testing.B) {
 func BenchmarkOpen(b *testing.B) {
 	localtest.Open(b) // skip when the file is absent
 	for b.Loop() {
-		e, err := local.Open("")
+		e, err := local.Open(localtest.Path())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/semroute/semroute/index/flat/internal/simd"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // Result is one neighbour: the vector's position and its cosine similarity.

@@ -12,4 +12,8 @@
 // router/judge/suggest/suggestpg, each opened on [Store.DB]. So this
 // package imports nothing under router/ or moderation/ (internal/layout's
 // test checks it). pgtest opens a Store for tests.
+//
+// It reads no environment variable: Options.DSN is required, and the
+// command (cmd/semroute) passes $SEMROUTE_PG_DSN when the config has no
+// index.dsn.
 package pgvector

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -20,12 +19,13 @@ import (
 	"github.com/semroute/semroute/internal/postgres"
 )
 
-// DSNEnv is read when Options.DSN is empty.
+// DSNEnv names the variable the command (cmd/semroute) reads for the DSN
+// when the config gives none; this package reads no variable.
 const DSNEnv = postgres.DSNEnv
 
 // Options configure a Store.
 type Options struct {
-	// DSN is a PostgreSQL connection string; empty means $SEMROUTE_PG_DSN.
+	// DSN is a PostgreSQL connection string (required).
 	DSN string
 	// Schema holds semroute's tables (default "semroute").
 	Schema string
@@ -60,9 +60,6 @@ var ErrUnavailable = postgres.ErrUnavailable
 // Open connects, runs the migrations (of the whole database: see
 // internal/postgres) and returns the store.
 func Open(ctx context.Context, opt Options) (*Store, error) {
-	if opt.DSN == "" {
-		opt.DSN = os.Getenv(DSNEnv)
-	}
 	opt.EfSearch = cmpOr(opt.EfSearch, 100)
 	opt.M = cmpOr(opt.M, 16)
 	opt.EfConstruction = cmpOr(opt.EfConstruction, 64)

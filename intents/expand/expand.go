@@ -163,17 +163,11 @@ func Ask(ctx context.Context, c Caller, model string, in intents.Intent, per int
 	if err != nil {
 		return nil, 0, err
 	}
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(res.Body, &out); err != nil || len(out.Choices) == 0 {
+	text, ok := upstream.AnswerText(res.Body)
+	if !ok {
 		return nil, res.Cost, fmt.Errorf("model %s gave no answer", res.Model)
 	}
-	texts, err := Parse(out.Choices[0].Message.Content)
+	texts, err := Parse(text)
 	return texts, res.Cost, err
 }
 

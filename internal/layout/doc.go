@@ -4,7 +4,9 @@
 //
 //   - index/... imports nothing under router/ or moderation/;
 //   - rag, moderation and embed (and what is under them) import nothing
-//     under router/.
+//     under router/;
+//   - embed/... imports nothing under index/ (its vector kernels are
+//     internal/simd's).
 //
 // "Imports" counts every dependency, direct or not, of the package and of
 // its tests, as `go list -deps` sees them. The exceptions main still had

@@ -5,8 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
-	"net/http"
-	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,13 +20,19 @@ type keyset struct {
 	names  []string
 }
 
-func newKeyset(keys []router.APIKey) (*keyset, error) {
+// getenv is the variable's value through Options.LookupEnv ("" when unset).
+func (s *Server) getenv(name string) string {
+	v, _ := s.opt.LookupEnv(name)
+	return v
+}
+
+func newKeyset(keys []router.APIKey, lookup func(string) (string, bool)) (*keyset, error) {
 	ks := &keyset{}
 	for _, k := range keys {
 		var h [32]byte
 		switch {
 		case k.Env != "":
-			v := os.Getenv(k.Env)
+			v, _ := lookup(k.Env)
 			if v == "" {
 				return nil, fmt.Errorf("server.api_keys %q: the variable %s is not set", k.Name, k.Env)
 			}
@@ -78,19 +82,19 @@ func (s *Server) authorize(admin bool) gin.HandlerFunc {
 		ks := s.st.Load().keys
 		if len(ks.hashes) == 0 {
 			if admin {
-				fail(c, http.StatusForbidden, typePerm, "admin_key_required", "",
+				fail(c, kindForbidden, "admin_key_required", "",
 					"the intents API needs an admin key: add one under server.api_keys with scope admin")
 			}
 			return
 		}
 		key := presentedKey(c)
 		scope, name := ks.check(key)
-		c.Set("key", name) // for budgets and spend; never the key itself
+		exchangeOf(c).key = name // for budgets and spend; never the key itself
 		switch {
 		case key == "" || scope == "":
-			fail(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")
+			fail(c, kindUnauthorized, "invalid_api_key", "", "missing or incorrect API key: send it as Authorization: Bearer KEY")
 		case admin && scope != "admin":
-			fail(c, http.StatusForbidden, typePerm, "admin_key_required", "", "this endpoint needs a key with scope admin")
+			fail(c, kindForbidden, "admin_key_required", "", "this endpoint needs a key with scope admin")
 		}
 	}
 }

@@ -33,25 +33,25 @@ type budgets struct {
 }
 
 func (s *Server) spendLedger(cfg *router.Config) (spend.Store, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.ledger == nil {
+	s.opened.mu.Lock()
+	defer s.opened.mu.Unlock()
+	if s.opened.ledger == nil {
 		if s.opt.Spend != nil {
-			s.ledger = s.opt.Spend
+			s.opened.ledger = s.opt.Spend
 		} else {
 			l, err := spend.Open(filepath.Join(cfg.Index.DataDir, "spend.log"))
 			if err != nil {
 				return nil, err
 			}
-			s.ledger = l
+			s.opened.ledger = l
 		}
 	}
-	return s.ledger, nil
+	return s.opened.ledger, nil
 }
 
 // who are the request's key and team.
 func who(c *gin.Context, cfg *router.Config) (key, team string) {
-	key = c.GetString("key")
+	key = exchangeOf(c).key
 	for t, keys := range cfg.Teams {
 		for _, k := range keys {
 			if k == key && key != "" {
@@ -98,10 +98,10 @@ func (s *Server) admit(c *gin.Context, st *state, target intents.Target) (intent
 	switch {
 	case errors.As(err, &over):
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(over.reset.Sub(over.now).Seconds()))))
-		fail(c, http.StatusTooManyRequests, typeRate, "budget_exceeded", "", over.Error())
+		fail(c, kindRateLimited, "budget_exceeded", "", over.Error())
 		return target, release, false
 	case err != nil:
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return target, release, false
 	}
 	if downgrade != "" && len(target.Model) > 1 {
@@ -199,7 +199,7 @@ func price(cfg *router.Config, model string) float64 {
 // teams are configured (each booking is an fsync).
 func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 	key, team := who(c, st.cfg)
-	return s.bookAs(st, key, team, c.GetString("intent"), res)
+	return s.bookAs(st, key, team, exchangeOf(c).intent, res)
 }
 
 // bookAs is book for a call of key and team, counted to intent.
@@ -275,7 +275,7 @@ func (s *Server) spendReport(c *gin.Context) {
 	st := s.st.Load()
 	ledger, err := s.spendLedger(st.cfg)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	now := s.bud.now()
@@ -289,7 +289,7 @@ func (s *Server) spendReport(c *gin.Context) {
 	s.bud.mu.Unlock()
 	days, err := ledger.Days()
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"days": days, "budgets": bs})

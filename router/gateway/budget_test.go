@@ -78,7 +78,7 @@ budgets:
 
 	// A restart keeps the spend: still refused, no false reset.
 	h.http.Close()
-	h.srv.ledger.Close()
+	h.srv.opened.ledger.Close()
 	srv2, again := h.open(t)
 	srv2.bud.now = h.srv.bud.now
 	if err := srv2.Load(context.Background(), cfg); err != nil {

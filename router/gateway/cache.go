@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,25 +13,10 @@ import (
 	"github.com/semroute/semroute/router/upstream"
 )
 
-// responseCache returns the cache for cfg, made anew when its bounds
-// change.
-func (s *Server) responseCache(cc *router.CacheConfig) ResponseCache {
-	if s.opt.Cache != nil {
-		return s.opt.Cache
-	}
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.cache == nil || s.cacheCfg.MaxBytes != cc.MaxBytes || s.cacheCfg.TTLS != cc.TTLS {
-		s.cache = cache.New(cc.MaxBytes, time.Duration(cc.TTLS)*time.Second)
-		s.cacheCfg = *cc
-	}
-	return s.cache
-}
-
 // fromCache answers a model-bound request from the cache when it can. It
 // returns true when it answered; otherwise keep, when not nil, stores the
 // upstream's answer.
-func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req *chatRequest) (answered bool, keep func(upstream.Result)) {
+func (s *Server) fromCache(c *gin.Context, st *state, x *exchange, target intents.Target, req *chatRequest) (answered bool, keep func(upstream.Result)) {
 	cc := st.cfg.Cache
 	if cc == nil {
 		return false, nil
@@ -44,27 +29,8 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 		s.m.cache.WithLabelValues("off").Inc()
 		return false, nil
 	}
-	// The routed intent joins the key: semantic matches stay within one
-	// intent, which also keeps each scan short.
-	exact, ctx := cache.Keys(target.String()+"|"+c.GetString("intent"), req.Body, msgs)
-	key := cache.Key{Exact: exact, Context: ctx}
-	threshold := 0.0
-	if cc.Semantic {
-		threshold = cc.SemanticThreshold
-		if v, ok := cc.PerIntent[c.GetString("intent")]; ok {
-			threshold = v
-		}
-		if text := lastUser(req); text != "" {
-			key.Vec = routedVec(c, text)
-			if key.Vec == nil {
-				if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
-					flat.Normalize(vs[0])
-					key.Vec = vs[0]
-				}
-			}
-		}
-	}
-	store := s.responseCache(cc)
+	key, threshold := cacheKey(c, st, x, target, req, msgs)
+	store := s.responseCache(st)
 	keep = func(res upstream.Result) {
 		e := cache.Entry{Body: res.Body, Model: res.Model, Cost: res.Cost}
 		if _, inProcess := store.(*cache.Cache); inProcess {
@@ -92,13 +58,40 @@ func (s *Server) fromCache(c *gin.Context, st *state, target intents.Target, req
 	h.Set("X-Semroute-Cost", "0")
 	s.m.cache.WithLabelValues("hit_" + kind).Inc()
 	s.m.cacheSaved.Add(e.Cost)
-	c.Set("model", e.Model)
+	x.model = e.Model
 	if !req.Stream {
 		c.Data(200, "application/json", e.Body)
 		return true, nil
 	}
 	replay(c, e.Model, e.Body)
 	return true, nil
+}
+
+// cacheKey is the request's key in the response cache and, for a
+// semantic lookup, the similarity a hit needs. The routed intent joins the
+// key: semantic matches stay within one intent, which also keeps each scan
+// short.
+func cacheKey(c *gin.Context, st *state, x *exchange, target intents.Target, req *chatRequest, msgs []cache.Message) (cache.Key, float64) {
+	cc := st.cfg.Cache
+	exact, ctx := cache.Keys(target.String()+"|"+x.intent, req.Body, msgs)
+	key := cache.Key{Exact: exact, Context: ctx}
+	if !cc.Semantic {
+		return key, 0
+	}
+	threshold := cc.SemanticThreshold
+	if v, ok := cc.PerIntent[x.intent]; ok {
+		threshold = v
+	}
+	if text := lastUser(req); text != "" {
+		key.Vec = routedVec(x, text)
+		if key.Vec == nil {
+			if vs, err := st.router.Embedder().Embed(c.Request.Context(), []string{text}); err == nil {
+				flat.Normalize(vs[0])
+				key.Vec = vs[0]
+			}
+		}
+	}
+	return key, threshold
 }
 
 // keyMessages appends req's messages as the cache's keys see them.
@@ -122,6 +115,15 @@ func semanticLookup(cc *router.CacheConfig, req *chatRequest, text string) bool 
 	return ok
 }
 
+// cacheWriter is the one goroutine that stores answers in a remote
+// response cache, started on first use, and the answers it has yet to
+// store.
+type cacheWriter struct {
+	writes  chan cacheWrite
+	once    sync.Once
+	pending sync.WaitGroup
+}
+
 // cacheWrite is an answer to store in a response cache.
 type cacheWrite struct {
 	store ResponseCache
@@ -140,21 +142,21 @@ const maxPendingWrites = 1024
 // database round trip. A repeat of the request that arrives before the
 // store is done misses, as it would have a moment earlier.
 func (s *Server) storeLater(store ResponseCache, key cache.Key, e cache.Entry) {
-	s.writeOnce.Do(func() {
-		s.writes = make(chan cacheWrite, maxPendingWrites)
+	s.writer.once.Do(func() {
+		s.writer.writes = make(chan cacheWrite, maxPendingWrites)
 		go func() {
-			for w := range s.writes {
+			for w := range s.writer.writes {
 				w.store.Put(w.key, w.entry)
 				s.m.cacheStores.WithLabelValues("stored").Inc()
-				s.pending.Done()
+				s.writer.pending.Done()
 			}
 		}()
 	})
-	s.pending.Add(1)
+	s.writer.pending.Add(1)
 	select {
-	case s.writes <- cacheWrite{store, key, e}:
+	case s.writer.writes <- cacheWrite{store, key, e}:
 	default:
-		s.pending.Done()
+		s.writer.pending.Done()
 		s.m.cacheStores.WithLabelValues("dropped").Inc()
 	}
 }
@@ -162,24 +164,14 @@ func (s *Server) storeLater(store ResponseCache, key cache.Key, e cache.Entry) {
 // flushCacheWrites waits until every answer handed to storeLater so far is
 // stored. Serve calls it after draining; tests call it before they expect
 // a hit. It must not run while requests are still coming in.
-func (s *Server) flushCacheWrites() { s.pending.Wait() }
-
-// routed is the text a request was routed on and its unit embedding.
-type routed struct {
-	text string
-	vec  []float32
-}
-
-const routedKey = "semroute.routed"
+func (s *Server) flushCacheWrites() { s.writer.pending.Wait() }
 
 // routedVec is the embedding routing computed, when it routed on text
 // (with route_turns 1 it routes on the last user turn, which the semantic
 // cache looks up), and nil otherwise.
-func routedVec(c *gin.Context, text string) []float32 {
-	if v, ok := c.Get(routedKey); ok {
-		if r := v.(routed); r.text == text && len(r.vec) > 0 {
-			return r.vec
-		}
+func routedVec(x *exchange, text string) []float32 {
+	if r := x.routed; r.text == text && len(r.vec) > 0 {
+		return r.vec
 	}
 	return nil
 }

@@ -23,16 +23,17 @@ import (
 type cascadeModel struct {
 	c    *router.Cascade
 	slab *flat.Slab
+	file string // loaded from
 }
 
-func (s *Server) cascadeModel(ctx context.Context, cc *router.CascadeConfig) (*cascadeModel, error) {
+// cascadeModel loads cc's cascade file; prev, loaded from the same file,
+// is reused.
+func (s *Server) cascadeModel(ctx context.Context, prev *cascadeModel, cc *router.CascadeConfig) (*cascadeModel, error) {
 	if cc == nil || cc.File == "" {
 		return nil, nil
 	}
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.cascade != nil && s.cascadeFrom == cc.File {
-		return s.cascade, nil
+	if prev != nil && prev.file == cc.File {
+		return prev, nil
 	}
 	c, err := router.LoadCascade(cc.File, s.opt.Embedder.Fingerprint())
 	if err != nil {
@@ -49,11 +50,10 @@ func (s *Server) cascadeModel(ctx context.Context, cc *router.CascadeConfig) (*c
 	for _, v := range vecs {
 		flat.Normalize(v)
 	}
-	m := &cascadeModel{c: c}
+	m := &cascadeModel{c: c, file: cc.File}
 	if len(vecs) > 0 {
 		m.slab = flat.New(s.opt.Embedder.Fingerprint().Dim, vecs)
 	}
-	s.cascade, s.cascadeFrom = m, cc.File
 	return m, nil
 }
 
@@ -100,12 +100,6 @@ func meanLogprob(body []byte) (float64, bool) {
 // escalated when its token logprobs say it is unsure. The last stage always
 // answers. Streams get the chosen answer as one chunk.
 func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, req *chatRequest) {
-	ctx := c.Request.Context()
-	cm, err := s.cascadeModel(ctx, st.cfg.Cascade)
-	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
-		return
-	}
 	target, release, ok := s.admit(c, st, intents.Target{Model: models})
 	if !ok {
 		return
@@ -113,6 +107,36 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 	defer release()
 	if len(target.Model) == 1 { // a budget narrowed the tier: no cascade
 		models = target.Model
+	}
+	stream := req.Stream
+	unstream(req)
+	run, err := s.runCascade(c, st, models, req)
+	if err != nil {
+		fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
+		return
+	}
+	if run.last.Model == "" {
+		upstreamFailed(c, run.lastErr)
+		return
+	}
+	s.cascadeAnswer(c, st, models, run, stream)
+}
+
+// cascadeRun is what the stages of a cascade did.
+type cascadeRun struct {
+	trail   []string // per stage: answered, skipped, escalated or failed
+	total   float64  // the cost of every stage called, verifier included
+	last    upstream.Result
+	lastErr error
+}
+
+// runCascade calls the stages of models in order until one answers with
+// confidence; the error is a cost that could not be booked.
+func (s *Server) runCascade(c *gin.Context, st *state, models intents.Models, req *chatRequest) (cascadeRun, error) {
+	ctx := c.Request.Context()
+	cm := st.cascade
+	if cm != nil && !slices.Equal(cm.c.Models, []string(models)) {
+		cm = nil // the file was fitted for other models: no prompt signal
 	}
 	lpThreshold := 0.0
 	if st.cfg.Cascade != nil && st.cfg.Cascade.LogprobThreshold != nil {
@@ -123,23 +147,12 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		qv = vs[0]
 		flat.Normalize(qv)
 	}
-	stream := req.Stream
-	req.Stream = false
-	req.Body["stream"] = json.RawMessage("false")
-	req.Raw = nil // the body changed
-	delete(req.Body, "stream_options")
-	if cm != nil && !slices.Equal(cm.c.Models, []string(models)) {
-		cm = nil // the file was fitted for other models: no prompt signal
-	}
-	var trail []string
-	var total float64
-	var last upstream.Result
-	var lastErr error
+	var run cascadeRun
 	for i, m := range models {
 		final := i == len(models)-1
 		if !final {
 			if conf, ok := cm.confidence(qv, i); ok && conf < cm.c.Threshold {
-				trail = append(trail, fmt.Sprintf("%s:skipped(prompt %.2f)", m, conf))
+				run.trail = append(run.trail, fmt.Sprintf("%s:skipped(prompt %.2f)", m, conf))
 				continue
 			}
 		}
@@ -149,38 +162,49 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		}
 		res, err := st.pool.Call(ctx, []string{m}, &upstream.Request{Body: body, Messages: req.Messages}, nil)
 		if err != nil {
-			trail = append(trail, m+":failed")
-			lastErr = err
+			run.trail = append(run.trail, m+":failed")
+			run.lastErr = err
 			continue
 		}
 		if err := s.book(c, st, res); err != nil {
-			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked: "+err.Error())
-			return
+			return run, err
 		}
 		s.m.usage(res)
-		total += res.Cost
-		last = res
+		run.total += res.Cost
+		run.last = res
 		if !final {
-			if lp, ok := meanLogprob(res.Body); ok && lp < lpThreshold {
-				trail = append(trail, fmt.Sprintf("%s:escalated(logprob %.2f)", m, lp))
+			if why := s.escalate(c, st, req, res, lpThreshold, &run.total); why != "" {
+				run.trail = append(run.trail, m+":escalated("+why+")")
 				continue
 			}
-			if v := st.cfg.Cascade; v != nil && v.Verifier != "" {
-				ok, cost := s.verify(c, st, v.Verifier, lastUser(req), answerText(res.Body))
-				total += cost
-				if !ok {
-					trail = append(trail, m+":escalated(verifier)")
-					continue
-				}
-			}
 		}
-		trail = append(trail, m+":answered")
+		run.trail = append(run.trail, m+":answered")
 		break
 	}
-	if last.Model == "" {
-		s.upstreamFailed(c, lastErr)
-		return
+	return run, nil
+}
+
+// escalate says why a stage's answer is passed over ("" to keep it): its
+// mean logprob is under the threshold, or the verifier says no (whose
+// cost is added to total).
+func (s *Server) escalate(c *gin.Context, st *state, req *chatRequest, res upstream.Result, lpThreshold float64, total *float64) string {
+	if lp, ok := meanLogprob(res.Body); ok && lp < lpThreshold {
+		return fmt.Sprintf("logprob %.2f", lp)
 	}
+	if v := st.cfg.Cascade; v != nil && v.Verifier != "" {
+		ok, cost := s.verify(c, st, v.Verifier, lastUser(req), answerText(res.Body))
+		*total += cost
+		if !ok {
+			return "verifier"
+		}
+	}
+	return ""
+}
+
+// cascadeAnswer sends the cascade's answer, post-moderated, with what it
+// saved against the strongest model.
+func (s *Server) cascadeAnswer(c *gin.Context, st *state, models intents.Models, run cascadeRun, stream bool) {
+	last, total := run.last, run.total
 	strong := models[len(models)-1]
 	saved := (float64(last.Usage.PromptTokens)*priceOf(st.cfg, strong).Input+float64(last.Usage.CompletionTokens)*priceOf(st.cfg, strong).Output)/1e6 - total
 	s.m.cascade.WithLabelValues(last.Model).Inc()
@@ -190,11 +214,12 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		s.m.cascadeExtra.Add(-saved)
 	}
 	h := c.Writer.Header()
-	h.Set("X-Semroute-Cascade", strings.Join(trail, ";"))
+	h.Set("X-Semroute-Cascade", strings.Join(run.trail, ";"))
 	h.Set("X-Semroute-Model", last.Model)
 	h.Set("X-Semroute-Cost", strconv.FormatFloat(total, 'g', 6, 64))
 	h.Set("X-Semroute-Saved", strconv.FormatFloat(saved, 'g', 6, 64))
-	c.Set("model", last.Model)
+	x := exchangeOf(c)
+	x.model, x.cost = last.Model, total
 	out := s.moderateOutput(c, st, last.Body)
 	if !stream {
 		c.Data(http.StatusOK, "application/json", out)
@@ -246,16 +271,6 @@ func (s *Server) verify(c *gin.Context, st *state, model, question, answer strin
 
 // answerText is a chat.completion's first message.
 func answerText(body []byte) string {
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	json.Unmarshal(body, &out)
-	if len(out.Choices) == 0 {
-		return ""
-	}
-	return out.Choices[0].Message.Content
+	text, _ := upstream.AnswerText(body)
+	return text
 }

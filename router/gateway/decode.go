@@ -20,21 +20,6 @@ type chatRequest struct {
 	upstream.Request
 }
 
-// requestError is a problem with a request body, answered with 400 (or
-// 413 when too large).
-type requestError struct {
-	status int
-	param  string
-	code   string // OpenAI's error code, when there is one
-	msg    string
-}
-
-func (e *requestError) Error() string { return e.msg }
-
-func bad(param, format string, args ...any) *requestError {
-	return &requestError{status: http.StatusBadRequest, param: param, msg: fmt.Sprintf(format, args...)}
-}
-
 // readBody reads a request body, reporting one over the limit as 413 and
 // one that is not UTF-8 as 400. Every body the service takes comes through
 // here.
@@ -42,7 +27,7 @@ func readBody(r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(r)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: "request_too_large",
+		return nil, &requestError{kind: kindTooLarge, code: "request_too_large",
 			msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
 	}
 	if err != nil {
@@ -70,7 +55,7 @@ func checkUTF8(b []byte) error {
 		return nil
 	}
 	off := intents.InvalidUTF8(b)
-	return &requestError{status: http.StatusBadRequest, code: "invalid_utf8",
+	return &requestError{kind: kindInvalid, code: "invalid_utf8",
 		msg: fmt.Sprintf("the request body is not valid UTF-8: byte 0x%02x at offset %d (counting from 0) starts no valid UTF-8 character; send JSON in UTF-8", b[off], off)}
 }
 

@@ -36,7 +36,7 @@ func FuzzDecodeChat(f *testing.F) {
 		if err := checkUTF8(body); err != nil {
 			var re *requestError
 			off := intents.InvalidUTF8(body)
-			if utf8.Valid(body) || off < 0 || !utf8.Valid(body[:off]) || !errors.As(err, &re) || re.status != 400 ||
+			if utf8.Valid(body) || off < 0 || !utf8.Valid(body[:off]) || !errors.As(err, &re) || re.status() != 400 ||
 				!strings.Contains(re.msg, fmt.Sprintf("offset %d ", off)) {
 				t.Fatalf("checkUTF8(%q) = %v; first bad byte at %d", body, err, off)
 			}
@@ -56,7 +56,7 @@ func FuzzDecodeChat(f *testing.F) {
 		}
 		if err != nil {
 			var re *requestError
-			if !errors.As(err, &re) || re.status != 400 || re.msg == "" {
+			if !errors.As(err, &re) || re.status() != 400 || re.msg == "" {
 				t.Fatalf("error %v is not a 400 with a message", err)
 			}
 			return

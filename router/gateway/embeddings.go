@@ -47,7 +47,7 @@ func decodeEmbeddings(body []byte, fp embed.Fingerprint) (*embeddingsRequest, er
 			return nil, bad("model", "model must be a string: %q (the configured embedder) or \"auto\"", fp.Model)
 		}
 		if m != "" && m != "auto" && m != fp.Model {
-			return nil, &requestError{status: http.StatusNotFound, param: "model", msg: fmt.Sprintf(
+			return nil, &requestError{kind: kindMissing, param: "model", msg: fmt.Sprintf(
 				"the embedding model %q does not exist here; use %q (the configured embedder), \"auto\", or omit model", m, fp.Model)}
 		}
 	}
@@ -131,26 +131,26 @@ func (s *Server) embeddings(c *gin.Context) {
 	fp := emb.Fingerprint()
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	req, err := decodeEmbeddings(body, fp)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
-	c.Set("model", fp.Model)
+	exchangeOf(c).model = fp.Model
 	vecs, err := emb.Embed(c.Request.Context(), req.texts)
 	if err == nil && len(vecs) != len(req.texts) {
 		err = fmt.Errorf("it returned %d vectors for %d texts", len(vecs), len(req.texts))
 	}
 	if err != nil {
-		fail(c, http.StatusBadGateway, typeUpstream, "embedder_failed", "", "the embedder failed: "+err.Error())
+		fail(c, kindUpstream, "embedder_failed", "", "the embedder failed: "+err.Error())
 		return
 	}
 	out, err := embeddingsAnswer(fp.Model, req, vecs)
 	if err != nil {
-		fail(c, http.StatusBadGateway, typeUpstream, "embedder_failed", "", "the embedder's vectors cannot be sent: "+err.Error())
+		fail(c, kindUpstream, "embedder_failed", "", "the embedder's vectors cannot be sent: "+err.Error())
 		return
 	}
 	c.Data(http.StatusOK, "application/json", out)

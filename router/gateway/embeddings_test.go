@@ -245,7 +245,7 @@ func FuzzDecodeEmbeddings(f *testing.F) {
 		req, err := decodeEmbeddings(body, fp)
 		if err != nil {
 			var re *requestError
-			if !errors.As(err, &re) || re.msg == "" || re.status < 400 {
+			if !errors.As(err, &re) || re.msg == "" || re.status() < 400 {
 				t.Fatalf("error %v is not a request error with a message", err)
 			}
 			return

@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,14 +16,14 @@ import (
 )
 
 // segment applies the first matching segment rule: it replaces the target.
-func segment(c *gin.Context, cfg *router.Config, target intents.Target, text string) intents.Target {
+func segment(c *gin.Context, cfg *router.Config, x *exchange, text string) intents.Target {
 	key, team := who(c, cfg)
 	lang := ""
 	for _, sg := range cfg.Segments {
 		if sg.Language != "" && lang == "" {
 			lang = detectLanguage(text)
 		}
-		ok := (sg.Team == "" || sg.Team == team) && (sg.Key == "" || sg.Key == key) && (sg.Intent == "" || sg.Intent == c.GetString("intent")) &&
+		ok := (sg.Team == "" || sg.Team == team) && (sg.Key == "" || sg.Key == key) && (sg.Intent == "" || sg.Intent == x.intent) &&
 			(sg.Language == "" || sg.Language == lang)
 		for h, v := range sg.Header {
 			ok = ok && strings.EqualFold(strings.TrimSpace(c.GetHeader(h)), v)
@@ -35,7 +34,7 @@ func segment(c *gin.Context, cfg *router.Config, target intents.Target, text str
 			return sg.Target
 		}
 	}
-	return target
+	return x.target
 }
 
 // userOf is the id a split sticks to: the x-semroute-user header, else the
@@ -78,9 +77,9 @@ func pick(weights []int, salt, user string) int {
 
 // experiment assigns the request to an arm of the routed intent's
 // experiment; the arm's name goes to the header and the metrics.
-func experiment(c *gin.Context, cfg *router.Config, req *chatRequest, target intents.Target) (intents.Target, string) {
+func experiment(c *gin.Context, cfg *router.Config, x *exchange, req *chatRequest, target intents.Target) (intents.Target, string) {
 	for _, e := range cfg.Experiments {
-		if e.Intent != c.GetString("intent") || len(target.Model) == 0 {
+		if e.Intent != x.intent || len(target.Model) == 0 {
 			continue
 		}
 		ws := make([]int, len(e.Arms))
@@ -172,8 +171,8 @@ func (cs *canaries) record(cfg *router.Config, name string, failed bool, latency
 }
 
 // armDone records an arm's outcome; a canary's feeds its rollback check.
-func (s *Server) armDone(c *gin.Context, st *state, arm string, took time.Duration) {
-	if c.GetBool(closedKey) { // the client went away: says nothing about the arm
+func (s *Server) armDone(c *gin.Context, st *state, x *exchange, arm string, took time.Duration) {
+	if x.closed { // the client went away: says nothing about the arm
 		return
 	}
 	failed := c.Writer.Status() >= 500
@@ -183,9 +182,7 @@ func (s *Server) armDone(c *gin.Context, st *state, arm string, took time.Durati
 	}
 	s.m.armRequests.WithLabelValues(arm, outcome).Inc()
 	s.m.armLatency.WithLabelValues(arm).Observe(took.Seconds())
-	if cost, err := parseFloat(c.Writer.Header().Get("X-Semroute-Cost")); err == nil {
-		s.m.armCost.WithLabelValues(arm).Add(cost)
-	}
+	s.m.armCost.WithLabelValues(arm).Add(x.cost)
 	if name, ok := strings.CutPrefix(arm, "canary:"); ok {
 		if why := s.canary.record(st.cfg, name, failed, took); why != "" {
 			s.m.canaryState.WithLabelValues(name).Set(1)
@@ -193,5 +190,3 @@ func (s *Server) armDone(c *gin.Context, st *state, arm string, took time.Durati
 		}
 	}
 }
-
-func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,31 +14,20 @@ import (
 	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/router"
-	"github.com/semroute/semroute/router/upstream"
 )
-
-// answerRequestError answers a decode problem.
-func answerRequestError(c *gin.Context, err error) {
-	var re *requestError
-	if errors.As(err, &re) {
-		fail(c, re.status, typeInvalid, re.code, re.param, re.msg)
-		return
-	}
-	fail(c, http.StatusBadRequest, typeInvalid, "", "", err.Error())
-}
 
 // decide routes text and records the decision in metrics and the log
 // fields (the intent only, never the text). keepVec keeps the embedding
 // routing computes, for the semantic cache (see routedVec). With a
 // routing judge, an unsure decision is the judge's (see judged).
-func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (router.Decision, error) {
+func (s *Server) decide(c *gin.Context, st *state, x *exchange, text string, keepVec bool) (router.Decision, error) {
 	var d router.Decision
 	var err error
 	if keepVec || st.judge != nil {
 		var vec []float32
 		d, vec, err = st.router.RouteVec(c.Request.Context(), text, nil)
 		if keepVec {
-			c.Set(routedKey, routed{text, vec})
+			x.routed = routed{text, vec}
 		}
 		if err == nil && st.judge != nil {
 			d = s.judged(c, st, d, text, vec)
@@ -60,7 +48,7 @@ func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (r
 	if d.Fallback {
 		s.m.outOfScope.Inc()
 	}
-	c.Set("intent", intent)
+	x.intent = intent
 	if s.opt.Debug {
 		s.log.Debug("routed", "prompt", text, "intent", intent, "score", d.Score)
 	}
@@ -70,7 +58,7 @@ func (s *Server) decide(c *gin.Context, st *state, text string, keepVec bool) (r
 func (s *Server) route(c *gin.Context) {
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	var req struct {
@@ -84,13 +72,9 @@ func (s *Server) route(c *gin.Context) {
 		badRequest(c, "input", "missing input: the prompt to route")
 		return
 	}
-	d, err := s.decide(c, s.st.Load(), *req.Input, false)
-	if errors.Is(err, router.ErrEmptyPrompt) {
-		badRequest(c, "input", "input is empty")
-		return
-	}
+	d, err := s.decide(c, s.st.Load(), exchangeOf(c), *req.Input, false)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		answerError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, d)
@@ -108,231 +92,145 @@ func (s *Server) models(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
 }
 
+// chat answers a chat completion. Its steps read in order; each one that
+// ends the request answers it and returns false.
 func (s *Server) chat(c *gin.Context) {
-	st := s.st.Load()
+	st, x := s.st.Load(), exchangeOf(c)
+	req, err := readChat(c)
+	if err != nil {
+		answerError(c, err)
+		return
+	}
+	_ = s.moderateInput(c, st, x, req) &&
+		s.decideChat(c, st, x, req) &&
+		s.chooseTarget(c, st, x, req) &&
+		s.answer(c, st, x, req)
+}
+
+// readChat reads and decodes a chat completion's body.
+func readChat(c *gin.Context) (*chatRequest, error) {
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
-		return
+		return nil, err
 	}
-	req, err := decodeChat(body)
-	if err != nil {
-		answerRequestError(c, err)
-		return
-	}
-	if !s.moderateInput(c, st, req) {
-		return
-	}
-	var target intents.Target
-	switch {
-	case st.auto[req.Model]:
-		text := routingText(req.Messages, st.cfg.Server.RouteTurns)
-		if strings.TrimSpace(text) == "" {
-			badRequest(c, "messages", "no user message with text to route on")
-			return
+	return decodeChat(body)
+}
+
+// decideChat sets x's decision and target: for an auto model, where the
+// router (and, when unsure, the judge) sends the conversation; for a
+// configured model, that model.
+func (s *Server) decideChat(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
+	if !st.auto[req.Model] {
+		if st.pool.Model(req.Model) == nil {
+			fail(c, kindMissing, "model_not_found", "model",
+				fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
+			return false
 		}
-		d, err := s.decide(c, st, text, semanticLookup(st.cfg.Cache, req, text))
-		if err != nil {
-			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
-			return
-		}
-		target = d.Target
-		h := c.Writer.Header()
-		h.Set("X-Semroute-Intent", c.GetString("intent"))
-		h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
-		h.Set("X-Semroute-Decided-By", d.DecidedBy)
-		if d.Judge != nil {
-			h.Set("X-Semroute-Judge", judgeHeader(d.Judge))
-		}
-	case st.pool.Model(req.Model) != nil:
-		target = intents.Target{Model: intents.Models{req.Model}}
-		c.Set("intent", "")
-	default:
-		fail(c, http.StatusNotFound, typeInvalid, "model_not_found", "model",
-			fmt.Sprintf("the model %q does not exist; use one of the auto models %v or a model from GET /v1/models", req.Model, st.cfg.Server.AutoModels))
-		return
+		x.target = intents.Target{Model: intents.Models{req.Model}}
+		return true
 	}
-	c.Writer.Header().Set("X-Semroute-Target", target.String())
-	target = segment(c, st.cfg, target, lastUser(req))
-	if a := target.Moderation; a != "" {
-		if !s.moderationTarget(c, st, a, req) {
-			return
-		}
-		target = st.cfg.Fallback // flag or redact: the prompt goes on
+	text := routingText(req.Messages, st.cfg.Server.RouteTurns)
+	if strings.TrimSpace(text) == "" {
+		badRequest(c, "messages", "no user message with text to route on")
+		return false
 	}
+	d, err := s.decide(c, st, x, text, semanticLookup(st.cfg.Cache, req, text))
+	if errors.Is(err, router.ErrEmptyPrompt) {
+		err = bad("messages", "no user message with text to route on")
+	}
+	if err != nil { // 400 for a prompt the router refuses, 500 for its own failure (was 500 for both)
+		answerError(c, err)
+		return false
+	}
+	x.decision, x.target = &d, d.Target
+	h := c.Writer.Header()
+	h.Set("X-Semroute-Intent", x.intent)
+	h.Set("X-Semroute-Score", strconv.FormatFloat(d.Score, 'f', 4, 64))
+	h.Set("X-Semroute-Decided-By", d.DecidedBy)
+	if d.Judge != nil {
+		h.Set("X-Semroute-Judge", judgeHeader(d.Judge))
+	}
+	return true
+}
+
+// chooseTarget applies the segments to x's target, then the action of a
+// moderation intent: block and handoff answer, flag and redact go on to
+// the fallback.
+func (s *Server) chooseTarget(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
+	c.Writer.Header().Set("X-Semroute-Target", x.target.String())
+	x.target = segment(c, st.cfg, x, lastUser(req))
+	if a := x.target.Moderation; a != "" {
+		if !s.moderationTarget(c, st, x, a, req) {
+			return false
+		}
+		x.target = st.cfg.Fallback // flag or redact: the prompt goes on
+	}
+	return true
+}
+
+// answer answers from x's target: a collection, a cascade, a person or a
+// model tier; the answer is post-moderated there.
+func (s *Server) answer(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
+	target := x.target
 	switch {
 	case target.RAG != "":
 		s.chatRAG(c, st, target.RAG, req, routingText(req.Messages, st.cfg.Server.RouteTurns))
 	case len(target.Cascade) > 0:
 		s.chatCascade(c, st, target.Cascade, req)
 	case target.Handoff != "":
-		score, _ := strconv.ParseFloat(c.Writer.Header().Get("X-Semroute-Score"), 64)
-		s.chatHandoff(c, st, target.Handoff, req, handoff.Decision{Intent: c.GetString("intent"), Score: score})
+		d := handoff.Decision{Intent: x.intent}
+		if x.decision != nil {
+			d.Score = x.decision.Score
+		}
+		s.chatHandoff(c, st, target.Handoff, req, d)
 	case len(target.Model) > 0:
-		s.callModels(c, st, target, req)
+		s.callModels(c, st, x, target, req)
 	default: // a fallback that is flag or redact itself, which validation refuses
-		fail(c, http.StatusInternalServerError, typeServer, "", "", fmt.Sprintf("this prompt routes to %s, which gives no answer", target.String()))
+		fail(c, kindInternal, "", "", fmt.Sprintf("this prompt routes to %s, which gives no answer", target.String()))
 	}
+	return true
 }
 
 // moderationTarget applies the action of an intent whose target is a
 // moderation action: block and handoff answer (false); flag and redact
 // mark the request and let it go on to the fallback (true).
-func (s *Server) moderationTarget(c *gin.Context, st *state, action string, req *chatRequest) bool {
-	c.Writer.Header().Set("X-Semroute-Moderation", c.GetString("intent")+";action="+action)
+func (s *Server) moderationTarget(c *gin.Context, st *state, x *exchange, action string, req *chatRequest) bool {
+	c.Writer.Header().Set("X-Semroute-Moderation", x.intent+";action="+action)
 	switch action {
 	case "block":
 		refusal := "I can't help with that request."
 		if st.cfg.Moderation != nil {
 			refusal = st.cfg.Moderation.Refusal
 		}
-		writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": c.GetString("intent")}})
+		writeAnswer(c, req.Stream, "semroute-moderation", refusal, gin.H{"moderation": gin.H{"action": "block", "intent": x.intent}})
 		return false
 	case "handoff":
 		queue := "safety"
 		if st.cfg.Moderation != nil {
 			queue = st.cfg.Moderation.HandoffQueue
 		}
-		s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: c.GetString("intent"), Reason: "moderation intent"})
+		s.chatHandoff(c, st, queue, req, handoff.Decision{Intent: x.intent, Reason: "moderation intent"})
 		return false
 	case "redact":
 		for i, m := range req.Messages {
 			req.Messages[i].Content = moderation.Redact(m.Content, moderation.FindPII(m.Content))
 		}
 		if err := rewriteMessages(req); err != nil {
-			fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+			fail(c, kindInternal, "", "", err.Error())
 			return false
 		}
 	}
 	return true
 }
 
-// callModels answers a chat completion from a model tier. With output
-// moderation on, a stream is buffered: the whole answer is fetched,
-// checked, and then sent as one chunk.
-func (s *Server) callModels(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
-	answered, keep := s.fromCache(c, st, target, req)
-	if answered {
-		return
-	}
-	target, arm := experiment(c, st.cfg, req, target)
-	if arm == "" && len(target.Model) > 0 { // an experiment's arms are not canaried
-		var name string
-		if target.Model, name = s.canary.route(st.cfg, target.Model); name != "" {
-			arm = "canary:" + name
-			c.Writer.Header().Set("X-Semroute-Arm", arm)
-		}
-	}
-	target, release, ok := s.admit(c, st, target)
-	if !ok {
-		return
-	}
-	defer release()
-	if arm != "" {
-		start := time.Now()
-		defer func() { s.armDone(c, st, arm, time.Since(start)) }()
-	}
-	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
-	if req.Stream && !buffered {
-		s.stream(c, st, target, req)
-		return
-	}
-	if buffered {
-		req.Stream = false
-		req.Body["stream"] = json.RawMessage("false")
-		req.Raw = nil // the body changed
-		delete(req.Body, "stream_options")
-	}
-	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)
-	if err != nil {
-		s.upstreamFailed(c, err)
-		return
-	}
-	if err := s.book(c, st, res); err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked, so it is not sent: "+err.Error())
-		return
-	}
-	s.m.usage(res)
-	c.Set("model", res.Model)
-	h := c.Writer.Header()
-	h.Set("X-Semroute-Model", res.Model)
-	h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
-	h.Set("X-Semroute-Attempts", strconv.Itoa(res.Attempts))
-	if res.Usage.Estimated { // only then: a header more costs the common path a larger map
-		h.Set("X-Semroute-Usage", "estimated")
-	}
-	body := s.moderateOutput(c, st, res.Body)
-	if buffered {
-		replay(c, res.Model, body)
-	} else {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		c.Data(http.StatusOK, "application/json", body)
-	}
-	if keep != nil { // what the client got, output moderation applied
-		// After the answer is on its way: storing it is not the client's
-		// wait.
-		c.Writer.Flush()
-		keep(upstream.Result{Body: body, Model: res.Model, Cost: res.Cost})
-	}
-}
-
-// upstreamFailed answers a failed upstream call that sent nothing yet.
-func (s *Server) upstreamFailed(c *gin.Context, err error) {
-	var ue *upstream.Error
-	if !errors.As(err, &ue) {
-		fail(c, http.StatusBadGateway, typeUpstream, "", "", err.Error())
-		return
-	}
-	c.Set("model", ue.Model)
-	switch ue.Kind {
-	case upstream.KindCanceled:
-		clientClosed(c)
-	case upstream.KindClient:
-		// The upstream refused the request itself: pass its answer on.
-		var e struct {
-			Error json.RawMessage `json:"error"`
-		}
-		if json.Unmarshal(ue.Body, &e) == nil && len(e.Error) > 0 {
-			c.Data(ue.Status, "application/json", ue.Body)
-			c.Abort()
-			return
-		}
-		fail(c, ue.Status, typeInvalid, "upstream_rejected", "", fmt.Sprintf("model %s rejected the request (HTTP %d)", ue.Model, ue.Status))
-	case upstream.KindUnconfigured:
-		fail(c, http.StatusServiceUnavailable, typeServer, "model_not_configured", "", ue.Err.Error())
-	case upstream.KindRateLimited:
-		if ue.RetryAfter > 0 {
-			c.Header("Retry-After", strconv.Itoa(int((ue.RetryAfter+time.Second-1)/time.Second)))
-		}
-		fail(c, http.StatusTooManyRequests, typeRate, "upstream_rate_limited", "", ue.Error())
-	case upstream.KindBreakerOpen:
-		fail(c, http.StatusServiceUnavailable, typeUpstream, "upstream_unavailable", "", ue.Error())
-	case upstream.KindTimeout:
-		fail(c, http.StatusGatewayTimeout, typeUpstream, "upstream_timeout", "", ue.Error())
-	default:
-		fail(c, http.StatusBadGateway, typeUpstream, "upstream_error", "", ue.Error())
-	}
-}
-
-// usageSource says where an answer's token usage came from.
-func usageSource(u upstream.Usage) string {
-	if u.Estimated {
-		return "estimated"
-	}
-	return "reported"
-}
-
 // statusClientClosed is the status logged for a request whose client went
 // away before its answer was whole (nginx's 499, "client closed request").
 const statusClientClosed = 499
 
-// closedKey marks a request whose client went away.
-const closedKey = "client_closed"
-
 // clientClosed records that the client gave up on the request: the access
 // log and the request metric say 499, even when a stream's 200 went out.
 func clientClosed(c *gin.Context) {
-	c.Set(closedKey, true)
+	exchangeOf(c).closed = true
 	if c.Writer.Written() {
 		c.Abort()
 		return
@@ -342,79 +240,8 @@ func clientClosed(c *gin.Context) {
 
 // status is the status a request is logged with.
 func status(c *gin.Context) int {
-	if c.GetBool(closedKey) {
+	if exchangeOf(c).closed {
 		return statusClientClosed
 	}
 	return c.Writer.Status()
-}
-
-// sseWriter sends a stream to the client, committing the headers (with the
-// answering model) on the first write.
-type sseWriter struct {
-	c        *gin.Context
-	model    string
-	attempts int // so far: none follows the first byte
-	started  bool
-}
-
-func (w *sseWriter) Attempting(model string) { w.model = model; w.attempts++ }
-func (w *sseWriter) Started() bool           { return w.started }
-
-func (w *sseWriter) Write(p []byte) error {
-	if !w.started {
-		w.started = true
-		h := w.c.Writer.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Semroute-Model", w.model)
-		h.Set("X-Semroute-Attempts", strconv.Itoa(w.attempts))
-		h.Set("Trailer", "X-Semroute-Cost, X-Semroute-Usage") // known once the stream is done
-		w.c.Set("model", w.model)
-		w.c.Writer.WriteHeader(http.StatusOK)
-	}
-	if _, err := w.c.Writer.Write(p); err != nil {
-		return err
-	}
-	w.c.Writer.Flush()
-	return nil
-}
-
-// stream relays a streamed answer and books it, as a plain call is, once it
-// is done: on the usage the upstream reported, asked for whether or not
-// the client did, else on an estimate (X-Semroute-Usage: estimated, a
-// trailer). A failure before the first byte is answered like any other;
-// after it, what went out is booked on an estimate and the stream ends with
-// an error event in OpenAI's format ({"error": {...}}) and no [DONE], so
-// that no client takes half an answer for a whole one.
-func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
-	w := &sseWriter{c: c}
-	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, w)
-	if res.Model != "" { // an answer, or the part of one that went out
-		if err := s.book(c, st, res); err != nil {
-			s.log.Error("a streamed answer's cost could not be booked", "model", res.Model, "err", err)
-		}
-		s.m.usage(res)
-		h := c.Writer.Header()
-		h.Set("X-Semroute-Cost", strconv.FormatFloat(res.Cost, 'g', 6, 64))
-		if res.Usage.Estimated {
-			h.Set("X-Semroute-Usage", "estimated")
-		}
-	}
-	if err == nil {
-		return
-	}
-	if !w.started {
-		s.upstreamFailed(c, err)
-		return
-	}
-	var ue *upstream.Error
-	if errors.As(err, &ue) && ue.Kind == upstream.KindCanceled {
-		clientClosed(c) // nobody is left to read an error event
-		return
-	}
-	s.log.Warn("stream broken after its first byte", "model", w.model, "err", err)
-	ev, _ := json.Marshal(gin.H{"error": apiError{Message: "the upstream failed mid-stream; the answer above is incomplete: " + err.Error(),
-		Type: typeUpstream, Code: strp("stream_interrupted")}})
-	w.c.Writer.Write([]byte("data: " + string(ev) + "\n\n"))
-	w.c.Writer.Flush()
 }

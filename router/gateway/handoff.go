@@ -20,10 +20,10 @@ import (
 // tickets opens the handoff queue the first time: Options.Tickets, or the
 // log in the data directory. It outlives reloads.
 func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.handoff != nil {
-		return s.handoff, nil
+	s.opened.mu.Lock()
+	defer s.opened.mu.Unlock()
+	if s.opened.tickets != nil {
+		return s.opened.tickets, nil
 	}
 	st := s.opt.Tickets
 	if st == nil {
@@ -41,7 +41,7 @@ func (s *Server) tickets(cfg *router.Config) (handoff.Queue, error) {
 		}
 	})
 	s.m.reg.MustRegister(oldestOpen{st})
-	s.handoff = st
+	s.opened.tickets = st
 	return st, nil
 }
 
@@ -68,7 +68,7 @@ func (o oldestOpen) Collect(ch chan<- prometheus.Metric) {
 func (s *Server) chatHandoff(c *gin.Context, st *state, queue string, req *chatRequest, d handoff.Decision) {
 	store, err := s.tickets(st.cfg)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the handoff queue is unavailable: "+err.Error())
+		fail(c, kindUnavailable, "", "", "the handoff queue is unavailable: "+err.Error())
 		return
 	}
 	conv := make([]handoff.Message, len(req.Messages))
@@ -77,7 +77,7 @@ func (s *Server) chatHandoff(c *gin.Context, st *state, queue string, req *chatR
 	}
 	t, err := store.Create(queue, conv, d)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the ticket could not be stored: "+err.Error())
+		fail(c, kindUnavailable, "", "", "the ticket could not be stored: "+err.Error())
 		return
 	}
 	text := strings.ReplaceAll(st.cfg.Handoff.Message, "{ticket}", t.ID)
@@ -122,7 +122,7 @@ func writeAnswer(c *gin.Context, stream bool, model, text string, extra gin.H) {
 func (s *Server) ticketStore(c *gin.Context) (handoff.Queue, bool) {
 	store, err := s.tickets(s.st.Load().cfg)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return nil, false
 	}
 	return store, true
@@ -135,7 +135,7 @@ func (s *Server) listTickets(c *gin.Context) {
 	}
 	list, err := store.List(c.Query("queue"), c.Query("state"))
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": list})
@@ -148,11 +148,11 @@ func (s *Server) getTicket(c *gin.Context) {
 	}
 	t, err := store.Get(c.Param("id"))
 	if errors.Is(err, handoff.ErrNotFound) {
-		fail(c, http.StatusNotFound, typeNotFound, "ticket_not_found", "id", "no ticket "+c.Param("id"))
+		fail(c, kindNotFound, "ticket_not_found", "id", "no ticket "+c.Param("id"))
 		return
 	}
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, t)
@@ -169,7 +169,7 @@ func (s *Server) changeTicket(c *gin.Context) {
 		Text  string `json:"text"`
 	}
 	if b, err := readBody(c.Request.Body); err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	} else if len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, &body); err != nil {
@@ -196,16 +196,16 @@ func (s *Server) changeTicket(c *gin.Context) {
 	case "resolve":
 		t, err = store.Resolve(id)
 	default:
-		fail(c, http.StatusNotFound, typeNotFound, "unknown_url", "", "unknown action "+c.Param("action")+"; want claim, reply or resolve")
+		fail(c, kindNotFound, "unknown_url", "", "unknown action "+c.Param("action")+"; want claim, reply or resolve")
 		return
 	}
 	switch {
 	case errors.Is(err, handoff.ErrNotFound):
-		fail(c, http.StatusNotFound, typeNotFound, "ticket_not_found", "id", err.Error())
+		fail(c, kindNotFound, "ticket_not_found", "id", err.Error())
 	case errors.Is(err, handoff.ErrState):
-		fail(c, http.StatusConflict, typeInvalid, "ticket_state", "", err.Error())
+		fail(c, kindConflict, "ticket_state", "", err.Error())
 	case err != nil:
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+		fail(c, kindUnavailable, "", "", err.Error())
 	default:
 		s.m.tickets.WithLabelValues(t.Queue, map[string]string{"claim": "claimed", "reply": "replied", "resolve": "resolved"}[c.Param("action")]).Inc()
 		c.JSON(http.StatusOK, t)

@@ -80,7 +80,7 @@ func TestHandoffThroughTheService(t *testing.T) {
 	}
 	// The client fetches the reply by the ticket id; it survives a restart.
 	h.http.Close()
-	h.srv.handoff.Close()
+	h.srv.opened.tickets.Close()
 	_, again := h.open(t)
 	h.http = again
 	code, _, tkt := h.do(t, "GET", "/v1/handoff/tickets/"+id, key, "")

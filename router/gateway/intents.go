@@ -78,7 +78,7 @@ func (s *Server) getIntent(c *gin.Context) {
 	list := s.st.Load().cfg.Intents
 	i := findIntent(list, c.Param("name"))
 	if i < 0 {
-		fail(c, http.StatusNotFound, typeNotFound, "intent_not_found", "name", fmt.Sprintf("no intent named %q", c.Param("name")))
+		fail(c, kindNotFound, "intent_not_found", "name", fmt.Sprintf("no intent named %q", c.Param("name")))
 		return
 	}
 	c.JSON(http.StatusOK, list[i])
@@ -97,13 +97,13 @@ func (s *Server) change(c *gin.Context, status int, edit func(list []intents.Int
 // applyChange is change without the answer on success: it returns the
 // intents now current, or false once it answered the error.
 func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([]intents.Intent, *requestError)) ([]intents.Intent, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
 	st := s.st.Load()
 	cfg := st.cfg.Clone()
 	list, rerr := edit(cfg.Intents)
 	if rerr != nil {
-		answerRequestError(c, rerr)
+		answerError(c, rerr)
 		return nil, false
 	}
 	cfg.Intents = list
@@ -122,15 +122,15 @@ func (s *Server) applyChange(c *gin.Context, edit func(list []intents.Intent) ([
 	}
 	next, err := s.build(c.Request.Context(), cfg)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "building the router: "+err.Error())
+		fail(c, kindInternal, "", "", "building the router: "+err.Error())
 		return nil, false
 	}
-	version, err := s.store.Save(c.Request.Context(), list)
+	version, err := st.store.Save(c.Request.Context(), list)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "saving the intents: "+err.Error())
+		fail(c, kindUnavailable, "", "", "saving the intents: "+err.Error())
 		return nil, false
 	}
-	next.base, next.version = st.base, version
+	next.base, next.version, next.store = st.base, version, st.store
 	s.st.Store(next)
 	return list, true
 }
@@ -161,12 +161,12 @@ func decodeIntent(c *gin.Context, name string) (intents.Intent, *requestError) {
 func (s *Server) createIntent(c *gin.Context) {
 	in, rerr := decodeIntent(c, "")
 	if rerr != nil {
-		answerRequestError(c, rerr)
+		answerError(c, rerr)
 		return
 	}
 	s.change(c, http.StatusCreated, func(list []intents.Intent) ([]intents.Intent, *requestError) {
 		if findIntent(list, in.Name) >= 0 {
-			return nil, &requestError{status: http.StatusConflict, param: "name", msg: fmt.Sprintf("intent %q exists; PUT /v1/intents/%s replaces it", in.Name, in.Name)}
+			return nil, &requestError{kind: kindConflict, param: "name", msg: fmt.Sprintf("intent %q exists; PUT /v1/intents/%s replaces it", in.Name, in.Name)}
 		}
 		return append(list, in), nil
 	})
@@ -175,7 +175,7 @@ func (s *Server) createIntent(c *gin.Context) {
 func (s *Server) replaceIntent(c *gin.Context) {
 	in, rerr := decodeIntent(c, c.Param("name"))
 	if rerr != nil {
-		answerRequestError(c, rerr)
+		answerError(c, rerr)
 		return
 	}
 	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
@@ -192,7 +192,7 @@ func (s *Server) deleteIntent(c *gin.Context) {
 	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
 		i := findIntent(list, name)
 		if i < 0 {
-			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
+			return nil, &requestError{kind: kindMissing, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
 		}
 		return slices.Delete(list, i, i+1), nil
 	})
@@ -218,14 +218,14 @@ func decodeUtterances(c *gin.Context) ([]string, *requestError) {
 func (s *Server) editUtterances(c *gin.Context, edit func(in *intents.Intent, us []string) *requestError) {
 	us, rerr := decodeUtterances(c)
 	if rerr != nil {
-		answerRequestError(c, rerr)
+		answerError(c, rerr)
 		return
 	}
 	name := c.Param("name")
 	s.change(c, http.StatusOK, func(list []intents.Intent) ([]intents.Intent, *requestError) {
 		i := findIntent(list, name)
 		if i < 0 {
-			return nil, &requestError{status: http.StatusNotFound, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
+			return nil, &requestError{kind: kindMissing, param: "name", msg: fmt.Sprintf("no intent named %q", name)}
 		}
 		if err := edit(&list[i], us); err != nil {
 			return nil, err
@@ -257,7 +257,7 @@ func (s *Server) removeUtterances(c *gin.Context) {
 			in.Utterances = slices.Delete(in.Utterances, j, j+1)
 		}
 		if len(missing) > 0 {
-			return &requestError{status: http.StatusNotFound, param: "utterances", msg: fmt.Sprintf("intent %q has no utterance %q", in.Name, missing)}
+			return &requestError{kind: kindMissing, param: "utterances", msg: fmt.Sprintf("intent %q has no utterance %q", in.Name, missing)}
 		}
 		return nil
 	})

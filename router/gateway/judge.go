@@ -25,7 +25,8 @@ const judgeCacheBytes = 8 << 20
 // Options.JudgeCache (PostgreSQL) or an in-process one that outlives
 // reloads; answers are kept under the version of cfg's intents and judge
 // model, so a change of either invalidates them.
-func (s *Server) newJudge(cfg *router.Config) *judge.Judge {
+func (s *Server) newJudge(st *state) *judge.Judge {
+	cfg := st.cfg
 	jc := cfg.Routing.Judge
 	if jc == nil {
 		return nil
@@ -34,12 +35,10 @@ func (s *Server) newJudge(cfg *router.Config) *judge.Judge {
 	opt.Cache = s.opt.JudgeCache
 	if opt.Cache == nil {
 		ttl := time.Duration(jc.CacheTTLS) * time.Second
-		s.ragMu.Lock()
-		if s.judgeCache == nil || s.judgeTTL != ttl {
-			s.judgeCache, s.judgeTTL = cache.New(judgeCacheBytes, ttl), ttl
+		if st.judgeCache == nil || st.judgeTTL != ttl {
+			st.judgeCache, st.judgeTTL = cache.New(judgeCacheBytes, ttl), ttl
 		}
-		opt.Cache = s.judgeCache
-		s.ragMu.Unlock()
+		opt.Cache = st.judgeCache
 	}
 	return judge.New(nil, opt) // each request gives it a caller: see judged
 }
@@ -115,7 +114,7 @@ func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge
 		return judge.Completion{}, err
 	}
 	jc.s.m.usage(res)
-	out := judge.Completion{Text: judge.AnswerText(res.Body), Model: res.Model, Cost: res.Cost}
+	out := judge.Completion{Text: answerText(res.Body), Model: res.Model, Cost: res.Cost}
 	// Booked under the intent "judge": what the judge costs shows apart
 	// in the spend report.
 	if err := jc.s.bookAs(jc.st, key, team, "judge", res); err != nil {
@@ -128,20 +127,20 @@ func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge
 // Options.Suggestions, or the log in the data directory. It outlives
 // reloads.
 func (s *Server) suggestions(cfg *router.Config) (suggest.Store, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.suggested == nil {
+	s.opened.mu.Lock()
+	defer s.opened.mu.Unlock()
+	if s.opened.suggested == nil {
 		if s.opt.Suggestions != nil {
-			s.suggested = s.opt.Suggestions
+			s.opened.suggested = s.opt.Suggestions
 		} else {
 			l, err := suggest.Open(filepath.Join(cfg.Index.DataDir, "suggestions.log"))
 			if err != nil {
 				return nil, err
 			}
-			s.suggested = l
+			s.opened.suggested = l
 		}
 	}
-	return s.suggested, nil
+	return s.opened.suggested, nil
 }
 
 // suggest keeps a judged prompt as a suggested utterance of intent. A

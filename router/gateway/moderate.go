@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -27,16 +26,8 @@ func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins [
 	if m.LearnIntents == nil || *m.LearnIntents {
 		own = intentExamples(ins, maxIntentExamples)
 	}
-	h := fnv.New64a()
-	io.WriteString(h, m.Exemplars)
-	for _, ex := range own {
-		io.WriteString(h, "\x00"+ex.Text)
-	}
-	key := h.Sum64()
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if s.det != nil && s.detKey == key {
-		return s.det, nil
+	if prev := s.st.Load(); prev != nil && prev.det != nil && prev.detKey == exampleKey(m, own) {
+		return prev.det, nil // fitted on the same exemplars: reused across reloads
 	}
 	raw := datasets.Safety
 	if m.Exemplars != "" {
@@ -53,8 +44,25 @@ func (s *Server) detector(ctx context.Context, m *router.ModerationConfig, ins [
 	if err != nil {
 		return nil, err
 	}
-	s.det, s.detKey = d, key
 	return d, nil
+}
+
+// detectorKey names what detector fits on for m and ins.
+func detectorKey(m *router.ModerationConfig, ins []intents.Intent) uint64 {
+	var own []moderation.Example
+	if m.LearnIntents == nil || *m.LearnIntents {
+		own = intentExamples(ins, maxIntentExamples)
+	}
+	return exampleKey(m, own)
+}
+
+func exampleKey(m *router.ModerationConfig, own []moderation.Example) uint64 {
+	h := fnv.New64a()
+	io.WriteString(h, m.Exemplars)
+	for _, ex := range own {
+		io.WriteString(h, "\x00"+ex.Text)
+	}
+	return h.Sum64()
 }
 
 // maxIntentExamples bounds the intents' utterances the detector learns as
@@ -102,7 +110,7 @@ func (s *Server) judge(ctx context.Context, st *state, texts ...string) (verdict
 			return verdict{}, nil, err
 		}
 		if e := m.External; e != nil {
-			ext := &moderation.External{BaseURL: e.BaseURL, Model: e.Model, APIKey: os.Getenv(e.APIKeyEnv), Timeout: time.Duration(e.TimeoutMS) * time.Millisecond}
+			ext := &moderation.External{BaseURL: e.BaseURL, Model: e.Model, APIKey: s.getenv(e.APIKeyEnv), Timeout: time.Duration(e.TimeoutMS) * time.Millisecond}
 			xf, err := ext.Check(ctx, t)
 			switch {
 			case err != nil && e.OnError == "closed":
@@ -138,7 +146,7 @@ func (v verdict) header() string {
 // moderateInput applies the policy to the user's messages before routing.
 // It answers the request itself (block, handoff) and returns false, or
 // returns true to go on, with PII redacted when the policy says so.
-func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool {
+func (s *Server) moderateInput(c *gin.Context, st *state, x *exchange, req *chatRequest) bool {
 	m := st.cfg.Moderation
 	if m == nil || !*m.Input {
 		return true
@@ -152,12 +160,13 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 	}
 	v, spans, err := s.judge(c.Request.Context(), st, texts...)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "moderation: "+err.Error())
+		fail(c, kindInternal, "", "", "moderation: "+err.Error())
 		return false
 	}
 	if v.action == "" {
 		return true
 	}
+	x.findings = v
 	c.Writer.Header().Set("X-Semroute-Moderation", v.header())
 	switch v.action {
 	case "block":
@@ -173,7 +182,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, req *chatRequest) bool
 			}
 		}
 		if err := rewriteMessages(req); err != nil {
-			fail(c, http.StatusInternalServerError, typeServer, "", "", "moderation: "+err.Error())
+			fail(c, kindInternal, "", "", "moderation: "+err.Error())
 			return false
 		}
 	}
@@ -224,6 +233,7 @@ func (s *Server) moderateOutput(c *gin.Context, st *state, body []byte) []byte {
 		if err != nil || v.action == "" {
 			continue
 		}
+		exchangeOf(c).output = v
 		c.Writer.Header().Set("X-Semroute-Output-Moderation", v.header())
 		switch v.action {
 		case "block", "handoff":

@@ -71,7 +71,7 @@ func (s *Server) playgroundAsset(name, contentType string) gin.HandlerFunc {
 func (s *Server) playgroundInfo(c *gin.Context) {
 	st := s.st.Load()
 	if st == nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "not_ready", "", "semroute is still building its router; retry shortly")
+		fail(c, kindUnavailable, "not_ready", "", "semroute is still building its router; retry shortly")
 		return
 	}
 	cfg := st.cfg
@@ -137,22 +137,22 @@ func (s *Server) reportModified(p *router.PlaygroundConfig) (time.Time, bool) {
 func (s *Server) playgroundReport(c *gin.Context) {
 	st := s.st.Load()
 	if st == nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "not_ready", "", "semroute is still building its router; retry shortly")
+		fail(c, kindUnavailable, "not_ready", "", "semroute is still building its router; retry shortly")
 		return
 	}
 	f, fi, err := openReport(st.cfg.Server.Playground)
 	switch {
 	case errors.Is(err, errNoReportsDir):
-		fail(c, http.StatusNotFound, typeNotFound, "no_reports_dir", "",
+		fail(c, kindNotFound, "no_reports_dir", "",
 			"no eval report is published: set server.playground.reports_dir to the folder `semroute eval --out DIR` writes")
 		return
 	case errors.Is(err, fs.ErrNotExist):
-		fail(c, http.StatusNotFound, typeNotFound, "no_report", "",
+		fail(c, kindNotFound, "no_report", "",
 			"no report.html in server.playground.reports_dir yet: run `semroute eval --out DIR` with that folder")
 		return
 	case err != nil:
 		s.log.Error("playground: reading the eval report failed", "err", err)
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "the eval report cannot be read; the server log says why")
+		fail(c, kindInternal, "", "", "the eval report cannot be read; the server log says why")
 		return
 	}
 	defer f.Close()

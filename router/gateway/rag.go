@@ -11,32 +11,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/upstream"
 )
-
-// collection returns the open collection for rc, opening it (and loading
-// its chunks from the index) the first time. Collections outlive reloads.
-func (s *Server) collection(ctx context.Context, rc router.RAGCollection) (*rag.Collection, error) {
-	s.ragMu.Lock()
-	defer s.ragMu.Unlock()
-	if c, ok := s.rags[rc.Name]; ok {
-		return c, nil
-	}
-	if s.opt.Index == nil {
-		return nil, fmt.Errorf("rag collection %q needs an index", rc.Name)
-	}
-	c, err := rag.Open(ctx, rc.Name, rag.OptionsOf(&rc, s.opt.Index, s.opt.Embedder))
-	if err != nil {
-		return nil, err
-	}
-	if s.rags == nil {
-		s.rags = map[string]*rag.Collection{}
-	}
-	s.rags[rc.Name] = c
-	return c, nil
-}
 
 // ragOf finds the request's collection, answering 404 when it is unknown.
 func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, bool) {
@@ -44,12 +23,12 @@ func (s *Server) ragOf(c *gin.Context) (*rag.Collection, *router.RAGCollection, 
 	name := c.Param("collection")
 	rc := st.cfg.RAGNamed(name)
 	if rc == nil {
-		fail(c, http.StatusNotFound, typeNotFound, "collection_not_found", "collection", fmt.Sprintf("no rag collection named %q in the config", name))
+		fail(c, kindNotFound, "collection_not_found", "collection", fmt.Sprintf("no rag collection named %q in the config", name))
 		return nil, nil, false
 	}
-	col, err := s.collection(c.Request.Context(), *rc)
-	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+	col, ok := st.rags[rc.Name] // build opened every collection of the config
+	if !ok {
+		fail(c, kindUnavailable, "", "", fmt.Sprintf("rag collection %q is not open", rc.Name))
 		return nil, nil, false
 	}
 	return col, rc, true
@@ -62,7 +41,7 @@ func (s *Server) ragAddDocuments(c *gin.Context) {
 	}
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	var many struct {
@@ -91,7 +70,7 @@ func (s *Server) ragAddDocuments(c *gin.Context) {
 	}
 	stats, err := col.Ingest(c.Request.Context(), docs)
 	if err != nil {
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		fail(c, kindInternal, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, stats)
@@ -104,10 +83,10 @@ func (s *Server) ragDeleteDocument(c *gin.Context) {
 	}
 	if err := col.Delete(c.Request.Context(), c.Param("id")); err != nil {
 		if errors.Is(err, rag.ErrNotFound) {
-			fail(c, http.StatusNotFound, typeNotFound, "document_not_found", "id", err.Error())
+			fail(c, kindNotFound, "document_not_found", "id", err.Error())
 			return
 		}
-		fail(c, http.StatusInternalServerError, typeServer, "", "", err.Error())
+		fail(c, kindInternal, "", "", err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": c.Param("id")})
@@ -192,7 +171,7 @@ func (s *Server) ragQuery(c *gin.Context) {
 	}
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		answerRequestError(c, err)
+		answerError(c, err)
 		return
 	}
 	var req struct {
@@ -219,41 +198,64 @@ func (s *Server) ragQuery(c *gin.Context) {
 		badRequest(c, "mode", fmt.Sprintf("unknown mode %q; want hybrid, vector, bm25 or rrf", req.Mode))
 		return
 	}
-	res, err := s.ask(c.Request.Context(), s.st.Load(), col, rc, rag.Query{Text: req.Query, K: req.K, Mode: req.Mode, Filter: req.Filter}, nil)
-	if err != nil {
-		s.upstreamFailed(c, err)
+	res, ok := s.askBudgeted(c, s.st.Load(), col, rc, rag.Query{Text: req.Query, K: req.K, Mode: req.Mode, Filter: req.Filter}, nil)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, res)
+}
+
+// askBudgeted is ask under the budgets, as a model call is: the answering
+// tier is admitted first (a 429 at a cap, the cheapest model of the tier
+// past downgrade_at), and the answer's cost is booked before it is sent.
+// A collection without a model calls none, so it is neither admitted nor
+// booked. It answers the client itself when it returns false.
+func (s *Server) askBudgeted(c *gin.Context, st *state, col *rag.Collection, rc *router.RAGCollection, q rag.Query, extra map[string]json.RawMessage) (ragResult, bool) {
+	if len(rc.Model) > 0 {
+		tier, release, ok := s.admit(c, st, intents.Target{Model: rc.Model})
+		defer release()
+		if !ok {
+			return ragResult{}, false
+		}
+		admitted := *rc
+		admitted.Model = tier.Model
+		rc = &admitted
+	}
+	res, err := s.ask(c.Request.Context(), st, col, rc, q, extra)
+	if err != nil {
+		upstreamFailed(c, err)
+		return ragResult{}, false
+	}
+	if res.Model != "" { // the answering model's cost joins the ledger
+		if err := s.book(c, st, upstream.Result{Model: res.Model, Cost: res.Cost}); err != nil {
+			fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
+			return ragResult{}, false
+		}
+	}
+	return res, true
 }
 
 // chatRAG answers a chat completion routed to a collection, in OpenAI's
 // format with the sources added. A stream gets the answer as one chunk.
 func (s *Server) chatRAG(c *gin.Context, st *state, name string, req *chatRequest, text string) {
 	rc := st.cfg.RAGNamed(name)
-	col, err := s.collection(c.Request.Context(), *rc)
-	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", err.Error())
+	col, ok := st.rags[rc.Name] // build opened every collection of the config
+	if !ok {
+		fail(c, kindUnavailable, "", "", fmt.Sprintf("rag collection %q is not open", rc.Name))
 		return
 	}
-	res, err := s.ask(c.Request.Context(), st, col, rc, rag.Query{Text: text}, req.Body)
-	if err != nil {
-		s.upstreamFailed(c, err)
+	res, ok := s.askBudgeted(c, st, col, rc, rag.Query{Text: text}, req.Body)
+	if !ok {
 		return
-	}
-	if res.Model != "" { // the answering model's cost joins the ledger
-		if err := s.book(c, st, upstream.Result{Model: res.Model, Cost: res.Cost}); err != nil {
-			fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the answer's cost could not be booked: "+err.Error())
-			return
-		}
 	}
 	if res.BelowFloor && rc.BelowFloor == "fallback" && len(st.cfg.Fallback.Model) > 0 {
 		c.Writer.Header().Set("X-Semroute-Target", st.cfg.Fallback.String())
-		s.callModels(c, st, st.cfg.Fallback, req)
+		s.callModels(c, st, exchangeOf(c), st.cfg.Fallback, req)
 		return
 	}
 	model := cmpStr(res.Model, "semroute-rag:"+name)
-	c.Set("model", res.Model)
+	x := exchangeOf(c)
+	x.model, x.cost = res.Model, res.Cost
 	h := c.Writer.Header()
 	if res.Model != "" {
 		h.Set("X-Semroute-Model", res.Model)

@@ -128,3 +128,44 @@ func TestRAGThroughTheService(t *testing.T) {
 		}
 	}
 }
+
+// TestRAGAnswersKeepToBudgets: a collection's answering model is a model
+// call like any other. Its cost is booked, and once a budget is spent the
+// next RAG answer, through /v1/rag/{collection}/query or a chat routed to
+// the collection, gets 429 naming the budget (both went past a cap before).
+func TestRAGAnswersKeepToBudgets(t *testing.T) {
+	h := start(t, `server:
+  api_keys:
+    - {name: ops, sha256: `+sha("admin-secret")+`, scope: admin}
+budgets:
+  - {name: tiny, scope: global, window: daily, limit_usd: 0.000001}
+`)
+	const key = "admin-secret"
+	if code, _, body := h.do(t, "POST", "/v1/rag/handbook/documents", key, handbookDocs); code != 200 {
+		t.Fatalf("ingest: %d %v", code, body)
+	}
+	cfg, _ := router.Load(h.cfgPath)
+	cfg.RAG[0].Model = []string{"fast"}
+	if err := h.srv.Load(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	const query = `{"query":"what is the parental leave policy"}`
+	if code, _, body := h.do(t, "POST", "/v1/rag/handbook/query", key, query); code != 200 || body["model"] != "fast" {
+		t.Fatalf("first query, under the cap: %d %v", code, body)
+	}
+	_, _, rep := h.do(t, "GET", "/v1/spend", key, "")
+	if b, _ := rep["budgets"].([]any); len(b) != 1 || b[0].(map[string]any)["spent_usd"].(float64) <= 0 {
+		t.Errorf("the RAG answer's cost was not booked: %v", rep)
+	}
+	code, hd, body := h.do(t, "POST", "/v1/rag/handbook/query", key, query)
+	if code != 429 || !strings.Contains(errorOf(t, body), "tiny") || hd.Get("Retry-After") == "" {
+		t.Errorf("query past the cap: %d %v, want 429 naming the budget", code, body)
+	}
+	code, _, body = h.do(t, "POST", "/v1/chat/completions", key, `{"model":"auto","messages":[{"role":"user","content":"how many vacation days do I get"}]}`)
+	if code != 429 || !strings.Contains(errorOf(t, body), "tiny") {
+		t.Errorf("chat to the collection past the cap: %d %v, want 429 naming the budget", code, body)
+	}
+	if calls := h.fast.hits.Load(); calls != 1 {
+		t.Errorf("the model was called %d times, want 1: past the cap no call goes out", calls)
+	}
+}

@@ -22,15 +22,12 @@ import (
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/moderation"
 	"github.com/semroute/semroute/moderation/handoff"
-	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/spend"
-	"github.com/semroute/semroute/router/upstream"
 )
 
 // Options are a server's collaborators.
@@ -64,6 +61,10 @@ type Options struct {
 	// server.memory_limit_mb: cmd sets it when GOMEMLIMIT is in the
 	// environment, which wins.
 	KeepMemoryLimit bool
+	// LookupEnv reads the variables the config names (api_key_env of
+	// models and of the external moderator, env of server.api_keys), on
+	// every load and reload; cmd passes its own. Nil is os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 }
 
 // IntentStore keeps the intents as changed through the API.
@@ -96,50 +97,36 @@ type pinger interface {
 // notification.
 const Resync = 30 * time.Second
 
-// state is what a config builds; requests read the current one, and
-// reloads and intent changes swap in a new one.
-type state struct {
-	base    *router.Config // as loaded, before stored intents replaced its own
-	version int64          // of the stored intents in use
-	cfg     *router.Config
-	router  *router.Router
-	pool    *upstream.Pool
-	keys    *keyset
-	auto    map[string]bool
-	det     *moderation.Detector // nil without moderation
-	judge   *judge.Judge         // nil without routing.judge
-}
-
 // Server is the HTTP service.
 type Server struct {
-	opt      Options
-	log      *slog.Logger
-	st       atomic.Pointer[state]
-	mu       sync.Mutex // serialises reloads and intent changes
-	m        *metrics
-	engine   *gin.Engine
-	store    IntentStore
-	watched  atomic.Bool
-	ragMu    sync.Mutex
-	rags     map[string]*rag.Collection // open collections, by name
-	handoff  handoff.Queue
-	det      *moderation.Detector
-	detKey   uint64
-	cache    *cache.Cache
-	cacheCfg router.CacheConfig
-	// Answers to store in the response cache, off the request path (see
-	// storeLater).
-	writes      chan cacheWrite
-	writeOnce   sync.Once
-	pending     sync.WaitGroup
-	ledger      spend.Store
-	bud         budgets
-	cascade     *cascadeModel
-	cascadeFrom string
-	canary      canaries
-	judgeCache  *cache.Cache // in process, without Options.JudgeCache
-	judgeTTL    time.Duration
-	suggested   suggest.Store
+	opt     Options
+	log     *slog.Logger
+	st      atomic.Pointer[state]
+	changes changes
+	m       *metrics
+	engine  *gin.Engine
+	opened  opened
+	writer  cacheWriter // answers stored off the request path
+	bud     budgets
+	canary  canaries
+}
+
+// changes are how the config and intents change: mu serialises reloads,
+// intent changes and the builds they make; watching is set once Watch
+// follows other replicas' changes.
+type changes struct {
+	mu       sync.Mutex
+	watching atomic.Bool
+}
+
+// opened are the stores opened on first use (Options' or logs in
+// data_dir) that outlive reloads. mu guards only their opening; each
+// store does its own locking.
+type opened struct {
+	mu        sync.Mutex
+	ledger    spend.Store
+	tickets   handoff.Queue
+	suggested suggest.Store
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -147,6 +134,9 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // New makes a server that answers /healthz at once and the rest once Load
 // has built a router.
 func New(opt Options) *Server {
+	if opt.LookupEnv == nil {
+		opt.LookupEnv = os.LookupEnv
+	}
 	s := &Server{opt: opt, log: opt.Logger, m: newMetrics(),
 		bud:    budgets{reserved: map[string]float64{}, estimate: map[string]float64{}, fired: map[string]bool{}, now: time.Now},
 		canary: canaries{results: map[string][]outcome{}, stopped: map[string]string{}, now: time.Now}}
@@ -164,8 +154,8 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // changed through the API (kept in the data directory) replace the
 // config's.
 func (s *Server) Load(ctx context.Context, cfg *router.Config) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
 	return s.load(ctx, cfg)
 }
 
@@ -194,22 +184,22 @@ func (s *Server) load(ctx context.Context, cfg *router.Config) error {
 		return err
 	}
 	st.base, st.version = base, version
-	s.store = store
+	st.store = store
 	s.st.Store(st)
 	return nil
 }
 
 // resync reloads the stored intents when another replica changed them.
 func (s *Server) resync() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
 	st := s.st.Load()
 	if st == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	v, err := s.store.Version(ctx)
+	v, err := st.store.Version(ctx)
 	if err != nil || v == st.version {
 		if err != nil {
 			s.log.Warn("intents: reading the version failed", "err", err)
@@ -226,55 +216,15 @@ func (s *Server) resync() {
 // Watch follows other replicas' intent changes until ctx ends, when the
 // intent store can (PostgreSQL); Serve calls it.
 func (s *Server) Watch(ctx context.Context) {
-	w, ok := s.store.(watcher)
-	if !ok || !s.watched.CompareAndSwap(false, true) {
+	st := s.st.Load()
+	if st == nil {
+		return
+	}
+	w, ok := st.store.(watcher)
+	if !ok || !s.changes.watching.CompareAndSwap(false, true) {
 		return
 	}
 	go w.Watch(ctx, Resync, s.log, s.resync)
-}
-
-func (s *Server) build(ctx context.Context, cfg *router.Config) (*state, error) {
-	keys, err := newKeyset(cfg.Server.APIKeys)
-	if err != nil {
-		return nil, err
-	}
-	var th *router.Thresholds
-	if f := cfg.Routing.ThresholdsFile; f != "" {
-		if th, err = router.LoadThresholds(f, s.opt.Embedder.Fingerprint()); err != nil {
-			return nil, err
-		}
-	}
-	r, err := router.New(ctx, cfg, router.Options{Embedder: s.opt.Embedder, Index: s.opt.Index, Thresholds: th, Logger: s.log})
-	if err != nil {
-		return nil, err
-	}
-	for _, rc := range cfg.RAG {
-		if _, err := s.collection(ctx, rc); err != nil {
-			return nil, err
-		}
-	}
-	var det *moderation.Detector
-	if cfg.Moderation != nil {
-		if det, err = s.detector(ctx, cfg.Moderation, cfg.Intents); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := s.cascadeModel(ctx, cfg.Cascade); err != nil {
-		return nil, err
-	}
-	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m), keys: keys, auto: map[string]bool{}, det: det, judge: s.newJudge(cfg)}
-	for _, a := range cfg.Server.AutoModels {
-		st.auto[a] = true
-	}
-	for _, m := range cfg.Models {
-		if v := st.pool.Model(m.Name).Unconfigured(); v != "" {
-			s.log.Warn("model not configured: chat completions for it answer 503", "model", m.Name, "set", v)
-		}
-	}
-	if len(cfg.Server.APIKeys) == 0 {
-		s.log.Warn("no API keys configured: the client endpoints are open and the intents API is closed")
-	}
-	return st, nil
 }
 
 // Reload rereads the config file and swaps it in; on any error the old
@@ -301,13 +251,13 @@ func (s *Server) routes() *gin.Engine {
 	e := gin.New()
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
 		s.log.Error("panic while serving", "path", c.FullPath(), "err", err, "stack", string(debug.Stack()))
-		fail(c, http.StatusInternalServerError, typeServer, "", "", "internal error")
+		fail(c, kindInternal, "", "", "internal error")
 	}), s.accessLog, s.limitBody)
 	e.NoRoute(func(c *gin.Context) {
-		fail(c, http.StatusNotFound, typeNotFound, "unknown_url", "", fmt.Sprintf("no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
+		fail(c, kindNotFound, "unknown_url", "", fmt.Sprintf("no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		fail(c, http.StatusMethodNotAllowed, typeInvalid, "method_not_allowed", "", fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+		fail(c, kindMethod, "method_not_allowed", "", fmt.Sprintf("%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.HandleMethodNotAllowed = true
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -366,7 +316,7 @@ func (s *Server) readyz(c *gin.Context) {
 
 func (s *Server) needState(c *gin.Context) {
 	if !s.Ready() {
-		fail(c, http.StatusServiceUnavailable, typeServer, "not_ready", "", "semroute is still building its router; retry shortly")
+		fail(c, kindUnavailable, "not_ready", "", "semroute is still building its router; retry shortly")
 	}
 }
 
@@ -381,6 +331,7 @@ func (s *Server) limitBody(c *gin.Context) {
 // accessLog logs one line a request, without prompts or keys.
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
+	x := exchangeOf(c)
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
@@ -389,7 +340,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	code := status(c)
 	s.m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	s.log.Info("request", "method", c.Request.Method, "route", route, "status", code,
-		"took", time.Since(start).Round(time.Microsecond), "intent", c.GetString("intent"), "model", c.GetString("model"))
+		"took", time.Since(start).Round(time.Microsecond), "intent", x.intent, "model", x.model)
 }
 
 // Serve answers on ln until ctx ends, then drains in-flight requests for up

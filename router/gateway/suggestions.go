@@ -21,7 +21,7 @@ func (s *Server) listSuggestions(c *gin.Context) {
 		list, err = store.List()
 	}
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the suggestions are unavailable: "+err.Error())
+		fail(c, kindUnavailable, "", "", "the suggestions are unavailable: "+err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": list})
@@ -34,12 +34,12 @@ func (s *Server) listSuggestions(c *gin.Context) {
 func (s *Server) changeSuggestion(c *gin.Context) {
 	action := c.Param("action")
 	if action != "accept" && action != "dismiss" {
-		fail(c, http.StatusNotFound, typeNotFound, "unknown_url", "", fmt.Sprintf("no such action %q on a suggestion; want accept or dismiss", action))
+		fail(c, kindNotFound, "unknown_url", "", fmt.Sprintf("no such action %q on a suggestion; want accept or dismiss", action))
 		return
 	}
 	store, err := s.suggestions(s.st.Load().cfg)
 	if err != nil {
-		fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the suggestions are unavailable: "+err.Error())
+		fail(c, kindUnavailable, "", "", "the suggestions are unavailable: "+err.Error())
 		return
 	}
 	sg, err := store.Get(c.Param("id"))
@@ -51,7 +51,7 @@ func (s *Server) changeSuggestion(c *gin.Context) {
 		_, ok := s.applyChange(c, func(list []intents.Intent) ([]intents.Intent, *requestError) {
 			i := findIntent(list, sg.Intent)
 			if i < 0 {
-				return nil, &requestError{status: http.StatusConflict, param: "intent",
+				return nil, &requestError{kind: kindConflict, param: "intent",
 					msg: fmt.Sprintf("the suggestion's intent %q no longer exists; dismiss it, or add the text to another intent through the intents API", sg.Intent)}
 			}
 			if !slices.Contains(list[i].Utterances, sg.Text) {
@@ -65,7 +65,7 @@ func (s *Server) changeSuggestion(c *gin.Context) {
 	}
 	if err := store.Remove(sg.ID); err != nil {
 		if action == "accept" {
-			fail(c, http.StatusServiceUnavailable, typeServer, "", "",
+			fail(c, kindUnavailable, "", "",
 				fmt.Sprintf("the text was added to intent %q, but the suggestion could not be dropped: %v", sg.Intent, err))
 			return
 		}
@@ -78,8 +78,8 @@ func (s *Server) changeSuggestion(c *gin.Context) {
 // suggestionFailed answers a suggestion store's error.
 func suggestionFailed(c *gin.Context, err error) {
 	if errors.Is(err, suggest.ErrNotFound) {
-		fail(c, http.StatusNotFound, typeNotFound, "suggestion_not_found", "id", err.Error())
+		fail(c, kindNotFound, "suggestion_not_found", "id", err.Error())
 		return
 	}
-	fail(c, http.StatusServiceUnavailable, typeServer, "", "", "the suggestions are unavailable: "+err.Error())
+	fail(c, kindUnavailable, "", "", "the suggestions are unavailable: "+err.Error())
 }

@@ -32,21 +32,6 @@ func Call(ctx context.Context, pool *upstream.Pool, model string, msgs []Message
 	return res, err
 }
 
-// AnswerText is a chat.completion's first message.
-func AnswerText(body []byte) string {
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if json.Unmarshal(body, &out) != nil || len(out.Choices) == 0 {
-		return ""
-	}
-	return out.Choices[0].Message.Content
-}
-
 // Upstream is a Completer that calls model through pool, as `semroute
 // route` and the eval harness do; the service adds budgets and the spend
 // ledger around Call instead.
@@ -56,6 +41,12 @@ func Upstream(pool *upstream.Pool, model string) Completer {
 		if err != nil {
 			return Completion{}, err
 		}
-		return Completion{Text: AnswerText(res.Body), Model: res.Model, Cost: res.Cost}, nil
+		return Completion{Text: answerText(res.Body), Model: res.Model, Cost: res.Cost}, nil
 	})
+}
+
+// answerText is a chat.completion's first message ("" when it has none).
+func answerText(body []byte) string {
+	text, _ := upstream.AnswerText(body)
+	return text
 }

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func BenchmarkCall(b *testing.B) {
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	p := NewPool(cfg, nil)
+	p := NewPool(cfg, nil, os.LookupEnv)
 	p.models["std"].deps[0].h1 = nil
 	if p.models["h1"].deps[0].h1 == nil {
 		b.Fatal("the loopback upstream does not use the plain-HTTP client")

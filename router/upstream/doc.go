@@ -16,4 +16,7 @@
 // Every answer has a Usage: the upstream's (a stream to an
 // OpenAI-compatible upstream always asks for it, and passes the usage chunk
 // on only if the client asked), else an estimate (see estimate).
+//
+// Pool.Complete is Call in plain types, for consumers that keep their own
+// small interface (rag.Completer) instead of importing this package.
 package upstream

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -316,12 +317,12 @@ func TestH1IdleTimeout(t *testing.T) {
 func TestKeyWithNewlineUsesNetHTTP(t *testing.T) {
 	up := newFake(t, "a", nil)
 	t.Setenv("H1_TEST_KEY", "sk-test\n")
-	p := NewPool(config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "H1_TEST_KEY"}), nil)
+	p := NewPool(config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "H1_TEST_KEY"}), nil, os.LookupEnv)
 	if d := p.models["a"].deps[0]; d.h1 != nil {
 		t.Fatal("a key with a newline goes through the plain-HTTP client")
 	}
 	t.Setenv("H1_TEST_KEY", "sk-test")
-	p = NewPool(config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "H1_TEST_KEY"}), nil)
+	p = NewPool(config(router.Model{Name: "a", BaseURL: up.URL, Model: "m", APIKeyEnv: "H1_TEST_KEY"}), nil, os.LookupEnv)
 	if d := p.models["a"].deps[0]; d.h1 == nil {
 		t.Fatal("a plain key does not go through the plain-HTTP client")
 	}

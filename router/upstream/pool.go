@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -129,9 +128,14 @@ type Pool struct {
 	nowFunc func() time.Time
 }
 
-// NewPool builds the models of cfg. API keys are read from the environment
-// now; a model whose key variable is unset is kept but unconfigured.
-func NewPool(cfg *router.Config, obs Observer) *Pool {
+// NewPool builds the models of cfg. API keys are the values lookup gives
+// now for the variables the models' api_key_env name (cmd passes its
+// environment's; this package reads none itself; nil finds none); a model
+// whose key variable is unset is kept but unconfigured.
+func NewPool(cfg *router.Config, obs Observer, lookup func(string) (string, bool)) *Pool {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
 	if obs == nil {
 		obs = nopObserver{}
 	}
@@ -168,7 +172,7 @@ func NewPool(cfg *router.Config, obs Observer) *Pool {
 				d.weight = 1
 			}
 			if keyEnv != "" {
-				d.apiKey = os.Getenv(keyEnv)
+				d.apiKey, _ = lookup(keyEnv)
 				if d.apiKey == "" {
 					m.missing = keyEnv
 				}

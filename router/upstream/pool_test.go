@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,7 @@ func testPool(t *testing.T, cfg *router.Config) (*Pool, *[]time.Duration, *time.
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	p := NewPool(cfg, nil)
+	p := NewPool(cfg, nil, os.LookupEnv)
 	var slept []time.Duration
 	now := time.Unix(1_000_000, 0)
 	p.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); now = now.Add(d); return nil }

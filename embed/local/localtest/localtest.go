@@ -5,6 +5,7 @@ package localtest
 
 import (
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -17,12 +18,20 @@ var (
 	err    error
 )
 
-// Open returns the shared embedder opened from local.DefaultPath. When the
-// file is missing the test is skipped with the command that creates it, or
+// Path is the vectors file the tests use: in $SEMROUTE_CACHE when set (as
+// `make test` sets it, like the command), else local.DefaultPath.
+func Path() string {
+	if d := os.Getenv("SEMROUTE_CACHE"); d != "" {
+		return filepath.Join(d, local.FileName)
+	}
+	return local.DefaultPath()
+}
+
+// Open returns the shared embedder opened from Path. When the file is missing the test is skipped with the command that creates it, or
 // fails when SEMROUTE_REQUIRE_MODEL is set (as `make test` sets it).
 func Open(t testing.TB) *local.Embedder {
 	t.Helper()
-	once.Do(func() { shared, err = local.Open("") })
+	once.Do(func() { shared, err = local.Open(Path()) })
 	if err != nil {
 		if os.Getenv("SEMROUTE_REQUIRE_MODEL") != "" {
 			t.Fatalf("the embedded default is required here: %v", err)
