@@ -134,6 +134,9 @@ func (c *Config) resolvePaths(dir string) {
 	rel(&c.Index.DataDir)
 	rel(&c.Routing.ThresholdsFile)
 	rel(&c.Embedder.Path)
+	if c.Server.Playground != nil {
+		rel(&c.Server.Playground.ReportsDir)
+	}
 	if c.Cascade != nil {
 		rel(&c.Cascade.File)
 	}

@@ -22,6 +22,8 @@ type ServerConfig struct {
 	// fixed at start, which let a small live heap grow to 250 MB resident
 	// under load. MemoryLimitMB bounds memory instead.
 	GCFloorMB *int `yaml:"gc_floor_mb,omitempty"`
+	// Playground sets up the page at / (see PlaygroundConfig).
+	Playground *PlaygroundConfig `yaml:"playground,omitempty"`
 }
 
 // APIKey is one accepted key: its SHA-256 (hex) or the env var that holds

@@ -39,6 +39,7 @@ func (c *Config) validate(needDSN bool, envDSN string) error {
 	c.validateRouting(ps)
 	c.validateJudge(ps, models)
 	c.validateServer(ps, models)
+	c.validatePlayground(ps)
 	if len(c.Intents) == 0 {
 		ps.add("intents", "no intents; define at least one (name, utterances, target) or pass --examples FILE")
 	}

@@ -289,6 +289,7 @@ func (s *Server) routes() *gin.Engine {
 	agents := v1.Group("/handoff/tickets", s.authorize(true))
 	agents.GET("", s.listTickets)
 	agents.POST("/:id/:action", s.changeTicket)
+	s.playgroundRoutes(e)
 	return e
 }
 
