@@ -235,14 +235,17 @@ func TestJudgeReachesTheCeilingCLINC150(t *testing.T) {
 // once: kind error.)
 func TestJudgeFailuresKeepTheDecision(t *testing.T) {
 	cfg, test := demoData(t)
+	// The garbage answers get a timeout no loaded machine reaches: one that
+	// ran out would count as a timeout, not as malformed, and cost nothing.
 	for _, tc := range []struct {
 		mode, kind, then string
 		cost             float64
-	}{{"garbage", judge.FailMalformed, "", judgeCallCost}, {"hang", judge.FailTimeout, judge.FailError, 0}} {
+		timeout          time.Duration
+	}{{"garbage", judge.FailMalformed, "", judgeCallCost, 30 * time.Second}, {"hang", judge.FailTimeout, judge.FailError, 0, 50 * time.Millisecond}} {
 		t.Run(tc.mode, func(t *testing.T) {
 			fake := newFakeJudge(t, tc.mode, nil)
 			rep, _, err := Run(context.Background(), Options{Config: cfg, Embedder: localtest.Open(t), Test: test, TopK: 3,
-				Judge: &JudgeOptions{LLM: judgeLLM(fake.URL), Model: "judge", Below: 0.5, Timeout: 50 * time.Millisecond, Parallel: 4}})
+				Judge: &JudgeOptions{LLM: judgeLLM(fake.URL), Model: "judge", Below: 0.5, Timeout: tc.timeout, Parallel: 4}})
 			if err != nil {
 				t.Fatal(err)
 			}
