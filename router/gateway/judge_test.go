@@ -211,7 +211,7 @@ func (h *harness) get(t *testing.T, path string) (int, http.Header, string) {
 }
 
 func TestJudgeAnswersThatDoNotCount(t *testing.T) {
-	h, jf := startJudged(t, "below: 1, top_k: 3, timeout_ms: 300", "")
+	h, jf := startJudged(t, "below: 1, top_k: 3, timeout_ms: 2000", "")
 	for _, tc := range []struct {
 		name, answer, kind string
 	}{
