@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
@@ -33,7 +34,7 @@ func BenchmarkChat(b *testing.B) {
 		cfg.Intents[i].Target = t
 	}
 	cfg.Fallback, cfg.Index.DataDir = t, b.TempDir()
-	srv := New(Options{Embedder: emb})
+	srv := New(Options{LookupEnv: os.LookupEnv, Embedder: emb})
 	if err := srv.Load(context.Background(), cfg); err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,7 +93,7 @@ func (b *blockingStore) Put(cache.Key, cache.Entry) {
 // returns at once; past the queue's bound they are dropped and counted, and
 // the rest are stored once the store moves again.
 func TestStoreLaterNeverBlocks(t *testing.T) {
-	srv := New(Options{Embedder: localtest.Open(t), Logger: testLogger(t)})
+	srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Logger: testLogger(t)})
 	store := &blockingStore{release: make(chan struct{})}
 	const n = maxPendingWrites + 10
 	done := make(chan struct{})

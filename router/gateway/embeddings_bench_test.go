@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func BenchmarkEmbeddings(b *testing.B) {
 		cfg.Intents[i].Target = t
 	}
 	cfg.Fallback, cfg.Index.DataDir = t, b.TempDir()
-	srv := New(Options{Embedder: emb})
+	srv := New(Options{LookupEnv: os.LookupEnv, Embedder: emb})
 	if err := srv.Load(context.Background(), cfg); err != nil {
 		b.Fatal(err)
 	}

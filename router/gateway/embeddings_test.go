@@ -190,7 +190,7 @@ fallback: {model: m}
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close() })
-	srv := New(Options{Embedder: emb, Index: idx, Logger: testLogger(t)})
+	srv := New(Options{LookupEnv: os.LookupEnv, Embedder: emb, Index: idx, Logger: testLogger(t)})
 	if err := srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

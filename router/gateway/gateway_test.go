@@ -129,7 +129,7 @@ func (h *harness) open(t *testing.T) (*Server, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close() })
-	srv := New(Options{ConfigPath: h.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
+	srv := New(Options{LookupEnv: os.LookupEnv, ConfigPath: h.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
 	if err := srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 	if code != 200 || body["router"] != true {
 		t.Errorf("readyz %d %v", code, body)
 	}
-	notLoaded := httptest.NewServer(New(Options{}).Handler())
+	notLoaded := httptest.NewServer(New(Options{LookupEnv: os.LookupEnv}).Handler())
 	defer notLoaded.Close()
 	if resp, _ := http.Get(notLoaded.URL + "/readyz"); resp.StatusCode != 503 {
 		t.Errorf("readyz before load: %d", resp.StatusCode)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestReplicasShareTheJudge(t *testing.T) {
 			}
 			defer store.Close()
 		}
-		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()), Logger: testLogger(t),
+		srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()), Logger: testLogger(t),
 			Suggestions: suggestpg.New(store.DB()), JudgeCache: cachepg.New(store.DB(), time.Hour)})
 		if err := srv.Load(ctx, cfg); err != nil {
 			t.Fatal(err)

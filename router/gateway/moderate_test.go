@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -114,7 +115,7 @@ func TestModerationLearnsIntents(t *testing.T) {
 		"can you exterminate a wasp nest", "how do I kill bed bugs in my mattress", "is rat poison safe around my kids",
 		"how do I trap a raccoon", "what kills termites in wood", "how do I exterminate ants in the kitchen", "how much does it cost to fumigate a house"}},
 		{Name: "self_harm", Target: intents.Target{Moderation: "handoff"}, Utterances: []string{"I want to end my life"}}}
-	s := New(Options{Embedder: localtest.Open(t)})
+	s := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t)})
 	flagged := func(learn *bool, prompt string) bool {
 		d, err := s.detector(context.Background(), &config.ModerationConfig{LearnIntents: learn}, ins)
 		if err != nil {

@@ -77,7 +77,7 @@ func startPlaygroundWith(t *testing.T, server string) *playgroundService {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idx.Close() })
-	p.srv = New(Options{ConfigPath: p.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
+	p.srv = New(Options{LookupEnv: os.LookupEnv, ConfigPath: p.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
 	if err := p.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

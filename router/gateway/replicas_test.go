@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestReplicasShareIntents(t *testing.T) {
 			}
 			defer store.Close()
 		}
-		srv := New(Options{Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB())})
+		srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB())})
 		if err := srv.Load(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func TestReplicasShareIntents(t *testing.T) {
 	t.Logf("replica 2 routed the new intent %v after replica 1 acknowledged it", took.Round(time.Millisecond))
 	// A third replica started now begins with the stored intents.
 	st3 := pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema})
-	third := New(Options{Embedder: localtest.Open(t), Index: st3, Intents: intentspg.New(st3.DB())})
+	third := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: st3, Intents: intentspg.New(st3.DB())})
 	if err := third.Load(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

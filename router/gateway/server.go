@@ -63,7 +63,8 @@ type Options struct {
 	KeepMemoryLimit bool
 	// LookupEnv reads the variables the config names (api_key_env of
 	// models and of the external moderator, env of server.api_keys), on
-	// every load and reload; cmd passes its own. Nil is os.LookupEnv.
+	// every load and reload; cmd passes its own (the library reads no
+	// variable itself). Nil finds none: models without keys, no env keys.
 	LookupEnv func(string) (string, bool)
 }
 
@@ -135,7 +136,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // has built a router.
 func New(opt Options) *Server {
 	if opt.LookupEnv == nil {
-		opt.LookupEnv = os.LookupEnv
+		opt.LookupEnv = func(string) (string, bool) { return "", false }
 	}
 	s := &Server{opt: opt, log: opt.Logger, m: newMetrics(),
 		bud:    budgets{reserved: map[string]float64{}, estimate: map[string]float64{}, fired: map[string]bool{}, now: time.Now},
