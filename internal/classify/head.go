@@ -333,7 +333,7 @@ type HeadOptions struct {
 	Blend float32
 	// NoCalibration skips the cross-validation at build time: the blend
 	// then follows the utterances an intent (ruleBlend) and the default
-	// threshold is defaultHeadThreshold.
+	// threshold is the router's fixed default (Calibration's ok is false).
 	NoCalibration bool
 }
 
