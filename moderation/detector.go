@@ -12,8 +12,7 @@ import (
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router"
-	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/internal/classify"
 )
 
 // Example is one labeled safety row: {"text", "label": "unsafe"|"safe",
@@ -97,8 +96,8 @@ var jailbreakRules = []*regexp.Regexp{
 // CLINC150's everyday validation prompts flagged (5.7 % to 3.2 %,
 // TestEverydayTraffic).
 type Detector struct {
-	r          *router.Router
-	score      func(router.Scores) float64
+	c          *classifier
+	score      func(classify.Scores) float64
 	Thresholds map[string]float64 `json:"thresholds"`
 }
 
@@ -118,8 +117,8 @@ func NewDetector(ctx context.Context, emb embed.Embedder, exs []Example) (*Detec
 }
 
 // newDetector fits a detector that scores texts with score.
-func newDetector(ctx context.Context, emb embed.Embedder, exs []Example, score func(router.Scores) float64) (*Detector, error) {
-	r, err := build(ctx, emb, exs)
+func newDetector(ctx context.Context, emb embed.Embedder, exs []Example, score func(classify.Scores) float64) (*Detector, error) {
+	c, err := build(ctx, emb, exs)
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +126,13 @@ func newDetector(ctx context.Context, emb embed.Embedder, exs []Example, score f
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{r: r, score: score, Thresholds: fitThresholds(rows, intentNames(r), targetFPR)}, nil
+	return &Detector{c: c, score: score, Thresholds: fitThresholds(rows, c.names, targetFPR)}, nil
 }
 
 // unsafeScore is the probability that the text is not safe, times the
 // share of its words and n-grams seen in its likeliest unsafe category's
 // exemplars (see Detector).
-func unsafeScore(s router.Scores) float64 { return (1 - s.OOS) * s.Coverage }
+func unsafeScore(s classify.Scores) float64 { return (1 - s.OOS) * s.Coverage }
 
 // heldOut is one exemplar scored by a detector fitted without it.
 type heldOut struct {
@@ -142,7 +141,7 @@ type heldOut struct {
 	score  float64
 }
 
-func crossValidate(ctx context.Context, emb embed.Embedder, exs []Example, folds int, score func(router.Scores) float64) ([]heldOut, error) {
+func crossValidate(ctx context.Context, emb embed.Embedder, exs []Example, folds int, score func(classify.Scores) float64) ([]heldOut, error) {
 	var rows []heldOut
 	for k := range folds {
 		var train, held []Example
@@ -153,17 +152,16 @@ func crossValidate(ctx context.Context, emb embed.Embedder, exs []Example, folds
 				train = append(train, ex)
 			}
 		}
-		fr, err := build(ctx, emb, train)
+		fc, err := build(ctx, emb, train)
 		if err != nil {
 			return nil, err
 		}
-		names := intentNames(fr)
 		for _, ex := range held {
-			s, err := fr.Score(ctx, ex.Text)
-			if err != nil || s.Best < 0 {
+			s, err := fc.Score(ctx, ex.Text)
+			if err != nil {
 				continue
 			}
-			rows = append(rows, heldOut{ex.Label == "unsafe", names[s.Best], score(s)})
+			rows = append(rows, heldOut{ex.Label == "unsafe", fc.names[s.Best], score(s)})
 		}
 	}
 	return rows, nil
@@ -217,39 +215,51 @@ func bestThreshold(rows []heldOut, lambda float64) (float64, int) {
 	return bestT, bestFP
 }
 
-func build(ctx context.Context, emb embed.Embedder, exs []Example) (*router.Router, error) {
-	cfg := config.Default()
-	cfg.Routing.MinSimilarity = new(0.0)
-	// Every word: a harmful request can hide in the middle of a long text,
-	// which routing's cap on words would skip.
-	cfg.Routing.MaxWords = new(0)
-	var labeled []intents.Example
+// classifier is the detector's head with its categories' names.
+type classifier struct {
+	*classify.Classifier
+	names []string // the categories, in class order
+}
+
+// build fits the head on the exemplars: a class per category, in order of
+// first appearance, and the safe exemplars as the out-of-scope class.
+func build(ctx context.Context, emb embed.Embedder, exs []Example) (*classifier, error) {
+	c := &classifier{}
+	pos := map[string]int{}
+	var classes [][]string
+	var safe []string
 	for _, ex := range exs {
 		l := ex.Category
-		if ex.Label == "safe" {
-			l = intents.OOS
-		}
 		if l == "" {
 			l = "unsafe"
 		}
-		labeled = append(labeled, intents.Example{Text: ex.Text, Label: l})
+		// Labeled as routing's examples are (config.AddExamples).
+		if l = strings.TrimSpace(l); ex.Label == "safe" || l == intents.OOS {
+			safe = append(safe, ex.Text)
+			continue
+		}
+		i, ok := pos[l]
+		if !ok {
+			i = len(classes)
+			pos[l] = i
+			classes = append(classes, nil)
+			c.names = append(c.names, l)
+		}
+		classes[i] = append(classes[i], ex.Text)
 	}
-	cfg.AddExamples(labeled)
-	if len(cfg.Intents) == 0 {
+	if len(classes) == 0 {
 		return nil, fmt.Errorf("moderation: no unsafe exemplars")
 	}
 	// The sparse head alone, as the thresholds above were fitted for; the
-	// detector fits its own thresholds, so the router's calibration is
-	// not needed either.
-	return router.New(ctx, cfg, router.Options{Embedder: emb, Head: router.HeadOptions{Blend: -1, NoCalibration: true}})
-}
-
-func intentNames(r *router.Router) []string {
-	var out []string
-	for _, in := range r.Intents() {
-		out = append(out, in.Name)
+	// detector fits its own thresholds, so no calibration either. Every
+	// word is read: a harmful request can hide in the middle of a long
+	// text.
+	var err error
+	c.Classifier, err = classify.New(ctx, emb, classes, safe, classify.HeadOptions{Blend: -1, NoCalibration: true})
+	if err != nil {
+		return nil, fmt.Errorf("moderation: %w", err)
 	}
-	return out
+	return c, nil
 }
 
 // Check returns what the text is flagged for: jailbreak rules, the
@@ -264,12 +274,12 @@ func (d *Detector) Check(ctx context.Context, text string, scale float64) ([]Fla
 		}
 	}
 	if strings.TrimSpace(text) != "" {
-		s, err := d.r.Score(ctx, text)
-		if err != nil && err != router.ErrEmptyPrompt {
+		s, err := d.c.Score(ctx, text)
+		if err != nil && err != classify.ErrNoWords {
 			return nil, nil, err
 		}
-		if err == nil && s.Best >= 0 {
-			cat, score := intentNames(d.r)[s.Best], d.score(s)
+		if err == nil {
+			cat, score := d.c.names[s.Best], d.score(s)
 			if score >= d.Thresholds[cat]*scale && !slices.ContainsFunc(flags, func(f Flag) bool { return f.Category == cat }) {
 				flags = append(flags, Flag{Category: cat, Score: score, Source: "semantic"})
 			}

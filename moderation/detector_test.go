@@ -11,7 +11,7 @@ import (
 	"github.com/semroute/semroute/datasets"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router"
+	"github.com/semroute/semroute/internal/classify"
 )
 
 func TestDetector(t *testing.T) {
@@ -118,11 +118,11 @@ func TestDetectorScore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := func(s router.Scores) float64 {
+	gate := func(s classify.Scores) float64 {
 		if s.OOS > s.S1 {
 			return 0
 		}
-		return s.Confidence()
+		return s.S1 * s.Coverage
 	}
 	recallAt := func(rows []heldOut, fpr float64) float64 {
 		var neg []float64
@@ -162,7 +162,7 @@ func TestDetectorScore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ths := fitThresholds(ours, intentNames(r), targetFPR)
+	ths := fitThresholds(ours, r.names, targetFPR)
 	fp, safe, tp, pos := 0, 0, 0, 0
 	for _, row := range ours {
 		flagged := row.score >= ths[row.cat]
@@ -199,7 +199,7 @@ func TestEverydayTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flagged := func(score func(router.Scores) float64) float64 {
+	flagged := func(score func(classify.Scores) float64) float64 {
 		d, err := newDetector(ctx, emb, exs, score)
 		if err != nil {
 			t.Fatal(err)
@@ -216,7 +216,7 @@ func TestEverydayTraffic(t *testing.T) {
 		}
 		return float64(n) / float64(len(rows))
 	}
-	with, without := flagged(unsafeScore), flagged(func(s router.Scores) float64 { return 1 - s.OOS })
+	with, without := flagged(unsafeScore), flagged(func(s classify.Scores) float64 { return 1 - s.OOS })
 	t.Logf("CLINC150 val (%d prompts) flagged: %.3f with coverage, %.3f without", len(rows), with, without)
 	if with > 0.05 || with > without/1.5 {
 		t.Errorf("flagged %.3f of everyday prompts (%.3f without coverage)", with, without)

@@ -4,9 +4,9 @@
 // pre-moderation → embed → index search → decision → target → …).
 //
 // Building a router embeds every example utterance (reusing vectors already
-// in the index of record), fits a head on them (a sparse softmax blended
-// with a dense logistic regression, the blend and the default threshold
-// chosen by cross-validation on the utterances: calibrate.go), and compiles
+// in the index of record), fits a head on them (internal/classify: a sparse
+// softmax blended with a dense logistic regression, the blend and the
+// default threshold chosen by cross-validation on the utterances), and compiles
 // the vectors into a contiguous slab for the hot path. Routing a prompt embeds
 // it, scores every intent, applies the per-intent threshold and the
 // top-1/top-2 margin, and names the nearest example utterance of the winner.

@@ -2,14 +2,13 @@ package router
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/classify"
 )
 
 // knnK is how many nearest exemplars the knn scorer reads.
@@ -118,25 +117,9 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int) 
 			flat.Normalize((*vec)[n:])
 		}()
 	}
-	featured := false
-	if fe, ok := r.emb.(embed.FeatureEmbedder); ok && r.featurer != nil {
-		sc.vec, sc.feats = fe.EmbedFeatures(sc.vec, sc.feats[:0], text)
-		featured = true
-	} else if r.inplace != nil {
-		sc.vec = r.inplace.EmbedTo(sc.vec, text)
-	} else {
-		vs, err := r.emb.Embed(ctx, []string{text})
-		if err != nil {
-			return Scores{}, fmt.Errorf("embed prompt: %w", err)
-		}
-		if len(vs) != 1 || len(vs[0]) != r.slab.Dim() {
-			return Scores{}, fmt.Errorf("embed prompt: the embedder returned a vector of the wrong size")
-		}
-		copy(sc.vec, vs[0])
-		flat.Normalize(sc.vec) // the head was fitted, and the slab is scanned, on unit vectors
-	}
-	if !featured {
-		sc.feats = r.features(sc.feats[:0], text)
+	sc.vec, sc.feats, err = r.in.Embed(ctx, sc.vec, sc.feats, text)
+	if err != nil {
+		return Scores{}, err
 	}
 	s := Scores{Best: -1, Second: -1, Nearest: -1, NoWords: len(sc.feats) == 0}
 	if s.NoWords {
@@ -150,7 +133,7 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int) 
 	if r.classes > len(r.intents) {
 		s.OOS = float64(sc.probs[len(r.intents)])
 	}
-	top := topN(sc.probs[:len(r.intents)], max(r.ranks, k))
+	top := classify.TopN(sc.probs[:len(r.intents)], max(r.ranks, k))
 	s.top = make([]Alternative, len(top))
 	for k, i := range top {
 		s.top[k] = Alternative{Intent: r.intents[i].Name, Score: float64(sc.probs[i])}
@@ -161,7 +144,7 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int) 
 	}
 	s.Coverage = 1
 	if r.head != nil {
-		s.Coverage = r.head.coverage(sc.feats, sc.head.spans, s.Best)
+		s.Coverage = r.head.Coverage(sc.feats, &sc.head, s.Best)
 	}
 	if n, ok := r.slab.Nearest(sc.vec, r.ranges[s.Best], r.ranges[s.Best+1], &sc.flat); ok {
 		s.Nearest, s.Similarity = int(n.Index), float64(n.Score)
@@ -178,28 +161,6 @@ func (r *Router) knnScores(sc *scratch) {
 		i := r.owner[h.Index]
 		sc.probs[i] = max(sc.probs[i], max(h.Score, 0))
 	}
-}
-
-// topN returns the indexes of the n best scores, best first.
-func topN(scores []float32, n int) []int {
-	n = min(n, len(scores))
-	idx := make([]int, 0, n)
-	for i, s := range scores {
-		if len(idx) == n && s <= scores[idx[n-1]] {
-			continue
-		}
-		if len(idx) == n {
-			idx = idx[:n-1]
-		}
-		j := len(idx)
-		idx = append(idx, i)
-		for j > 0 && scores[idx[j-1]] < s {
-			idx[j] = idx[j-1]
-			j--
-		}
-		idx[j] = i
-	}
-	return idx
 }
 
 // Decide applies the gate to a prompt's scores.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/internal/classify"
 	"github.com/semroute/semroute/router/config"
 )
 
@@ -38,13 +38,19 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
+// HeadOptions steer fitting the head (see classify.HeadOptions).
+type HeadOptions = classify.HeadOptions
+
+// Calibration is what cross-validation on the utterances chose when the
+// router was built (see classify.Calibration).
+type Calibration = classify.Calibration
+
 // Router turns prompts into decisions. It is immutable once built.
 type Router struct {
-	cfg      *config.Config
-	emb      embed.Embedder
-	inplace  embed.InPlace // nil when the embedder has no in-place path
-	featurer embed.Featurer
-	intents  []intents.Intent
+	cfg     *config.Config
+	emb     embed.Embedder
+	in      classify.Input // the prompt's vector and features
+	intents []intents.Intent
 	// classes is len(intents), plus one when the config has out-of-scope
 	// examples: they are the last class.
 	classes int
@@ -53,8 +59,8 @@ type Router struct {
 	ranges []int
 	texts  []string
 	slab   *flat.Slab
-	owner  []int32 // slab row → class
-	head   *Head   // nil with the knn scorer
+	owner  []int32        // slab row → class
+	head   *classify.Head // nil with the knn scorer
 	// cal is what cross-validation on the utterances chose at build time
 	// (calibrated false when it did not run; see Calibration).
 	cal        Calibration
@@ -72,7 +78,7 @@ type Router struct {
 type scratch struct {
 	vec   []float32
 	feats []embed.Feature
-	head  headScratch
+	head  classify.Scratch
 	probs []float32
 	hits  []flat.Result
 	flat  flat.Scratch
@@ -93,43 +99,40 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (*Router, error) 
 	if j := cfg.Routing.Judge; j != nil {
 		r.ranks = max(r.ranks, j.TopK)
 	}
-	r.inplace, _ = opt.Embedder.(embed.InPlace)
-	r.featurer, _ = opt.Embedder.(embed.Featurer)
+	dim := opt.Embedder.Fingerprint().Dim
+	r.in = classify.NewInput(opt.Embedder, dim)
 
-	r.ranges = make([]int, 0, len(cfg.Intents)+2)
+	set := classify.Set{Ranges: make([]int, 0, len(cfg.Intents)+2)}
 	for _, in := range cfg.Intents {
-		r.addClass(in.Utterances)
+		set.Add(in.Utterances)
 	}
-	if len(r.texts) == 0 {
+	if len(set.Texts) == 0 {
 		return nil, errors.New("build router: no utterances")
 	}
 	if len(cfg.OutOfScope) > 0 {
-		r.addClass(cfg.OutOfScope)
+		set.Add(cfg.OutOfScope)
 	}
-	r.ranges = append(r.ranges, len(r.texts))
+	set.Close()
+	r.texts, r.owner, r.ranges, r.classes = set.Texts, set.Owner, set.Ranges, set.Classes
 
 	vecs, err := r.vectors(ctx, opt.Index)
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	dim := opt.Embedder.Fingerprint().Dim
 	r.slab = flat.New(dim, vecs)
 	r.slab.Quantize() // for the nearest utterance of the best intent, in Score
 	r.scorer = chooseScorer(cfg.Routing.Scorer, len(r.texts), len(cfg.Intents))
 	if r.scorer == config.ScorerHead {
-		exs := make([]Example, len(r.texts))
-		for i, t := range r.texts {
-			exs[i] = Example{Vec: r.slab.Vector(i), Feats: r.features(nil, t), Class: int(r.owner[i])}
+		unit := make([][]float32, len(r.texts))
+		for i := range unit {
+			unit[i] = r.slab.Vector(i)
 		}
-		denseHi := dim
-		if wb, ok := opt.Embedder.(embed.WordBlock); ok && wb.WordDim() > 0 && wb.WordDim() <= dim {
-			denseHi = wb.WordDim()
-		}
-		r.head, r.cal, r.calibrated = fitRouterHead(exs, r.classes, len(cfg.OutOfScope) > 0, dim, denseHi, opt.Head, r.defaultMinSimilarity())
+		r.head, r.cal, r.calibrated = classify.Fit(r.in.Examples(&set, unit), r.classes, len(cfg.OutOfScope) > 0,
+			dim, classify.DenseHi(opt.Embedder, dim), opt.Head, r.defaultMinSimilarity())
 	}
 	r.setThresholds(opt.Thresholds)
 	r.pool = &sync.Pool{New: func() any {
-		return &scratch{vec: make([]float32, dim), probs: make([]float32, r.classes, padded(r.classes))}
+		return &scratch{vec: make([]float32, dim), probs: make([]float32, r.classes, classify.Padded(r.classes))}
 	}}
 	log.Info("router built", "intents", len(cfg.Intents), "exemplars", len(r.texts), "scorer", r.scorer,
 		"embedder", opt.Embedder.Fingerprint().String(), "blend", r.cal.Blend, "calibrated", r.calibrated,
@@ -153,22 +156,6 @@ func chooseScorer(want string, exemplars, classes int) string {
 		return config.ScorerHead
 	}
 	return want
-}
-
-// addClass adds a class with its distinct utterances.
-func (r *Router) addClass(utterances []string) {
-	r.ranges = append(r.ranges, len(r.texts))
-	seen := map[string]bool{}
-	for _, u := range utterances {
-		u = strings.TrimSpace(u)
-		if u == "" || seen[u] || len(embed.AppendFeatures(nil, u)) == 0 {
-			continue // nothing to learn from (Validate reports these)
-		}
-		seen[u] = true
-		r.texts = append(r.texts, u)
-		r.owner = append(r.owner, int32(r.classes))
-	}
-	r.classes++
 }
 
 // className is intent c's name, or intents.OOS for the out-of-scope class.
@@ -268,13 +255,6 @@ func (r *Router) setThresholds(t *Thresholds) {
 			r.gate.Threshold[i] = *in.Threshold
 		}
 	}
-}
-
-func (r *Router) features(dst []embed.Feature, text string) []embed.Feature {
-	if r.featurer != nil {
-		return r.featurer.AppendFeatures(dst, text)
-	}
-	return embed.AppendFeatures(dst, text)
 }
 
 // exemplarID names an exemplar by its intent and text, so that an unchanged

@@ -66,19 +66,7 @@ func (s *Slab) Dim() int { return s.dim }
 func (s *Slab) Vector(i int) []float32 { return s.data[i*s.dim : (i+1)*s.dim] }
 
 // Normalize scales v to unit length in place (a zero vector stays zero).
-func Normalize(v []float32) {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 {
-		return
-	}
-	k := float32(1 / math.Sqrt(ss))
-	for i := range v {
-		v[i] *= k
-	}
-}
+func Normalize(v []float32) { simd.Normalize(v) }
 
 // Scratch holds a query's working space; keep one per goroutine and reuse it
 // so that searching allocates nothing.
@@ -209,25 +197,9 @@ func AddScaledInt8(dst []float32, x []int8, a float32) { simd.AddScaledInt8(dst,
 // len(q) is a multiple of 16).
 func DotsInt16Int8(q []int16, rows []int8, out []int32) { simd.DotsInt16Int8(q, rows, out) }
 
-// QuantizeInt16 writes v into dst (same length) as integers, the largest
-// magnitude mapped to the most DotsInt16Int8 allows for len(v) values
-// (2^14 up to 1,032 dimensions), and returns the scale back:
-// v[i] ≈ scale·dst[i], within scale/2.
-func QuantizeInt16(dst []int16, v []float32) (scale float32) {
-	m := maxAbs(v)
-	if m == 0 {
-		clear(dst)
-		return 0
-	}
-	bound := float64(simd.Int16Int8Bound(len(v)))
-	k := bound / float64(m)
-	for j, x := range v[:len(dst)] {
-		// Rounds without a branch, as quantize; in float64, whose steps
-		// near 2^15 are fine enough for it.
-		dst[j] = int16(int32(float64(x)*k+32768.5) - 32768)
-	}
-	return float32(float64(m) / bound)
-}
+// QuantizeInt16 writes v into dst (same length) as integers for
+// DotsInt16Int8 and returns the scale back (see simd.QuantizeInt16).
+func QuantizeInt16(dst []int16, v []float32) (scale float32) { return simd.QuantizeInt16(dst, v) }
 
 // Prefetch starts loading the cache line at each address without waiting
 // for it, so that scattered reads that follow find their lines in flight
@@ -246,17 +218,13 @@ func (s *Slab) Quantize() {
 	s.codes = make([]int8, n*s.cdim)
 	s.scales = make([]float32, n)
 	for i := 0; i < n; i++ {
-		s.scales[i] = quantize(s.codes[i*s.cdim:(i+1)*s.cdim], s.Vector(i))
+		s.scales[i] = simd.Quantize(s.codes[i*s.cdim:(i+1)*s.cdim], s.Vector(i))
 	}
 }
 
-// Quantize writes v into dst (len(v) ≤ len(dst) ≤ len(v) rounded up to 16,
-// the rest zero) as integers in [-127, 127] and returns the scale back to
-// floats: v[i] ≈ scale·dst[i], within scale/2.
-func Quantize(dst []int8, v []float32) (scale float32) {
-	clear(dst[len(v):])
-	return quantize(dst, v)
-}
+// Quantize writes v into dst as int8 and returns the scale back (see
+// simd.Quantize).
+func Quantize(dst []int8, v []float32) (scale float32) { return simd.Quantize(dst, v) }
 
 // DotInt8 is the inner product of two int8 vectors of the same length, a
 // multiple of 16.
@@ -268,35 +236,6 @@ func DotInt8(a, b []int8) int32 { return simd.DotInt8(a, b) }
 // ahead, for scanning a block whose rows are often not in cache (the
 // first pass of Nearest).
 func DotsInt8(q, rows []int8, out []int32) { simd.DotsInt8(q, rows, out) }
-
-// maxAbs is the largest magnitude in v, compared as the bits of |x|, which
-// order as the floats do: Go's float max, careful of NaN and -0, took
-// longer than the whole int8 scan of an intent.
-func maxAbs(v []float32) float32 {
-	var mb uint32
-	for _, x := range v {
-		mb = max(mb, math.Float32bits(x)&^(1<<31))
-	}
-	return math.Float32frombits(mb)
-}
-
-// quantize writes v into dst as integers in [-127, 127], the largest
-// component's magnitude mapped to 127, and returns the scale back.
-func quantize(dst []int8, v []float32) float32 {
-	m := maxAbs(v)
-	if m == 0 {
-		clear(dst)
-		return 0
-	}
-	k := 127 / m
-	for j, x := range v {
-		// Rounds x·k in [-127, 127] without a branch on its sign, which
-		// mispredicts half the time: x·k + 128.5 is positive, so truncation
-		// is the floor.
-		dst[j] = int8(int32(x*k+128.5) - 128)
-	}
-	return m / 127
-}
 
 // Nearest returns the vector most similar to q (unit length) among lo ≤ i <
 // hi, and false when the range is empty. On a quantized slab it ranks the
@@ -315,7 +254,7 @@ func (s *Slab) Nearest(q []float32, lo, hi int, sc *Scratch) (Result, bool) {
 	if len(sc.q8) != s.cdim {
 		sc.q8 = make([]int8, s.cdim)
 	}
-	quantize(sc.q8, q)
+	simd.Quantize(sc.q8, q)
 	// The range's int8 dots in one pass over its rows, then the best few.
 	sc.dots = slices.Grow(sc.dots[:0], hi-lo)[:hi-lo]
 	simd.DotsInt8(sc.q8, s.codes[lo*s.cdim:hi*s.cdim], sc.dots)

@@ -1,4 +1,4 @@
-package router
+package classify
 
 import (
 	"context"
@@ -7,30 +7,53 @@ import (
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/internal/simd"
 )
 
+// synthetic is classify.Synthetic's 100 × 100 set with its examples: unit
+// vectors, as a router or Classifier fits on, and features.
+func synthetic(t *testing.T) ([][]string, *Set, []Example) {
+	t.Helper()
+	emb := localtest.Open(t)
+	classes := Synthetic(emb.Word, 100, 100, 1)
+	set := &Set{}
+	for _, texts := range classes {
+		set.Add(texts)
+	}
+	set.Close()
+	vecs, err := emb.Embed(context.Background(), set.Texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vecs {
+		simd.Normalize(v)
+	}
+	in := NewInput(emb, emb.Dim())
+	return classes, set, in.Examples(set, vecs)
+}
+
 // TestHeadPruning: pruning the head's small sparse weights keeps about a
-// twentieth of them and the top intent of nearly every prompt, against the
+// twentieth of them and the top class of nearly every prompt, against the
 // same head with every weight kept (fitting is deterministic, so both start
 // from the same weights).
 func TestHeadPruning(t *testing.T) {
 	ctx := context.Background()
 	emb := localtest.Open(t)
-	cfg := Synthetic(emb.Word, 100, 100, 1)
-	pruned, err := New(ctx, cfg, Options{Embedder: emb})
+	classes := Synthetic(emb.Word, 100, 100, 1)
+	pruned, err := New(ctx, emb, classes, nil, HeadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := New(ctx, cfg, Options{Embedder: emb, Head: HeadOptions{Prune: -1}})
+	full, err := New(ctx, emb, classes, nil, HeadOptions{Prune: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := float64(pruned.head.sparse.weights()) / float64(full.head.sparse.weights())
+	kept := float64(pruned.head.Weights()) / float64(full.head.Weights())
 	same, n := 0, 0
-	for i, in := range cfg.Intents {
-		for k := 0; k < len(in.Utterances); k += 10 {
-			// Variations of the utterances: a word dropped, one added.
-			words := strings.Fields(in.Utterances[(k+i)%len(in.Utterances)])
+	for i, texts := range classes {
+		for k := 0; k < len(texts); k += 10 {
+			// Variations of the texts: a word dropped, one added.
+			words := strings.Fields(texts[(k+i)%len(texts)])
 			prompt := strings.Join(words[1:], " ") + " please"
 			a, err := pruned.Score(ctx, prompt)
 			if err != nil {
@@ -46,30 +69,23 @@ func TestHeadPruning(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("pruning kept %.1f %% of the sparse weights; top intent unchanged for %d of %d prompts", 100*kept, same, n)
+	t.Logf("pruning kept %.1f %% of the sparse weights; top class unchanged for %d of %d prompts", 100*kept, same, n)
 	if kept > 0.10 || float64(same) < 0.99*float64(n) {
-		t.Errorf("kept %.3f of the weights (want ≤ 0.10); top intent unchanged for %d of %d prompts (want ≥ 99 %%)", kept, same, n)
+		t.Errorf("kept %.3f of the weights (want ≤ 0.10); top class unchanged for %d of %d prompts (want ≥ 99 %%)", kept, same, n)
 	}
 }
 
 // TestHeadQuantized: the head inference reads, its weights in int8 with a
 // scale per row, gives the probabilities of the float32 weights it was
 // fitted as, within a hundredth (three with the dense regression blended
-// in), and the same top intent for nearly every prompt.
+// in), and the same top class for nearly every prompt.
 func TestHeadQuantized(t *testing.T) {
 	emb := localtest.Open(t)
-	cfg := Synthetic(emb.Word, 100, 100, 1)
-	r, err := New(context.Background(), cfg, Options{Embedder: emb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exs, prompts []Example
-	for i := range r.texts {
-		exs = append(exs, Example{Vec: r.slab.Vector(i), Feats: r.features(nil, r.texts[i]), Class: int(r.owner[i])})
-	}
-	for i, in := range cfg.Intents {
-		for k := 0; k < len(in.Utterances); k += 10 {
-			words := strings.Fields(in.Utterances[(k+i)%len(in.Utterances)])
+	classes, set, exs := synthetic(t)
+	var prompts []Example
+	for i, texts := range classes {
+		for k := 0; k < len(texts); k += 10 {
+			words := strings.Fields(texts[(k+i)%len(texts)])
 			text := strings.Join(words[1:], " ") + " please"
 			vec, feats := emb.EmbedFeatures(make([]float32, emb.Dim()), nil, text)
 			prompts = append(prompts, Example{Vec: vec, Feats: feats, Class: i})
@@ -79,9 +95,9 @@ func TestHeadQuantized(t *testing.T) {
 	// largest weight calibration may choose (its weights added into the
 	// dense rows that int8 stores).
 	for _, blend := range []float32{0, calBlends[len(calBlends)-1]} {
-		h := fitHead(exs, r.classes, emb.Dim(), HeadOptions{}.withDefaults())
+		h := fitHead(exs, set.Classes, emb.Dim(), HeadOptions{}.withDefaults())
 		if blend > 0 {
-			fitDenseLR(exs, r.classes, 0, emb.WordDim(), denseOpts(len(exs), 1)).blendInto(h, blend)
+			fitDenseLR(exs, set.Classes, 0, emb.WordDim(), denseOpts(len(exs), 1)).blendInto(h, blend)
 		}
 		want := make([][]float32, len(prompts))
 		for i, p := range prompts {
@@ -97,7 +113,7 @@ func TestHeadQuantized(t *testing.T) {
 		var worst float64
 		same := 0
 		for i, p := range prompts {
-			h.Probs(got, p.Vec, p.Feats, &headScratch{})
+			h.Probs(got, p.Vec, p.Feats, &Scratch{})
 			for c := range got {
 				worst = max(worst, math.Abs(float64(got[c]-want[i][c])))
 			}

@@ -1,4 +1,4 @@
-package router
+package classify
 
 import (
 	"math"
@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // denseLR is a multinomial logistic regression over a block of the dense
@@ -74,7 +74,7 @@ func fitDenseLR(exs []Example, classes, lo, hi int, opt denseOptions) *denseLR {
 		for _, i := range order {
 			xi := x[i*d : (i+1)*d]
 			for c := range p {
-				p[c] = b[c] + flat.Dot(w[c*d:(c+1)*d], xi)
+				p[c] = b[c] + simd.Dot(w[c*d:(c+1)*d], xi)
 			}
 			softmax(p)
 			p[exs[i].Class] -= 1
@@ -83,7 +83,7 @@ func fitDenseLR(exs []Example, classes, lo, hi int, opt denseOptions) *denseLR {
 					continue
 				}
 				b[c] -= rate * g
-				flat.AddScaled(w[c*d:(c+1)*d], xi, -rate*g)
+				simd.AddScaled(w[c*d:(c+1)*d], xi, -rate*g)
 			}
 			// The penalty's step, once every few rows in one go: the same
 			// shrinkage as a step a row.
@@ -109,7 +109,7 @@ func fitDenseLR(exs []Example, classes, lo, hi int, opt denseOptions) *denseLR {
 func (m *denseLR) blendInto(h *Head, k float32) {
 	d := m.hi - m.lo
 	for c := range h.Classes {
-		flat.AddScaled(h.Dense[c*h.Dim+m.lo:c*h.Dim+m.hi], m.W[c*d:(c+1)*d], k)
+		simd.AddScaled(h.Dense[c*h.Dim+m.lo:c*h.Dim+m.hi], m.W[c*d:(c+1)*d], k)
 		h.Bias[c] += k * m.B[c]
 	}
 }
@@ -134,11 +134,11 @@ func ruleBlend(exs []Example, classes int) float32 {
 	return float32(min(1, 5/math.Sqrt(float64(n))))
 }
 
-// fitRouterHead fits the router's head: the sparse head and the dense
+// Fit fits the head router and moderation use: the sparse head and the dense
 // regression over the vectors' first denseHi dimensions, blended at the
 // weight cross-validation on the examples chooses, which also gives the
 // default threshold (calibrate). The three fits run side by side.
-func fitRouterHead(exs []Example, classes int, oos bool, dim, denseHi int, opt HeadOptions, minSim float64) (*Head, Calibration, bool) {
+func Fit(exs []Example, classes int, oos bool, dim, denseHi int, opt HeadOptions, minSim float64) (*Head, Calibration, bool) {
 	opt = opt.withDefaults()
 	var h *Head
 	var m *denseLR

@@ -1,4 +1,4 @@
-package router
+package classify
 
 import (
 	"math"
@@ -7,16 +7,16 @@ import (
 	"sync"
 
 	"github.com/semroute/semroute/embed"
-	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // The head's defaults are calibrated on the intents' own utterances when
-// the router is built, by cross-validation: in fold f every calFolds-th
+// the router is built, by cross-validation: in fold f every CalFolds-th
 // utterance of each intent (from the f-th on) is held out and the rest is
 // fitted on. From the held-out utterances the build chooses
 //   - the weight of the dense regression in the head (calBlends): the one
 //     that routes the most of them right, and
-//   - the default threshold: the highest (at most calMaxThreshold) that
+//   - the default threshold: the highest (at most CalMaxThreshold) that
 //     still lets calRetain of those it routes right through (with the
 //     default margin and min_similarity).
 //
@@ -24,13 +24,13 @@ import (
 // right, and a fixed threshold turns many of them away (at 10 utterances
 // an intent of CLINC150, 0.15 dropped a quarter of good prompts); with
 // many, the cross-validation alone would set it far higher (0.49 on full
-// CLINC150, about 0.5 on SNIPS) and calMaxThreshold holds it
+// CLINC150, about 0.5 on SNIPS) and CalMaxThreshold holds it
 // near what a fixed default did.
 //
 // The folds are fitted beside the router's own head, on all cores. With few
 // utterances every fold is fitted; with many, as few as one (calBudget).
 const (
-	calFolds = 5
+	CalFolds = 5
 	// calBudget bounds the utterances all folds fit on together, beyond
 	// one fold: past it folds are dropped.
 	calBudget = 12_000
@@ -42,7 +42,7 @@ const (
 	// they route right through at the threshold it gives: the promise
 	// holds on prompts the folds never saw.
 	calRetain = 0.95
-	// calMaxThreshold caps the calibrated threshold. It was first set to
+	// CalMaxThreshold caps the calibrated threshold. It was first set to
 	// 0.25 with a look at SNIPS test, which this project does not tune on.
 	// It was then derived on validation data alone, by a rule written down
 	// before the numbers: the largest cap (grid k/100) at which, on the
@@ -54,7 +54,7 @@ const (
 	// -0.47 points at 0.23, -0.53 at 0.24 (SNIPS alone would allow 0.38).
 	// TestCalibrationCapOnValidation (eval) checks the rule; BENCHMARKS.md
 	// "Few-shot routing" has the figures.
-	calMaxThreshold = 0.23
+	CalMaxThreshold = 0.23
 	// A fold's head makes about calEpochRows × the head's epochs steps,
 	// in at least calMinEpochs epochs: on large sets, fewer epochs than the
 	// router's own head.
@@ -103,8 +103,8 @@ func calibrate(exs []Example, classes int, oos bool, dim, denseHi int, opt HeadO
 	if intentsN < calMinIntents || len(exs) < 2*classes {
 		return c, false
 	}
-	folds := calFolds
-	perFold := len(exs) * (calFolds - 1) / calFolds
+	folds := CalFolds
+	perFold := len(exs) * (CalFolds - 1) / CalFolds
 	for folds > 1 && folds*perFold > max(calBudget, perFold) {
 		folds--
 	}
@@ -136,12 +136,12 @@ func calibrate(exs []Example, classes int, oos bool, dim, denseHi int, opt HeadO
 	if len(right) == 0 {
 		return c, false
 	}
-	c.Threshold = retaining(right, calRetain, calMaxThreshold)
+	c.Threshold = retaining(right, calRetain, CalMaxThreshold)
 	return c, true
 }
 
 // fitFold fits fold f's models and scores its held-out utterances: every
-// calFolds-th utterance of each class from the f-th on, except where that
+// CalFolds-th utterance of each class from the f-th on, except where that
 // would leave a class with none.
 func fitFold(exs []Example, classes int, oos bool, f, dim, denseHi int, opt HeadOptions) *calFold {
 	fd := &calFold{oos: -1, byClass: make([][]int, classes), seen: map[uint64][]uint16{}}
@@ -158,7 +158,7 @@ func fitFold(exs []Example, classes int, oos bool, f, dim, denseHi int, opt Head
 	for i, ex := range exs {
 		k := at[ex.Class]
 		at[ex.Class]++
-		if k%calFolds == f && per[ex.Class] > 1 {
+		if k%CalFolds == f && per[ex.Class] > 1 {
 			if ex.Class != fd.oos {
 				held = append(held, i)
 			}
@@ -192,7 +192,7 @@ func fitFold(exs []Example, classes int, oos bool, f, dim, denseHi int, opt Head
 		h.logits(ho.zh, ex.Vec, ex.Feats, rows)
 		if m != nil {
 			for c := range classes {
-				ho.zd[c] = m.B[c] + flat.Dot(m.W[c*denseHi:(c+1)*denseHi], ex.Vec[:denseHi])
+				ho.zd[c] = m.B[c] + simd.Dot(m.W[c*denseHi:(c+1)*denseHi], ex.Vec[:denseHi])
 			}
 		}
 		fd.rows = append(fd.rows, ho)
@@ -251,7 +251,7 @@ func (fd *calFold) confidence(exs []Example, h heldOut, k float32, minSim float6
 	}
 	sim := float32(math.Inf(-1))
 	for _, i := range fd.byClass[best] {
-		sim = max(sim, flat.Dot(exs[i].Vec, ex.Vec))
+		sim = max(sim, simd.Dot(exs[i].Vec, ex.Vec))
 	}
 	if float64(sim) < minSim {
 		return 0, false

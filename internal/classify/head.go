@@ -1,4 +1,4 @@
-package router
+package classify
 
 import (
 	"math"
@@ -7,7 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/semroute/semroute/embed"
-	"github.com/semroute/semroute/index/flat"
+	"github.com/semroute/semroute/internal/simd"
 )
 
 // Head is a softmax classifier fitted on the intents' own utterances when
@@ -23,7 +23,7 @@ type Head struct {
 	// Dense is the dense part while fitting, Classes × Dim, a row per
 	// class; compact replaces it with denseQ, the same rows in int8 with a
 	// scale each (denseScale): a quarter of the bytes, which every decision
-	// reads whole, against the input quantized in int16 (flat.DotsInt16Int8:
+	// reads whole, against the input quantized in int16 (simd.DotsInt16Int8:
 	// integer multiply-adds, no conversions to float per weight).
 	Dense      []float32
 	Bias       []float32 // Classes
@@ -105,12 +105,12 @@ func (x *sparseIndex) span(key uint64) span {
 }
 
 // addTo adds x times the feature's weights to the logits dst, of len
-// classes or padded(classes) (then a row is added in whole blocks, its
+// classes or Padded(classes) (then a row is added in whole blocks, its
 // zero padding into dst's).
 func (x *sparseIndex) addTo(dst []float32, sp span, v float32) {
 	if sp.hi == wide {
 		row := x.rows[sp.lo : int(sp.lo)+x.stride]
-		flat.AddScaledInt8(dst, row[rowHeader:], v*rowScale(row))
+		simd.AddScaledInt8(dst, row[rowHeader:], v*rowScale(row))
 		return
 	}
 	ws := x.w[sp.lo:sp.hi]
@@ -133,7 +133,7 @@ func appendRow(rows []int8, weights []float32, stride int) []int8 {
 	at := len(rows)
 	rows = append(rows, make([]int8, stride)...)
 	row := rows[at : at+stride]
-	bits := math.Float32bits(flat.Quantize(row[rowHeader:rowHeader+len(weights)], weights))
+	bits := math.Float32bits(simd.Quantize(row[rowHeader:rowHeader+len(weights)], weights))
 	for i := range rowHeader {
 		row[i] = int8(uint8(bits >> (8 * i)))
 	}
@@ -145,15 +145,15 @@ func appendRow(rows []int8, weights []float32, stride int) []int8 {
 // kernel adds whole blocks; rows of up to a cache line are packed 16 bytes
 // apart, longer ones take whole lines.
 func rowStride(classes int) int {
-	if n := rowHeader + padded(classes); n > 64 {
+	if n := rowHeader + Padded(classes); n > 64 {
 		return (n + 63) &^ 63
 	}
-	return rowHeader + padded(classes)
+	return rowHeader + Padded(classes)
 }
 
-// padded is n rounded up to a multiple of 16: the logits' length with
+// Padded is n rounded up to a multiple of 16: the logits' length with
 // room for whole blocks of a row's weights.
-func padded(n int) int { return (n + 15) &^ 15 }
+func Padded(n int) int { return (n + 15) &^ 15 }
 
 // alignedInt8 returns an empty slice of capacity n whose first byte is on
 // a cache line.
@@ -279,7 +279,7 @@ func (h *Head) compact(exs []Example, prune float32) {
 	h.sparse, h.trainRows, h.trainW = x, nil, nil
 	h.denseQ, h.denseScale = make([]int8, len(h.Dense)), make([]float32, h.Classes)
 	for c := range h.denseScale {
-		h.denseScale[c] = flat.Quantize(h.denseQ[c*h.Dim:(c+1)*h.Dim], h.Dense[c*h.Dim:(c+1)*h.Dim])
+		h.denseScale[c] = simd.Quantize(h.denseQ[c*h.Dim:(c+1)*h.Dim], h.Dense[c*h.Dim:(c+1)*h.Dim])
 	}
 	h.Dense = nil
 }
@@ -295,9 +295,10 @@ func kept(row []float32, tau float32) int {
 	return n
 }
 
-// coverage is the weighted share of feats seen in class's utterances;
-// spans are the features' entries, as Probs returned them.
-func (h *Head) coverage(feats []embed.Feature, spans []span, class int) float64 {
+// Coverage is the weighted share of feats seen in class's utterances; sc
+// is the scratch Probs scored feats with (it holds their entries).
+func (h *Head) Coverage(feats []embed.Feature, sc *Scratch, class int) float64 {
+	spans := sc.spans
 	var seen, total float64
 	for k, f := range feats {
 		w := float64(f.Weight)
@@ -332,7 +333,7 @@ type HeadOptions struct {
 	Blend float32
 	// NoCalibration skips the cross-validation at build time: the blend
 	// then follows the utterances an intent (ruleBlend) and the default
-	// threshold is defaultHeadThreshold.
+	// threshold is the router's fixed default (Calibration's ok is false).
 	NoCalibration bool
 }
 
@@ -367,7 +368,7 @@ type Example struct {
 
 // FitHead fits a head on the examples by SGD on the cross-entropy, then
 // prunes its sparse weights for inference. It is the sparse head alone:
-// the router's head (fitRouterHead) blends in a dense regression too.
+// the router's head (Fit) blends in a dense regression too.
 func FitHead(examples []Example, classes, dim int, opt HeadOptions) *Head {
 	opt = opt.withDefaults()
 	h := fitHead(examples, classes, dim, opt)
@@ -467,7 +468,7 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 	copy(dst, h.Bias)
 	if len(vec) == h.Dim {
 		for c := range dst {
-			dst[c] += flat.Dot(h.Dense[c*h.Dim:(c+1)*h.Dim], vec)
+			dst[c] += simd.Dot(h.Dense[c*h.Dim:(c+1)*h.Dim], vec)
 		}
 	}
 	for k, r := range rows {
@@ -487,21 +488,21 @@ func (h *Head) logits(dst, vec []float32, feats []embed.Feature, rows []uint32) 
 // feature's entries afterwards (for coverage).
 //
 // Its reads are scattered: a slot per feature, then the feature's weights
-// and class list. It asks for each round of lines together (flat.Prefetch)
+// and class list. It asks for each round of lines together (simd.Prefetch)
 // before reading any, the slots' while the dense part is computed, so that
 // their cache misses overlap instead of coming one after another.
-func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch) {
+func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *Scratch) {
 	x := h.sparse
 	sc.addrs = sc.addrs[:0]
 	for _, f := range feats {
 		sc.addrs = append(sc.addrs, uintptr(unsafe.Pointer(&x.slots[x.slot(f.Hash)])))
 	}
-	flat.Prefetch(sc.addrs)
+	simd.Prefetch(sc.addrs)
 	if len(vec) == h.Dim {
 		sc.q16 = slices.Grow(sc.q16[:0], h.Dim)[:h.Dim]
 		sc.dots = slices.Grow(sc.dots[:0], h.Classes)[:h.Classes]
-		qs := flat.QuantizeInt16(sc.q16, vec)
-		flat.DotsInt16Int8(sc.q16, h.denseQ, sc.dots)
+		qs := simd.QuantizeInt16(sc.q16, vec)
+		simd.DotsInt16Int8(sc.q16, h.denseQ, sc.dots)
 		for c, b := range h.Bias {
 			dst[c] = b + float32(sc.dots[c])*qs*h.denseScale[c]
 		}
@@ -514,9 +515,9 @@ func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch)
 		sc.spans = append(sc.spans, sp)
 		sc.addrs = x.lines(sc.addrs, sp)
 	}
-	flat.Prefetch(sc.addrs)
+	simd.Prefetch(sc.addrs)
 	acc := dst[:h.Classes]
-	if n := padded(h.Classes); cap(dst) >= n {
+	if n := Padded(h.Classes); cap(dst) >= n {
 		acc = dst[:n]
 		clear(acc[h.Classes:])
 	}
@@ -526,8 +527,8 @@ func (h *Head) Probs(dst, vec []float32, feats []embed.Feature, sc *headScratch)
 	softmax(dst)
 }
 
-// headScratch is Probs' scratch space.
-type headScratch struct {
+// Scratch is Probs' scratch space; Coverage reads the spans Probs left.
+type Scratch struct {
 	spans []span
 	addrs []uintptr
 	q16   []int16 // the input vector, quantized
@@ -577,3 +578,6 @@ func scale(v []float32, k float32) {
 		v[i] *= k
 	}
 }
+
+// Weights is the number of sparse weights a compacted head keeps.
+func (h *Head) Weights() int { return h.sparse.weights() }
