@@ -12,7 +12,7 @@ import (
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/internal/classify"
+	"github.com/semroute/semroute/intents/classify"
 )
 
 // Example is one labeled safety row: {"text", "label": "unsafe"|"safe",

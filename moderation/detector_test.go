@@ -11,7 +11,7 @@ import (
 	"github.com/semroute/semroute/datasets"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/internal/classify"
+	"github.com/semroute/semroute/intents/classify"
 )
 
 func TestDetector(t *testing.T) {

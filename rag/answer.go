@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/semroute/semroute/internal/completion"
 	"strings"
 )
 
@@ -93,17 +94,11 @@ func (a *Answerer) Answer(ctx context.Context, question string, ps []Passage, ex
 	if err != nil {
 		return Answer{}, err
 	}
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(reply, &out); err != nil || len(out.Choices) == 0 {
+	text, ok := completion.Text(reply)
+	if !ok {
 		return Answer{}, fmt.Errorf("rag: the model %s gave no answer", model)
 	}
-	return Answer{Text: out.Choices[0].Message.Content, Model: model, Sources: SourcesOf(ps), Cost: cost}, nil
+	return Answer{Text: text, Model: model, Sources: SourcesOf(ps), Cost: cost}, nil
 }
 
 // NoModel is the answer of a collection without a usable model: the

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/internal/classify"
+	"github.com/semroute/semroute/intents/classify"
 	"github.com/semroute/semroute/router/config"
 )
 

@@ -4,7 +4,7 @@
 // pre-moderation → embed → index search → decision → target → …).
 //
 // Building a router embeds every example utterance (reusing vectors already
-// in the index of record), fits a head on them (internal/classify: a sparse
+// in the index of record), fits a head on them (intents/classify: a sparse
 // softmax blended with a dense logistic regression, the blend and the
 // default threshold chosen by cross-validation on the utterances), and compiles
 // the vectors into a contiguous slab for the hot path. Routing a prompt embeds

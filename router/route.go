@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/semroute/semroute/index/flat"
-	"github.com/semroute/semroute/internal/classify"
+	"github.com/semroute/semroute/intents/classify"
 )
 
 // knnK is how many nearest exemplars the knn scorer reads.

@@ -16,7 +16,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/flat"
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/internal/classify"
+	"github.com/semroute/semroute/intents/classify"
 	"github.com/semroute/semroute/router/config"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/internal/classify"
+	"github.com/semroute/semroute/intents/classify"
 	"github.com/semroute/semroute/router/config"
 )
 

@@ -5,20 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/semroute/semroute/internal/completion"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router/upstream"
 )
 
-// Caller calls a model tier; *upstream.Pool is one.
-type Caller interface {
-	Call(ctx context.Context, tier []string, req *upstream.Request, stream upstream.Stream) (upstream.Result, error)
+// Completer calls a model tier for a chat answer on body, an OpenAI-format
+// request, and returns the response's body, the model that answered and
+// the cost in USD: *upstream.Pool's Complete, as for rag.Completer. An
+// interface at the consumer, so that intents imports no router package.
+type Completer interface {
+	Complete(ctx context.Context, tier []string, body map[string]json.RawMessage) (reply []byte, model string, cost float64, err error)
 }
 
-var _ Caller = (*upstream.Pool)(nil)
+// Message is one message of the prompt.
+type Message struct{ Role, Content string }
 
 // Limits on what goes into a prompt and what comes back.
 const (
@@ -43,14 +47,14 @@ Write %d new utterances that a user might say with the same intent. Vary the wor
 Answer with only a JSON array of %d strings, one utterance each, and nothing else.`
 
 // Messages is the prompt asking for per paraphrases of in.
-func Messages(in intents.Intent, per int) []upstream.Message {
+func Messages(in intents.Intent, per int) []Message {
 	shown := in.Utterances[:min(len(in.Utterances), MaxShown)]
 	data, _ := json.Marshal(struct {
 		Name        string   `json:"name"`
 		Description string   `json:"description,omitempty"`
 		Utterances  []string `json:"utterances"`
 	}{in.Name, in.Description, shown}) // json.Marshal escapes <, > and &
-	return []upstream.Message{
+	return []Message{
 		{Role: "system", Content: fmt.Sprintf(system, per, per)},
 		{Role: "user", Content: Open + "\n" + string(data) + "\n" + Close},
 	}
@@ -151,7 +155,7 @@ func Filter(cands []string, seen Seen, per int) (kept []string, dropped map[stri
 
 // Ask asks model for per paraphrases of in and returns the parsed answer
 // (unfiltered) and the call's cost.
-func Ask(ctx context.Context, c Caller, model string, in intents.Intent, per int) ([]string, float64, error) {
+func Ask(ctx context.Context, c Completer, model string, in intents.Intent, per int) ([]string, float64, error) {
 	msgs := Messages(in, per)
 	raw := make([]map[string]string, len(msgs))
 	for i, m := range msgs {
@@ -159,16 +163,16 @@ func Ask(ctx context.Context, c Caller, model string, in intents.Intent, per int
 	}
 	body := map[string]json.RawMessage{}
 	body["messages"], _ = json.Marshal(raw)
-	res, err := c.Call(ctx, []string{model}, &upstream.Request{Body: body, Messages: msgs}, nil)
+	reply, answered, cost, err := c.Complete(ctx, []string{model}, body)
 	if err != nil {
 		return nil, 0, err
 	}
-	text, ok := upstream.AnswerText(res.Body)
+	text, ok := completion.Text(reply)
 	if !ok {
-		return nil, res.Cost, fmt.Errorf("model %s gave no answer", res.Model)
+		return nil, cost, fmt.Errorf("model %s gave no answer", answered)
 	}
 	texts, err := Parse(text)
-	return texts, res.Cost, err
+	return texts, cost, err
 }
 
 func clip(s string, n int) string {

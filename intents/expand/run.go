@@ -29,7 +29,7 @@ type Options struct {
 // should hold every known utterance, out-of-scope ones included), so the
 // outcome does not depend on which call finished first. One intent's
 // failure does not stop the others.
-func Run(ctx context.Context, c Caller, list []intents.Intent, seen Seen, opt Options) []Result {
+func Run(ctx context.Context, c Completer, list []intents.Intent, seen Seen, opt Options) []Result {
 	if opt.Parallel <= 0 {
 		opt.Parallel = 4
 	}

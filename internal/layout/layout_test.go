@@ -23,8 +23,12 @@ var rules = []rule{
 	{from: []string{"index"}, to: []string{"router", "moderation"}},
 	{from: []string{"rag", "moderation", "embed"}, to: []string{"router"}},
 	// The embedders' vector kernels are internal/simd's, not the index's;
-	// moderation's head is internal/classify's, not the router's.
+	// moderation's head is intents/classify's, not the router's.
 	{from: []string{"embed", "moderation"}, to: []string{"index"}},
+	// intents (and the head fitted on them) come before every step that
+	// routes, answers or checks; internal/ is beneath all of them.
+	{from: []string{"intents"}, to: []string{"router", "moderation", "rag", "index"}},
+	{from: []string{"internal"}, to: []string{"router", "moderation", "rag", "index", "intents", "embed", "eval", "cmd"}},
 }
 
 // edge is a dependency of a package on another, module-relative.
@@ -78,7 +82,12 @@ func TestCheck(t *testing.T) {
 	add("index", nil, nil)
 	add("rag", []string{"router/spend"}, nil)
 	fillDeps(pkgs)
-	violations, stale := check(m, pkgs, rules, map[edge]string{
+	// The checker's own rules, fixed here so that the live ones can grow.
+	fixed := []rule{
+		{from: []string{"index"}, to: []string{"router", "moderation"}},
+		{from: []string{"rag", "moderation", "embed"}, to: []string{"router"}},
+	}
+	violations, stale := check(m, pkgs, fixed, map[edge]string{
 		{"rag", "router/spend"}: "known",
 		{"embed", "router"}:     "gone",
 	})

@@ -6,6 +6,6 @@
 // machines that have it and plain Go elsewhere.
 // It is a leaf package so the kernels and their benchmark stand alone; it
 // sits in internal/ rather than under index/flat so that embed/local uses
-// the kernels (AddScaledInt8, Prefetch) and internal/classify the
+// the kernels (AddScaledInt8, Prefetch) and intents/classify the
 // quantizing too, without importing the index.
 package simd

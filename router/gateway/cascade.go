@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/semroute/semroute/internal/completion"
 	"math"
 	"net/http"
 	"slices"
@@ -272,6 +273,6 @@ func (s *Server) verify(c *gin.Context, st *state, model, question, answer strin
 
 // answerText is a chat.completion's first message.
 func answerText(body []byte) string {
-	text, _ := upstream.AnswerText(body)
+	text, _ := completion.Text(body)
 	return text
 }

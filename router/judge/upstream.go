@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/semroute/semroute/internal/completion"
 
 	"github.com/semroute/semroute/router/upstream"
 )
@@ -47,6 +48,6 @@ func Upstream(pool *upstream.Pool, model string) Completer {
 
 // answerText is a chat.completion's first message ("" when it has none).
 func answerText(body []byte) string {
-	text, _ := upstream.AnswerText(body)
+	text, _ := completion.Text(body)
 	return text
 }

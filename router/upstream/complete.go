@@ -9,8 +9,8 @@ import (
 // Complete calls tier for a chat answer on body, a whole OpenAI-format
 // request whose messages have text contents, and returns the response's
 // body, the model that answered and the cost in USD. It is Call for the
-// callers that keep to plain types: rag.Completer is what it satisfies, so
-// that rag imports nothing of router.
+// callers that keep to plain types: rag.Completer and expand.Completer are
+// what it satisfies, so that rag and intents import nothing of router.
 func (p *Pool) Complete(ctx context.Context, tier []string, body map[string]json.RawMessage) ([]byte, string, float64, error) {
 	var msgs []Message
 	if raw, ok := body["messages"]; ok {

@@ -18,5 +18,6 @@
 // on only if the client asked), else an estimate (see estimate).
 //
 // Pool.Complete is Call in plain types, for consumers that keep their own
-// small interface (rag.Completer) instead of importing this package.
+// small interface (rag.Completer, expand.Completer) instead of importing
+// this package.
 package upstream

@@ -7,6 +7,7 @@
 // texts that have no features), Input is a text's embed path, TopN ranks
 // the classes, and Classifier puts them together for a caller that needs
 // no exemplar index or nearest-utterance search (moderation). It sits
-// under internal/ and imports only embed and internal/simd, so that
-// moderation imports neither router nor index.
+// under intents, as what a set of labeled utterances is fitted into, and
+// imports only embed and internal/simd: moderation imports neither router
+// nor index, and nothing under internal/ imports a step of the data path.
 package classify
