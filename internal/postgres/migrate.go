@@ -84,6 +84,8 @@ var migrations = []string{
 		last_seen timestamptz NOT NULL
 	);
 	CREATE INDEX ON {schema}.semroute_suggestions (last_seen);`,
+	// 5: the request id of each booking (X-Request-Id).
+	`ALTER TABLE {schema}.semroute_spend ADD COLUMN request_id text NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

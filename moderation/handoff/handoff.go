@@ -43,6 +43,8 @@ type Decision struct {
 	Intent string  `json:"intent,omitempty"`
 	Score  float64 `json:"score,omitempty"`
 	Reason string  `json:"reason,omitempty"` // e.g. a moderation category
+	// RequestID is the X-Request-Id of the request handed off.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Ticket is one handed-off conversation.

@@ -199,11 +199,13 @@ func price(cfg *config.Config, model string) float64 {
 // teams are configured (each booking is an fsync).
 func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 	key, team := who(c, st.cfg)
-	return s.bookAs(st, key, team, exchangeOf(c).intent, res)
+	x := exchangeOf(c)
+	return s.bookAs(st, key, team, x.intent, x.id, res)
 }
 
-// bookAs is book for a call of key and team, counted to intent.
-func (s *Server) bookAs(st *state, key, team, intent string, res upstream.Result) error {
+// bookAs is book for a call of key and team, counted to intent, made for
+// the request with id reqID.
+func (s *Server) bookAs(st *state, key, team, intent, reqID string, res upstream.Result) error {
 	if len(st.cfg.Budgets) == 0 && len(st.cfg.Teams) == 0 {
 		return nil
 	}
@@ -216,7 +218,7 @@ func (s *Server) bookAs(st *state, key, team, intent string, res upstream.Result
 	for _, b := range st.cfg.Budgets {
 		before[b.Name], _ = ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
 	}
-	if err := ledger.Book(spend.Booking{At: now, Key: key, Team: team, Model: res.Model, Intent: intent, Cost: res.Cost}); err != nil {
+	if err := ledger.Book(spend.Booking{At: now, Key: key, Team: team, Model: res.Model, Intent: intent, RequestID: reqID, Cost: res.Cost}); err != nil {
 		return err
 	}
 	s.m.spend.WithLabelValues(key, team, res.Model).Add(res.Cost)

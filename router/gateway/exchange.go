@@ -12,6 +12,7 @@ import (
 // replaces gin context keys and response headers read back: a step reads
 // the decision's score here, not from the X-Semroute-Score it wrote.
 type exchange struct {
+	id       string           // the request id (X-Request-Id); set by accessLog
 	key      string           // the API key's name (never the key); set by authorize
 	intent   string           // the routed intent; "" for a named model
 	decision *router.Decision // nil for a named model

@@ -75,6 +75,7 @@ func (s *Server) chatHandoff(c *gin.Context, st *state, queue string, req *chatR
 	for i, m := range req.Messages {
 		conv[i] = handoff.Message{Role: m.Role, Content: m.Content}
 	}
+	d.RequestID = exchangeOf(c).id
 	t, err := store.Create(queue, conv, d)
 	if err != nil {
 		fail(c, kindUnavailable, "", "", "the ticket could not be stored: "+err.Error())

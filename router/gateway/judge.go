@@ -118,7 +118,7 @@ func (jc judgeCaller) Complete(ctx context.Context, msgs []judge.Message) (judge
 	out := judge.Completion{Text: answerText(res.Body), Model: res.Model, Cost: res.Cost}
 	// Booked under the intent "judge": what the judge costs shows apart
 	// in the spend report.
-	if err := jc.s.bookAs(jc.st, key, team, "judge", res); err != nil {
+	if err := jc.s.bookAs(jc.st, key, team, "judge", exchangeOf(jc.c).id, res); err != nil {
 		return out, fmt.Errorf("book the judge's cost: %w", err)
 	}
 	return out, nil

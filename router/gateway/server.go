@@ -333,6 +333,8 @@ func (s *Server) limitBody(c *gin.Context) {
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	x := exchangeOf(c)
+	x.id = requestID(c.GetHeader("X-Request-Id"))
+	c.Writer.Header().Set("X-Request-Id", x.id)
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
@@ -340,7 +342,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	code := status(c)
 	s.m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	s.log.Info("request", "method", c.Request.Method, "route", route, "status", code,
+	s.log.Info("request", "request_id", x.id, "method", c.Request.Method, "route", route, "status", code,
 		"took", time.Since(start).Round(time.Microsecond), "intent", x.intent, "model", x.model)
 }
 

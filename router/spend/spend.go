@@ -22,7 +22,9 @@ type Booking struct {
 	Team   string    `json:"team,omitempty"`
 	Model  string    `json:"model,omitempty"`
 	Intent string    `json:"intent,omitempty"`
-	Cost   float64   `json:"cost_usd"`
+	// RequestID is the X-Request-Id of the request that made the call.
+	RequestID string  `json:"request_id,omitempty"`
+	Cost      float64 `json:"cost_usd"`
 }
 
 // Dimensions spend is summed over.

@@ -28,8 +28,8 @@ func (l *Store) Book(b spend.Booking) error {
 	ctx, cancel := l.db.Ctx(context.Background())
 	defer cancel()
 	err := pgx.BeginFunc(ctx, l.db.Pool(), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO "+l.db.Schema()+".semroute_spend (at, key, team, model, intent, cost) VALUES ($1, $2, $3, $4, $5, $6)",
-			b.At, b.Key, b.Team, b.Model, b.Intent, b.Cost); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+l.db.Schema()+".semroute_spend (at, key, team, model, intent, request_id, cost) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			b.At, b.Key, b.Team, b.Model, b.Intent, b.RequestID, b.Cost); err != nil {
 			return err
 		}
 		// Rows in one fixed order, so that concurrent bookings take their
