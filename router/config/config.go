@@ -25,6 +25,8 @@ type Config struct {
 	Cache *CacheConfig `yaml:"cache,omitempty"`
 	// Cascade configures cascade targets.
 	Cascade *CascadeConfig `yaml:"cascade,omitempty"`
+	// Telemetry, when present, exports traces (see TelemetryConfig).
+	Telemetry *TelemetryConfig `yaml:"telemetry,omitempty"`
 	// Segments override the routed target for matching requests, in order;
 	// the first match wins.
 	Segments []Segment `yaml:"segments,omitempty"`

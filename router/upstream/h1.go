@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/semroute/semroute/internal/telemetry"
 )
 
 // h1Client posts to plain-HTTP upstreams (a vLLM, Ollama or TEI server on
@@ -148,7 +150,7 @@ func (c *h1Client) exchange(ctx context.Context, conn *h1Conn, t *h1Target, body
 		}
 		return nil, err
 	}
-	conn.head = appendHead(conn.head[:0], t, len(body), apiKey, stream)
+	conn.head = appendHead(conn.head[:0], t, len(body), apiKey, stream, telemetry.OutgoingOf(ctx))
 	bufs := net.Buffers{conn.head, body}
 	if n, err := bufs.WriteTo(conn.Conn); err != nil { // one writev
 		if n == 0 {
@@ -198,7 +200,9 @@ func (c *h1Client) exchange(ctx context.Context, conn *h1Conn, t *h1Target, body
 	}
 }
 
-func appendHead(dst []byte, t *h1Target, n int, apiKey string, stream bool) []byte {
+// appendHead writes the request's head: with out's trace context and
+// request id (see telemetry.Outgoing), which cost no allocation.
+func appendHead(dst []byte, t *h1Target, n int, apiKey string, stream bool, out telemetry.Outgoing) []byte {
 	dst = append(dst, "POST "...)
 	dst = append(dst, t.path...)
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
@@ -212,6 +216,7 @@ func appendHead(dst []byte, t *h1Target, n int, apiKey string, stream bool) []by
 	if stream {
 		dst = append(dst, "\r\nAccept: text/event-stream"...)
 	}
+	dst = out.AppendHead(dst)
 	return append(dst, "\r\n\r\n"...)
 }
 

@@ -18,7 +18,7 @@ type langchainProvider struct{ pool *Pool }
 
 func (l langchainProvider) client(m *Model, d *Deployment) (llms.Model, error) {
 	d.llmOnce.Do(func() {
-		hc := &http.Client{Transport: l.pool.client.Transport}
+		hc := &http.Client{Transport: outgoingTransport{l.pool.client.Transport}}
 		switch m.Provider {
 		case "anthropic":
 			d.llm, d.llmErr = anthropic.New(anthropic.WithBaseURL(d.BaseURL), anthropic.WithToken(d.apiKey),

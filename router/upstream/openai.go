@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/semroute/semroute/internal/telemetry"
 )
 
 // Bounds on what is read from an upstream.
@@ -144,6 +146,7 @@ func (o openaiProvider) send(ctx context.Context, d *Deployment, body []byte, st
 	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
 	}
+	telemetry.OutgoingOf(ctx).Set(hreq.Header)
 	resp, err := o.pool.client.Do(hreq)
 	if err != nil {
 		return 0, nil, nil, err

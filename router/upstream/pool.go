@@ -214,7 +214,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Stream) (Result, error) {
 	var last *Error
 	attempts := 0
-	for _, name := range tier {
+	for i, name := range tier {
 		m := p.models[name]
 		if m == nil {
 			last = &Error{Model: name, Kind: KindUnconfigured, Err: fmt.Errorf("model %q is not defined", name)}
@@ -250,7 +250,9 @@ func (p *Pool) Call(ctx context.Context, tier []string, req *Request, stream Str
 			if stream != nil {
 				stream.Attempting(name)
 			}
-			res, err := p.attempt(ctx, m, d, req, stream)
+			actx, sp := startAttempt(ctx, m, d, attempts, try, i > 0)
+			res, err := p.attempt(actx, m, d, req, stream)
+			endAttempt(sp, err)
 			if err == nil {
 				res.Attempts = attempts
 				return res, nil
