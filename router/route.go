@@ -74,8 +74,16 @@ func (r *Router) Route(ctx context.Context, text string) (Decision, error) {
 // unit length, to vec: what Embedder().Embed would give, without embedding
 // the prompt twice (the response cache needs it too).
 func (r *Router) RouteVec(ctx context.Context, text string, vec []float32) (Decision, []float32, error) {
+	return r.RouteTimed(ctx, text, vec, nil)
+}
+
+// RouteTimed is RouteVec that also notes in *embedded, when it is not nil,
+// the time the prompt's embedding was done: where the gateway's trace
+// splits the decision into its embed and decision spans. Nil costs one
+// comparison.
+func (r *Router) RouteTimed(ctx context.Context, text string, vec []float32, embedded *time.Time) (Decision, []float32, error) {
 	start := time.Now()
-	s, err := r.score(ctx, text, &vec, 0)
+	s, err := r.score(ctx, text, &vec, 0, embedded)
 	if err != nil {
 		return Decision{}, vec, err
 	}
@@ -86,19 +94,19 @@ func (r *Router) RouteVec(ctx context.Context, text string, vec []float32) (Deci
 
 // Score embeds and scores text against every intent.
 func (r *Router) Score(ctx context.Context, text string) (Scores, error) {
-	return r.score(ctx, text, nil, 0)
+	return r.score(ctx, text, nil, 0, nil)
 }
 
 // ScoreTop is Score that also ranks the k best intents (Scores.Ranked): the
 // candidates a judge would choose among, and what the eval's top-k recall
 // counts.
 func (r *Router) ScoreTop(ctx context.Context, text string, k int) (Scores, error) {
-	return r.score(ctx, text, nil, k)
+	return r.score(ctx, text, nil, k, nil)
 }
 
 // score is Score, appending the unit embedding to *vec when vec is not nil
-// and ranking at least k intents.
-func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int) (_ Scores, err error) {
+// and ranking at least k intents; see RouteTimed for embedded.
+func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int, embedded *time.Time) (_ Scores, err error) {
 	if strings.TrimSpace(text) == "" {
 		return Scores{}, ErrEmptyPrompt
 	}
@@ -120,6 +128,9 @@ func (r *Router) score(ctx context.Context, text string, vec *[]float32, k int) 
 	sc.vec, sc.feats, err = r.in.Embed(ctx, sc.vec, sc.feats, text)
 	if err != nil {
 		return Scores{}, err
+	}
+	if embedded != nil {
+		*embedded = time.Now()
 	}
 	s := Scores{Best: -1, Second: -1, Nearest: -1, NoWords: len(sc.feats) == 0}
 	if s.NoWords {

@@ -49,6 +49,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer idx.Close()
 	opt := gateway.Options{ConfigPath: *config, Embedder: emb, Index: idx, Logger: log, Debug: *debug,
 		KeepMemoryLimit: envMemoryLimitSet(), LookupEnv: lookupEnv} // the runtime read it; it wins over memory_limit_mb
+	tp, stopTracing, err := startTracing(cfg.Telemetry, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	if tp != nil {
+		opt.Tracer = tp
+	}
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = intentspg.New(pg.DB()) // replicas share the intents and tickets through the database
 		opt.Tickets = handoffpg.New(pg.DB())

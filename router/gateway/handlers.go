@@ -23,7 +23,9 @@ import (
 func (s *Server) decide(c *gin.Context, st *state, x *exchange, text string, keepVec bool) (router.Decision, error) {
 	var d router.Decision
 	var err error
-	if keepVec || st.judge != nil {
+	if s.tr != nil {
+		d, err = s.routeTraced(c, st, x, text, keepVec)
+	} else if keepVec || st.judge != nil {
 		var vec []float32
 		d, vec, err = st.router.RouteVec(c.Request.Context(), text, nil)
 		if keepVec {

@@ -49,7 +49,7 @@ func (s *Server) newJudge(st *state) *judge.Judge {
 // stands. A prompt it placed in an intent becomes a suggested utterance.
 func (s *Server) judged(c *gin.Context, st *state, d router.Decision, text string, vec []float32) router.Decision {
 	j := st.judge.WithCompleter(judgeCaller{s: s, st: st, c: c})
-	out, v, err := j.Route(c.Request.Context(), st.router, d, text, vec)
+	out, v, err := s.judgeRoute(c, st, j, d, text, vec)
 	if out.Judge == nil {
 		return out // not asked
 	}

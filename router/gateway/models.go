@@ -17,7 +17,7 @@ import (
 // moderation on, a stream is buffered: the whole answer is fetched,
 // checked, and then sent as one chunk.
 func (s *Server) callModels(c *gin.Context, st *state, x *exchange, target intents.Target, req *chatRequest) {
-	answered, keep := s.fromCache(c, st, x, target, req)
+	answered, keep := s.lookupCache(c, st, x, target, req)
 	if answered {
 		return
 	}

@@ -158,7 +158,7 @@ func (s *Server) moderateInput(c *gin.Context, st *state, x *exchange, req *chat
 			idx, texts = append(idx, i), append(texts, msg.Content)
 		}
 	}
-	v, spans, err := s.judge(c.Request.Context(), st, texts...)
+	v, spans, err := s.moderate(c, st, spanModerationIn, texts...)
 	if err != nil {
 		fail(c, kindInternal, "", "", "moderation: "+err.Error())
 		return false
@@ -229,7 +229,7 @@ func (s *Server) moderateOutput(c *gin.Context, st *state, body []byte) []byte {
 		if json.Unmarshal(ch["message"], &msg) != nil || json.Unmarshal(msg["content"], &content) != nil {
 			continue
 		}
-		v, spans, err := s.judge(c.Request.Context(), st, content)
+		v, spans, err := s.moderate(c, st, spanModerationOut, content)
 		if err != nil || v.action == "" {
 			continue
 		}

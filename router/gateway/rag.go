@@ -117,7 +117,7 @@ func (s *Server) ask(ctx context.Context, st *state, col *rag.Collection, rc *co
 		}
 		q.Filter = f
 	}
-	ps, err := col.Search(ctx, q)
+	ps, err := s.retrieve(ctx, col, rc.Name, q)
 	if err != nil {
 		return ragResult{}, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
@@ -61,6 +62,10 @@ type Options struct {
 	// server.memory_limit_mb: cmd sets it when GOMEMLIMIT is in the
 	// environment, which wins.
 	KeepMemoryLimit bool
+	// Tracer, when not nil, traces each request: a span per step
+	// (README "Traces"); cmd makes it from the config's telemetry and the
+	// OTEL_* variables. Nil traces nothing and costs nothing.
+	Tracer trace.TracerProvider
 	// LookupEnv reads the variables the config names (api_key_env of
 	// models and of the external moderator, env of server.api_keys), on
 	// every load and reload; cmd passes its own (the library reads no
@@ -110,6 +115,7 @@ type Server struct {
 	writer  cacheWriter // answers stored off the request path
 	bud     budgets
 	canary  canaries
+	tr      trace.Tracer // nil: tracing off
 }
 
 // changes are how the config and intents change: mu serialises reloads,
@@ -144,6 +150,7 @@ func New(opt Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.tr = tracerOf(opt.Tracer)
 	s.engine = s.routes()
 	return s
 }
@@ -253,7 +260,7 @@ func (s *Server) routes() *gin.Engine {
 	e.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
 		s.log.Error("panic while serving", "path", c.FullPath(), "err", err, "stack", string(debug.Stack()))
 		fail(c, kindInternal, "", "", "internal error")
-	}), s.accessLog, s.limitBody)
+	}), s.accessLog, s.traceRequest, s.limitBody)
 	e.NoRoute(func(c *gin.Context) {
 		fail(c, kindNotFound, "unknown_url", "", fmt.Sprintf("no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
 	})
