@@ -309,3 +309,31 @@ func TestNoTracingSendsNoTraceparent(t *testing.T) {
 		t.Errorf("upstream got request id %q, the client %q", id, hd.Get("X-Request-Id"))
 	}
 }
+
+// TestTraceOfARAGChat: a prompt routed to a collection has its retrieval's
+// span, with the collection and what it found.
+func TestTraceOfARAGChat(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	h, jf := startTraced(t, Options{Tracer: tp}, "server:\n  api_keys:\n    - {name: ops, sha256: "+sha("admin-secret")+", scope: admin}\n")
+	jf.setAnswer(func(string, string) string { return `{"intent": "handbook"}` })
+	code, _, _ := h.do(t, "POST", "/v1/rag/handbook/documents", "admin-secret", handbookDocs)
+	if code != 200 {
+		t.Fatalf("add document: %d", code)
+	}
+	if code, hd := h.chatWith(t, "how many vacation days do I get", map[string]string{"Authorization": "Bearer admin-secret"}); code != 200 || hd.Get("X-Semroute-Intent") != "handbook" {
+		t.Fatalf("chat: %d %v", code, hd)
+	}
+	spans := waitSpans(t, exp, "POST /v1/chat/completions")
+	r := byName(spans, "rag.retrieve")
+	if len(r) != 1 {
+		t.Fatalf("%d rag.retrieve spans among %v", len(r), names(spans))
+	}
+	a := attrs(r[0])
+	if a["semroute.rag.collection"].AsString() != "handbook" || a["semroute.rag.passages"].AsInt64() < 1 || a["semroute.rag.top_similarity"].AsFloat64() <= 0 {
+		t.Errorf("rag.retrieve attributes %v", a)
+	}
+	if _, ok := a["semroute.prompt"]; ok {
+		t.Errorf("rag.retrieve holds the query without --debug")
+	}
+}
