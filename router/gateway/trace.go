@@ -86,6 +86,8 @@ func (s *Server) traceRequest(c *gin.Context) {
 	if route := c.FullPath(); route != "" {
 		sp.SetName(c.Request.Method + " " + route)
 		sp.SetAttributes(attribute.String("http.route", route))
+	} else { // no route: the method alone, so that unknown paths make no new span names
+		sp.SetName(c.Request.Method)
 	}
 	sp.SetAttributes(attribute.Int("http.response.status_code", code), attribute.String(attrRequestID, x.id))
 	if x.intent != "" {

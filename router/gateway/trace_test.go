@@ -283,6 +283,18 @@ func TestTracePromptOnlyWithDebug(t *testing.T) {
 	if s := byName(spans, "POST /v1/chat/completions")[0]; s.Parent.IsValid() {
 		t.Errorf("the server span has parent %v without a traceparent", s.Parent)
 	}
+	// An unknown path's span is named by the method alone; probes get none.
+	h.do(t, "GET", "/healthz", "", "")
+	if code, _, _ := h.do(t, "POST", "/v1/no-such-thing", "", "{}"); code != 404 {
+		t.Fatalf("unknown path: %d", code)
+	}
+	spans = waitSpans(t, exp, "POST")
+	if a := attrs(byName(spans, "POST")[0]); a["url.path"].AsString() != "/v1/no-such-thing" || a["http.response.status_code"].AsInt64() != 404 {
+		t.Errorf("unknown path's span %v", a)
+	}
+	if got := byName(spans, "GET /healthz"); len(got) != 0 {
+		t.Errorf("/healthz traced: %v", got)
+	}
 }
 
 // TestNoTracingSendsNoTraceparent: without a tracer no span is made and
