@@ -103,9 +103,15 @@ func (s *Server) traceRequest(c *gin.Context) {
 }
 
 // step starts a step's span under ctx's, or returns nil with tracing off.
+// In a trace that is not sampled it makes none and returns ctx's own
+// (non-recording) span, on which every call is a no-op: the upstreams
+// still get the trace's traceparent, unsampled.
 func (s *Server) step(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	if s.tr == nil {
 		return ctx, nil
+	}
+	if parent := trace.SpanFromContext(ctx); !parent.IsRecording() {
+		return ctx, parent
 	}
 	ctx, sp := s.tr.Start(ctx, name, opts...)
 	sp.SetAttributes(attribute.String(attrRequestID, telemetry.RequestID(ctx)))

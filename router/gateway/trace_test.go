@@ -349,3 +349,28 @@ func TestTraceOfARAGChat(t *testing.T) {
 		t.Errorf("rag.retrieve holds the query without --debug")
 	}
 }
+
+// TestUnsampledTraceRecordsNothing: with sample 0 a new trace records no
+// span, and the upstream still gets its traceparent, flagged unsampled,
+// so that the upstream does not record it either.
+func TestUnsampledTraceRecordsNothing(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0))))
+	h, _ := startTraced(t, Options{Tracer: tp}, "moderation: {output: true}\n")
+	var fast headerLog
+	fast.record(h.fast, false)
+	if code, hd := h.chatWith(t, prompt, nil); code != 200 || hd.Get("X-Semroute-Model") != "fast" {
+		t.Fatalf("chat: %d %v", code, hd)
+	}
+	if got := exp.GetSpans(); len(got) != 0 {
+		t.Errorf("an unsampled request recorded %v", names(got))
+	}
+	got := fast.all()
+	if len(got) != 1 {
+		t.Fatalf("fast called %d times", len(got))
+	}
+	tp0 := got[0].Get("Traceparent")
+	if len(tp0) != 55 || !strings.HasPrefix(tp0, "00-") || !strings.HasSuffix(tp0, "-00") || strings.Contains(tp0, "-00000000000000000000000000000000-") {
+		t.Errorf("unsampled traceparent %q, want a valid one flagged 00", tp0)
+	}
+}
