@@ -30,7 +30,7 @@ type Route struct {
 type Feedback struct {
 	RequestID string    `json:"request_id"`
 	At        time.Time `json:"at"`
-	Key       string    `json:"key,omitempty"` // who gave it (the key's name)
+	Key       string    `json:"key,omitempty"`    // who gave it (the key's name)
 	Intent    string    `json:"intent,omitempty"` // the right intent, or OOS
 	Rating    int       `json:"rating,omitempty"` // -1 or 1; 0 for none
 	Comment   string    `json:"comment,omitempty"`

@@ -45,7 +45,7 @@ var _ Store = (*Log)(nil)
 type segment struct {
 	day    string
 	read   *os.File
-	app    *jsonlog.Log    // open for appends: the newest segment only
+	app    *jsonlog.Log     // open for appends: the newest segment only
 	routes map[uint64]int64 // id hash → offset of its latest route record
 	models map[uint64]int64 // id hash → offset of its latest model record
 }
