@@ -49,6 +49,7 @@ func TestMigratesOn(t *testing.T) {
 	// looks like (migration 3 made these three tables, 4 the last one).
 	for _, q := range []string{
 		"DROP TABLE " + schema + ".semroute_suggestions",
+		"DROP TABLE " + schema + ".semroute_routes, " + schema + ".semroute_feedback", // migration 6
 		"DROP TABLE " + schema + ".semroute_spend, " + schema + ".semroute_spend_totals, " + schema + ".semroute_cache",
 		"DELETE FROM " + schema + ".semroute_migrations WHERE version > 2",
 		"UPDATE " + schema + ".semroute_migrations SET applied_at = '2020-01-01T00:00:00Z'",
