@@ -34,6 +34,9 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(args) > 0 && args[0] == "rag" {
 		return runEvalRAG(ctx, args[1:], stdout, stderr)
 	}
+	if wantsFeedback(args) {
+		return runEvalFeedback(args, stdout, stderr)
+	}
 	fs := newFlags("eval", stderr)
 	config := fs.String("config", "", "YAML config with intents and routing settings (optional: intents can come from --train alone)")
 	train := fs.String("train", "", "labeled training rows, JSONL {\"text\",\"label\"} or CSV text,label; label oos = out of scope (optional with --config: its own intents)")

@@ -49,6 +49,7 @@ func (s *Server) decide(c *gin.Context, st *state, x *exchange, text string, kee
 		s.m.outOfScope.Inc()
 	}
 	x.intent = intent
+	s.record(c, st, x, d, text)
 	if s.opt.Debug {
 		s.log.Debug("routed", "prompt", text, "intent", intent, "score", d.Score)
 	}

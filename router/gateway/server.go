@@ -25,6 +25,7 @@ import (
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/feedback"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/spend"
@@ -57,6 +58,9 @@ type Options struct {
 	// and an in-process cache.
 	Suggestions suggest.Store
 	JudgeCache  judge.Cache
+	// Feedback keeps route records and feedback; nil means logs in the
+	// config's data_dir (used only with a feedback section).
+	Feedback feedback.Store
 	// KeepMemoryLimit leaves Go's memory limit as it is instead of setting
 	// server.memory_limit_mb: cmd sets it when GOMEMLIMIT is in the
 	// environment, which wins.
@@ -110,6 +114,7 @@ type Server struct {
 	writer  cacheWriter // answers stored off the request path
 	bud     budgets
 	canary  canaries
+	fb      feedbackSide // route records and feedback
 }
 
 // changes are how the config and intents change: mu serialises reloads,
@@ -290,6 +295,10 @@ func (s *Server) routes() *gin.Engine {
 	agents := v1.Group("/handoff/tickets", s.authorize(true))
 	agents.GET("", s.listTickets)
 	agents.POST("/:id/:action", s.changeTicket)
+	client.POST("/feedback", s.postFeedback)
+	fbAdmin := v1.Group("/feedback", s.authorize(true))
+	fbAdmin.GET("", s.listFeedback)
+	fbAdmin.POST("/:id/apply", s.applyFeedback)
 	s.playgroundRoutes(e)
 	return e
 }
@@ -391,6 +400,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				return err
 			}
 			s.flushCacheWrites()
+			s.closeFeedback()
 			return nil
 		}
 	}
