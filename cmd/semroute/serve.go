@@ -12,8 +12,8 @@ import (
 	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/moderation/handoff/handoffpg"
 	"github.com/semroute/semroute/router/cache/cachepg"
-	"github.com/semroute/semroute/router/gateway"
 	"github.com/semroute/semroute/router/feedback/feedbackpg"
+	"github.com/semroute/semroute/router/gateway"
 	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
 	"github.com/semroute/semroute/router/spend/spendpg"
 )

@@ -145,4 +145,3 @@ func correction(c *gin.Context, store feedback.Store, id, want string) (string, 
 	}
 	return want, route.Prompt, nil
 }
-
