@@ -5,15 +5,19 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/feedback"
 )
 
@@ -239,5 +243,67 @@ func TestFeedbackOff(t *testing.T) {
 	code, _, body := h.do(t, "POST", "/v1/feedback", clientKey, `{"request_id":"x","rating":1}`)
 	if code != 404 || !strings.Contains(errorOf(t, body), "feedback section") {
 		t.Errorf("feedback while off: %d %v", code, body)
+	}
+}
+
+// gatedStore holds Record until its gate opens: the real log underneath,
+// slowed down to show the order of the record and the answer.
+type gatedStore struct {
+	feedback.Store
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedStore) Record(ctx context.Context, routes []feedback.Route) error {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	<-g.gate
+	return g.Store.Record(ctx, routes)
+}
+
+// TestFeedbackRecordBeforeAnswer: an answer does not go out before its
+// record is durable, so the request id a client holds always has one.
+func TestFeedbackRecordBeforeAnswer(t *testing.T) {
+	h := feedbackHarness(t, "feedback: {}\n")
+	log, err := feedback.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	g := &gatedStore{Store: log, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	cfg, err := config.Load(h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: h.srv.opt.Index, Feedback: g, Logger: testLogger(t)})
+	if err := srv.Load(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.closeFeedback()
+	var opened sync.Once
+	defer opened.Do(func() { close(g.gate) }) // before closeFeedback, which flushes through the gate
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	type answer struct{ id string }
+	done := make(chan answer, 1)
+	go func() {
+		id, _ := chatID(t, hs.URL, clientKey, "play some jazz")
+		done <- answer{id}
+	}()
+	<-g.entered
+	select {
+	case <-done:
+		t.Fatal("the answer went out while its record was still being written")
+	case <-time.After(200 * time.Millisecond): // the upstream answered long before
+	}
+	if h.strong.hits.Load() != 1 {
+		t.Errorf("the upstream call should overlap the write: %d calls so far", h.strong.hits.Load())
+	}
+	opened.Do(func() { close(g.gate) })
+	a := <-done
+	if _, err := log.Route(context.Background(), a.id); err != nil {
+		t.Errorf("the answered request's record: %v", err)
 	}
 }
