@@ -45,6 +45,9 @@ func ReadFile(path string) ([]Feedback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read feedback: %w", err)
 	}
+	if len(out) == 0 && len(bytes.TrimSpace(data)) > 0 {
+		return nil, fmt.Errorf("read feedback %s: no good record on line 1: not a feedback log (its lines are a checksum and a JSON record)", path)
+	}
 	return out, nil
 }
 
