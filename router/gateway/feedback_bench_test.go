@@ -16,10 +16,12 @@ import (
 	"github.com/semroute/semroute/router/config"
 )
 
-// BenchmarkChatFeedback is BenchmarkChat's request with feedback off and
-// on (a route record fsynced in data_dir before the answer), one client
-// at a time and many (parallel: records share fsyncs). The mock upstream
-// answers at once, so nothing hides the write: the worst case.
+// BenchmarkChatFeedback is BenchmarkChat's request, and the same prompt
+// to /v1/route, with feedback off and on (a route record fsynced in
+// data_dir before the answer), one client at a time and, for chat, 16
+// (parallel: records share fsyncs). The mock upstream answers at once, so
+// nothing hides the write: the worst case; /v1/route has no upstream call
+// to overlap.
 func BenchmarkChatFeedback(b *testing.B) {
 	emb := localtest.Open(b)
 	mock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,26 +48,32 @@ func BenchmarkChatFeedback(b *testing.B) {
 		}
 		hs := httptest.NewServer(srv.Handler())
 		body := fmt.Appendf(nil, `{"model":"auto","messages":[{"role":"user","content":%q}]}`, cfg.Intents[3].Utterances[0]+" please")
-		send := func(b *testing.B) {
-			resp, err := http.Post(hs.URL+"/v1/chat/completions", "application/json", bytes.NewReader(body))
+		routeBody := fmt.Appendf(nil, `{"input":%q}`, cfg.Intents[3].Utterances[0]+" please")
+		send := func(b *testing.B, path string, body []byte) {
+			resp, err := http.Post(hs.URL+path, "application/json", bytes.NewReader(body))
 			if err != nil || resp.StatusCode != 200 {
 				b.Fatal(err, resp.StatusCode)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
-		b.Run(name, func(b *testing.B) {
+		b.Run("chat/"+name, func(b *testing.B) {
 			for b.Loop() {
-				send(b)
+				send(b, "/v1/chat/completions", body)
 			}
 		})
-		b.Run(name+"/parallel", func(b *testing.B) {
+		b.Run("chat/"+name+"/parallel", func(b *testing.B) {
 			b.SetParallelism(8)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					send(b)
+					send(b, "/v1/chat/completions", body)
 				}
 			})
+		})
+		b.Run("route/"+name, func(b *testing.B) {
+			for b.Loop() {
+				send(b, "/v1/route", routeBody)
+			}
 		})
 		hs.Close()
 		srv.closeFeedback()
