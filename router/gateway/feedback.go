@@ -112,11 +112,17 @@ func (s *Server) postFeedback(c *gin.Context) {
 
 // readFeedback reads and checks POST /v1/feedback's body.
 func readFeedback(c *gin.Context, st *state, fc *config.FeedbackConfig) (feedback.Feedback, *requestError) {
-	var fb feedback.Feedback
 	body, err := readBody(c.Request.Body)
 	if err != nil {
-		return fb, classify(err)
+		return feedback.Feedback{}, classify(err)
 	}
+	return parseFeedback(body, st.cfg.Intents, fc.MaxComment)
+}
+
+// parseFeedback decodes and checks a feedback body; the error names the
+// field that is wrong.
+func parseFeedback(body []byte, list []intents.Intent, maxComment int) (feedback.Feedback, *requestError) {
+	var fb feedback.Feedback
 	var req feedbackBody
 	if rerr := decodeJSON(body, &req, feedbackShape); rerr != nil {
 		return fb, rerr
@@ -130,12 +136,12 @@ func readFeedback(c *gin.Context, st *state, fc *config.FeedbackConfig) (feedbac
 		return fb, bad("", "give intent (the intent the request should have gone to, or %q) or rating (-1 or 1), or both", intents.OOS)
 	case req.Rating != nil && *req.Rating != 1 && *req.Rating != -1:
 		return fb, bad("rating", "rating must be -1 or 1, not %v", *req.Rating)
-	case req.Comment != nil && utf8.RuneCountInString(*req.Comment) > fc.MaxComment:
-		return fb, bad("comment", "comment has %d characters; at most %d (feedback.max_comment)", utf8.RuneCountInString(*req.Comment), fc.MaxComment)
+	case req.Comment != nil && utf8.RuneCountInString(*req.Comment) > maxComment:
+		return fb, bad("comment", "comment has %d characters; at most %d (feedback.max_comment)", utf8.RuneCountInString(*req.Comment), maxComment)
 	}
 	fb.RequestID = *req.RequestID
 	if req.Intent != nil {
-		if rerr := knownIntent(st.cfg.Intents, *req.Intent); rerr != nil {
+		if rerr := knownIntent(list, *req.Intent); rerr != nil {
 			return fb, rerr
 		}
 		fb.Intent = *req.Intent

@@ -12,11 +12,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/feedback"
 )
@@ -306,4 +308,28 @@ func TestFeedbackRecordBeforeAnswer(t *testing.T) {
 	if _, err := log.Route(context.Background(), a.id); err != nil {
 		t.Errorf("the answered request's record: %v", err)
 	}
+}
+
+// FuzzFeedbackBody: any body is either refused as the client's error,
+// naming a field unless the body is no JSON object at all, or gives
+// feedback that keeps every rule.
+func FuzzFeedbackBody(f *testing.F) {
+	for _, s := range []string{`{"request_id":"req-1","intent":"music","rating":-1,"comment":"no"}`, `{"request_id":"r","rating":1}`,
+		`{"request_id":"r","intent":"oos"}`, `{"request_id":5}`, `{"rating":"x"}`, `{"x":1}`, `[]`, `{"request_id":"a b","rating":1}`} {
+		f.Add([]byte(s))
+	}
+	list := []intents.Intent{{Name: "music"}, {Name: "weather"}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fb, rerr := parseFeedback(body, list, 20)
+		if rerr != nil {
+			if rerr.kind != kindInvalid || rerr.msg == "" {
+				t.Fatalf("%q: %+v", body, rerr)
+			}
+			return
+		}
+		if !safeRequestID(fb.RequestID) || (fb.Intent == "" && fb.Rating == 0) || (fb.Rating != 0 && fb.Rating != 1 && fb.Rating != -1) ||
+			(fb.Intent != "" && fb.Intent != "oos" && findIntent(list, fb.Intent) < 0) || utf8.RuneCountInString(fb.Comment) > 20 {
+			t.Fatalf("%q accepted as %+v", body, fb)
+		}
+	})
 }
