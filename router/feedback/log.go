@@ -24,7 +24,9 @@ import (
 //     models that answered them. Retention drops whole days, so nothing is
 //     rewritten on the write path; a lookup goes through an in-memory map
 //     of request id hash → byte offset (8+8 bytes and the map's overhead a
-//     request; the prompt stays on disk).
+//     request; the prompt stays on disk). Of two kept ids with the same
+//     64-bit hash (odds about n²/2⁶⁵ for n kept) the older one is no longer
+//     found: Route checks the id it reads and answers ErrUnknown.
 //   - feedback.log, the feedback, kept in memory too (it grows with what
 //     people say, not with traffic), rewritten when Prune drops some.
 //
