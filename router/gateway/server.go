@@ -110,6 +110,7 @@ type Server struct {
 	writer  cacheWriter // answers stored off the request path
 	bud     budgets
 	canary  canaries
+	seen    observed // each model's latency and output, for per-request limits
 }
 
 // changes are how the config and intents change: mu serialises reloads,
