@@ -237,6 +237,37 @@ func TestLatencyLimitCutsASlowUpstream(t *testing.T) {
 	}
 }
 
+// A stream is cut at max_latency_ms only before its first byte: an answer
+// the client is reading as it comes is let through to its end.
+func TestLatencyLimitLetsAStartedStreamEnd(t *testing.T) {
+	h := start(t, "")
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := func(s string) {
+			fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%q}}]}\n\n", s)
+			w.(http.Flusher).Flush()
+		}
+		chunk("first ")
+		select { // well past the limit, unless the call is cut
+		case <-time.After(300 * time.Millisecond):
+		case <-r.Context().Done():
+			return true
+		case <-done:
+		}
+		chunk("and last")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		return true
+	})
+	c := h.client("")
+	st := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "strong",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}, option.WithHeader("x-semroute-max-latency-ms", "50"))
+	if text := readStream(st); st.Err() != nil || text != "first and last" {
+		t.Errorf("streamed %q, err %v", text, st.Err())
+	}
+}
+
 func TestBudgetsApplyOnTopOfLimits(t *testing.T) {
 	h := startStrongFirst(t, "budgets:\n  - {name: all, scope: global, window: daily, limit_usd: 0.0001}\n")
 	// The first answer (fast: 100 prompt and 50 completion tokens, 0.0002
