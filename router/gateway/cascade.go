@@ -124,7 +124,7 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 		return
 	}
 	if run.last.Model == "" {
-		s.callFailed(ctx, c, req, run.lastErr)
+		answerFailed(ctx, c, req, run.lastErr)
 		return
 	}
 	s.cascadeAnswer(c, st, models, run, stream)
@@ -171,6 +171,12 @@ func (s *Server) runCascade(ctx context.Context, c *gin.Context, st *state, mode
 		if err != nil {
 			run.trail = append(run.trail, m+":failed")
 			run.lastErr = err
+			if cutByLimit(ctx) { // a sample, as callFailed counts a tier's
+				s.seen.latency(m, req.limits.latency)
+			}
+			if ctx.Err() != nil { // max_latency_ms passed, or the client left: no stage can answer
+				break
+			}
 			continue
 		}
 		if err := s.book(c, st, res); err != nil {

@@ -218,18 +218,27 @@ func cutByLimit(ctx context.Context) bool {
 	return errors.Is(context.Cause(ctx), errLatencyLimit)
 }
 
-// callFailed answers a failed model call that sent nothing yet. One cut at
-// the request's max_latency_ms is 504 max_latency_exceeded, and counts as
+// callFailed answers a failed call to a model tier that sent nothing yet
+// (see answerFailed). A call cut at the request's max_latency_ms counts as
 // a sample of that latency for the model cut: a model that never answers
 // within a limit would otherwise never be measured, and be tried first
 // again.
 func (s *Server) callFailed(ctx context.Context, c *gin.Context, req *chatRequest, err error) {
 	var ue *upstream.Error
+	if cutByLimit(ctx) && errors.As(err, &ue) {
+		s.seen.latency(ue.Model, req.limits.latency)
+	}
+	answerFailed(ctx, c, req, err)
+}
+
+// answerFailed answers a failed call that sent nothing yet: 504
+// max_latency_exceeded when it was cut at the request's max_latency_ms.
+func answerFailed(ctx context.Context, c *gin.Context, req *chatRequest, err error) {
+	var ue *upstream.Error
 	if !cutByLimit(ctx) || !errors.As(err, &ue) {
 		upstreamFailed(c, err)
 		return
 	}
-	s.seen.latency(ue.Model, req.limits.latency)
 	exchangeOf(c).model = ue.Model
 	answerError(c, failure(kindUpstreamTimeout, codeLatencyCut, metaLatency,
 		fmt.Sprintf("no answer within the request's max_latency_ms of %s: the call to model %s was cut", req.limits.latencyFmt, ue.Model)))

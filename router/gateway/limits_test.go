@@ -337,10 +337,12 @@ func TestMalformedLimitsAre400(t *testing.T) {
 	}
 }
 
-// A cascade's stages are kept while the sum of their estimates fits.
-func TestCostLimitOnACascade(t *testing.T) {
+// startUnsureCascade is start with the weather intent's target a cascade
+// [fast, strong] whose fast stage is always unsure, so that without a
+// limit the cascade escalates.
+func startUnsureCascade(t *testing.T) *harness {
+	t.Helper()
 	h := start(t, "")
-	// fast is always unsure, so that without a limit the cascade escalates.
 	h.fast.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"answer from fast"},"logprobs":{"content":[{"token":"a","logprob":-2.5}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":50}}`)
@@ -352,6 +354,21 @@ func TestCostLimitOnACascade(t *testing.T) {
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+// askCascade asks about the weather with max_tokens 100 and metadata.
+func askCascade(t *testing.T, h *harness, meta string) (int, http.Header, map[string]any) {
+	body := `{"model":"auto","max_tokens":100,"messages":[{"role":"user","content":"will it rain tomorrow"}]`
+	if meta != "" {
+		body += `,"metadata":` + meta
+	}
+	return h.do(t, "POST", "/v1/chat/completions", "", body+"}")
+}
+
+// A cascade's stages are kept while the sum of their estimates fits.
+func TestCostLimitOnACascade(t *testing.T) {
+	h := startUnsureCascade(t)
 	cases := []struct {
 		limit, status, trail, header string
 	}{
@@ -361,14 +378,39 @@ func TestCostLimitOnACascade(t *testing.T) {
 		{"0.0001", "422", "", ""},
 	}
 	for _, tc := range cases {
-		body := `{"model":"auto","max_tokens":100,"messages":[{"role":"user","content":"will it rain tomorrow"}]`
+		meta := ""
 		if tc.limit != "" {
-			body += `,"metadata":{"max_cost_usd":"` + tc.limit + `"}`
+			meta = `{"max_cost_usd":"` + tc.limit + `"}`
 		}
-		code, hd, out := h.do(t, "POST", "/v1/chat/completions", "", body+"}")
+		code, hd, out := askCascade(t, h, meta)
 		if fmt.Sprint(code) != tc.status || hd.Get("x-semroute-cascade") != tc.trail || hd.Get("x-semroute-limit") != tc.header {
 			t.Errorf("limit %q: %d cascade %q limit %q %v", tc.limit, code, hd.Get("x-semroute-cascade"), hd.Get("x-semroute-limit"), out)
 		}
+	}
+}
+
+// A cascade's later stage cut at max_latency_ms leaves the earlier stage's
+// answer; once measured, it is dropped under that limit.
+func TestLatencyLimitOnACascade(t *testing.T) {
+	h := startUnsureCascade(t)
+	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case <-r.Context().Done(): // cut
+		case <-time.After(10 * time.Second):
+		}
+		return true
+	})
+	for _, want := range []struct{ trail, header string }{
+		{"fast:escalated(logprob -2.50);strong:failed", ""},
+		{"fast:answered", "max_latency_ms=100;skipped=strong"},
+	} {
+		code, hd, out := askCascade(t, h, `{"max_latency_ms":100}`)
+		if code != 200 || hd.Get("x-semroute-model") != "fast" || hd.Get("x-semroute-cascade") != want.trail || hd.Get("x-semroute-limit") != want.header {
+			t.Errorf("%d model %s cascade %q limit %q %v, want %+v", code, hd.Get("x-semroute-model"), hd.Get("x-semroute-cascade"), hd.Get("x-semroute-limit"), out, want)
+		}
+	}
+	if n := h.strong.hits.Load(); n != 1 {
+		t.Errorf("strong called %d times, want once", n)
 	}
 }
 
