@@ -194,8 +194,8 @@ func (s *Server) limitCascade(c *gin.Context, st *state, req *chatRequest, stage
 }
 
 func (s *Server) limitModels(c *gin.Context, st *state, req *chatRequest, models intents.Models, summed bool) (intents.Models, bool) {
-	l := &req.limits
-	if !l.set() {
+	l := req.limits
+	if l == nil {
 		return models, true
 	}
 	var kept intents.Models

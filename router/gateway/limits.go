@@ -36,7 +36,8 @@ const (
 	codeLatencyCut = "max_latency_exceeded"
 )
 
-// limits are a request's own limits; zero values are unset.
+// limits are a request's own limits; zero values are unset. A request
+// without any has none (nil), so the common path carries no more.
 type limits struct {
 	costUSD    float64 // valid when hasCost; 0 allows only free models
 	hasCost    bool
@@ -47,11 +48,17 @@ type limits struct {
 	latencyFmt string
 }
 
-func (l *limits) set() bool { return l.hasCost || l.latency > 0 }
+// readLimits reads the limits of req (whose headers are h), nil when it
+// has none, and takes them out of its metadata.
+func readLimits(h http.Header, req *chatRequest) (*limits, error) {
+	l, err := parseLimits(h, req)
+	if err != nil || !l.hasCost && l.latency == 0 {
+		return nil, err
+	}
+	return &l, nil
+}
 
-// readLimits reads the limits of req (whose headers are h) and takes them
-// out of its metadata.
-func readLimits(h http.Header, req *chatRequest) (limits, error) {
+func parseLimits(h http.Header, req *chatRequest) (limits, error) {
 	var l limits
 	meta, err := takeMetadata(req)
 	if err != nil {
@@ -193,7 +200,7 @@ type deadline struct {
 // start starts max_latency_ms, if set, on parent: the context the calls
 // get, and end, to call once they are done.
 func (l *limits) start(parent context.Context) (ctx context.Context, end func()) {
-	if l.latency <= 0 {
+	if l == nil || l.latency <= 0 {
 		return parent, func() {}
 	}
 	ctx, cancel := context.WithCancelCause(parent)
@@ -207,7 +214,7 @@ func (l *limits) start(parent context.Context) (ctx context.Context, end func())
 // firstByte stops max_latency_ms for a stream whose first byte is out: an
 // answer the client reads as it comes is not cut.
 func (l *limits) firstByte() {
-	if l.deadline != nil {
+	if l != nil && l.deadline != nil {
 		l.deadline.timer.Stop()
 	}
 }

@@ -436,7 +436,7 @@ func FuzzReadLimits(f *testing.F) {
 			}
 			return
 		}
-		if l.hasCost && !(l.costUSD >= 0) || l.latency < 0 || l.latency > maxLatencyMS*time.Millisecond {
+		if l != nil && (!l.hasCost && l.latency == 0 || l.hasCost && !(l.costUSD >= 0) || l.latency < 0 || l.latency > maxLatencyMS*time.Millisecond) {
 			t.Fatalf("out of range: %+v", l)
 		}
 		if m, ok := req.Body["metadata"]; ok && (strings.Contains(string(m), `"max_cost_usd"`) || strings.Contains(string(m), `"max_latency_ms"`)) && json.Valid(m) {
