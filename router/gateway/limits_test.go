@@ -165,7 +165,7 @@ func TestLatencyLimitPicksTheFastModel(t *testing.T) {
 	t.Cleanup(func() { close(slow) })
 	h.strong.setFault(func(n int64, w http.ResponseWriter, r *http.Request) bool {
 		select { // slower than the limit below by far; the answer follows
-		case <-time.After(400 * time.Millisecond):
+		case <-time.After(600 * time.Millisecond):
 		case <-slow:
 		}
 		return false
@@ -181,14 +181,14 @@ func TestLatencyLimitPicksTheFastModel(t *testing.T) {
 		}
 	}
 	strong := h.strong.hits.Load()
-	resp, out, err := askLimited(t, h, map[string]string{"max_latency_ms": "200"})
+	resp, out, err := askLimited(t, h, map[string]string{"max_latency_ms": "400"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Header.Get("x-semroute-model") != "fast" || out.Choices[0].Message.Content != "answer from fast" || h.strong.hits.Load() != strong {
 		t.Errorf("answered by %s, strong called %d more times", resp.Header.Get("x-semroute-model"), h.strong.hits.Load()-strong)
 	}
-	if got := resp.Header.Get("x-semroute-limit"); got != "max_latency_ms=200;skipped=strong" {
+	if got := resp.Header.Get("x-semroute-limit"); got != "max_latency_ms=400;skipped=strong" {
 		t.Errorf("x-semroute-limit %q", got)
 	}
 	// A microsecond is below any loopback call's latency.
