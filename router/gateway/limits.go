@@ -74,13 +74,13 @@ func parseLimits(h http.Header, req *chatRequest) (limits, error) {
 			return l, err
 		}
 	}
-	if v, ok := h[headerCost]; ok && len(v) > 0 {
-		if err := l.addCost(json.RawMessage(strconv.Quote(v[0])), strings.ToLower(headerCost)); err != nil {
+	for _, v := range h[headerCost] { // sent twice: the stricter holds too
+		if err := l.addCost(json.RawMessage(strconv.Quote(v)), strings.ToLower(headerCost)); err != nil {
 			return l, err
 		}
 	}
-	if v, ok := h[headerLatency]; ok && len(v) > 0 {
-		if err := l.addLatency(json.RawMessage(strconv.Quote(v[0])), strings.ToLower(headerLatency)); err != nil {
+	for _, v := range h[headerLatency] {
+		if err := l.addLatency(json.RawMessage(strconv.Quote(v)), strings.ToLower(headerLatency)); err != nil {
 			return l, err
 		}
 	}

@@ -68,6 +68,7 @@ func TestCostLimitPicksTheCheapModel(t *testing.T) {
 		{"below strong", map[string]string{"max_cost_usd": "0.001", "tag": "kept"}, nil, "fast", "max_cost_usd=0.001;skipped=strong"},
 		{"header", nil, []option.RequestOption{option.WithHeader("x-semroute-max-cost", "0.001")}, "fast", "max_cost_usd=0.001;skipped=strong"},
 		{"stricter header", map[string]string{"max_cost_usd": "0.01"}, []option.RequestOption{option.WithHeader("x-semroute-max-cost", "0.0015")}, "fast", "max_cost_usd=0.0015;skipped=strong"},
+		{"header twice", nil, []option.RequestOption{option.WithHeaderAdd("x-semroute-max-cost", "0.01"), option.WithHeaderAdd("x-semroute-max-cost", "0.0012")}, "fast", "max_cost_usd=0.0012;skipped=strong"},
 		{"stricter metadata", map[string]string{"max_cost_usd": "0.0005"}, []option.RequestOption{option.WithHeader("x-semroute-max-cost", "0.01")}, "fast", "max_cost_usd=0.0005;skipped=strong"},
 	}
 	for _, tc := range cases {
