@@ -16,6 +16,7 @@ import (
 
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/upstream"
 )
 
 // startStrongFirst is start with the weather tier led by the expensive
@@ -449,4 +450,30 @@ func FuzzReadLimits(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The latency statistic is the 90th percentile of the last latencySamples
+// calls, the output the weighted mean of the answers seen.
+func TestObservedStatistics(t *testing.T) {
+	var o observed
+	if _, ok := o.p90("m"); ok || o.outputTokens("m") != defaultOutputTokens {
+		t.Fatalf("a model never seen: %v, %v tokens", ok, o.outputTokens("m"))
+	}
+	for i := 1; i <= 10; i++ {
+		o.latency("m", time.Duration(i)*time.Millisecond)
+	}
+	if d, _ := o.p90("m"); d != 9*time.Millisecond {
+		t.Errorf("p90 of 1..10 ms: %v", d)
+	}
+	for range latencySamples { // the 10 older samples go
+		o.latency("m", time.Millisecond)
+	}
+	if d, _ := o.p90("m"); d != time.Millisecond {
+		t.Errorf("p90 after %d samples of 1 ms: %v", latencySamples, d)
+	}
+	o.answered(upstream.Result{Model: "m", Usage: upstream.Usage{CompletionTokens: 100}})
+	o.answered(upstream.Result{Model: "m", Usage: upstream.Usage{CompletionTokens: 200}})
+	if got := o.outputTokens("m"); got != 120 { // 0.8×100 + 0.2×200
+		t.Errorf("mean output %v, want 120", got)
+	}
 }
