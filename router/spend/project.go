@@ -48,7 +48,8 @@ func Project(spent, limit float64, window string, now time.Time) Projection {
 	case spent >= limit:
 		p.Reaches = now
 	case rate > 0:
-		at := now.Add(time.Duration((limit - spent) / rate * float64(time.Second)))
+		// To the second: the float division leaves 09:59:59.999 for 10:00.
+		at := now.Add(time.Duration((limit - spent) / rate * float64(time.Second))).Round(time.Second)
 		if at.Before(p.End) {
 			p.Reaches = at
 		}
