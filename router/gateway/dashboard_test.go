@@ -60,4 +60,9 @@ func TestDashboardPage(t *testing.T) {
 	if code, _, _ := h.do(t, "GET", "/v1/spend", "app-secret", ""); code != 403 {
 		t.Errorf("GET /v1/spend with a client key: %d, want 403", code)
 	}
+	// A service without keys: the dashboard's page says what to configure.
+	open := start(t, "")
+	if code, _, body := open.do(t, "GET", "/v1/spend", "", ""); code != 403 || !strings.Contains(errorOf(t, body), "this service has none: add one under server.api_keys") {
+		t.Errorf("GET /v1/spend on a service without keys: %d %v", code, body)
+	}
 }
