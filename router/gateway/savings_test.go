@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/semroute/semroute/intents"
+	"github.com/semroute/semroute/internal/postgres"
+	"github.com/semroute/semroute/internal/postgres/pgtest"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/spend/spendpg"
 )
 
 // spendService is a service that records spend (a team is configured),
@@ -48,7 +51,22 @@ func (h *harness) chat(t *testing.T, prompt string) {
 // day in GET /v1/spend beside the spend; each budget carries its
 // projection to the window's end.
 func TestSpendRecordsSavings(t *testing.T) {
+	checkSavings(t, spendService(t))
+}
+
+// TestSpendRecordsSavingsInPostgreSQL: the same, with the ledger in
+// PostgreSQL (spendpg), as replicas share it.
+func TestSpendRecordsSavingsInPostgreSQL(t *testing.T) {
 	h := spendService(t)
+	h.srv.opt.Spend = spendpg.New(pgtest.Open(t, postgres.Options{})) // before the first booking opens the ledger
+	checkSavings(t, h)
+	if _, ok := h.srv.opened.ledger.(*spendpg.Store); !ok {
+		t.Errorf("the ledger in use is a %T", h.srv.opened.ledger)
+	}
+}
+
+func checkSavings(t *testing.T, h *harness) {
+	t.Helper()
 	h.chat(t, "will it rain tomorrow")  // fast: 100 × 1 + 50 × 2 per million = 0.0002
 	h.chat(t, "will it rain tomorrow")  // the cache: 0.0002 saved
 	h.chat(t, "play some jazz tonight") // the cascade's fast stage: 0.0002 spent, 0.002 − 0.0002 saved
