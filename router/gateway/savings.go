@@ -11,9 +11,9 @@ import (
 
 // recording reports whether the gateway books spend: when budgets or
 // teams are configured. Each booking is an fsync of the ledger (or a
-// PostgreSQL transaction), 0.45 ms a request in BenchmarkChat's booked
-// case against 0.17 ms for the whole request without it, so a service
-// that asks for neither does not pay for it.
+// PostgreSQL transaction): in BenchmarkChatSpend a chat took 4× as long
+// recorded as not, and a cache hit 2.7× (BENCHMARKS.md, Recording
+// spend), so a service that asks for neither does not pay for it.
 func recording(cfg *config.Config) bool {
 	return len(cfg.Budgets) > 0 || len(cfg.Teams) > 0
 }
