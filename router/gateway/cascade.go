@@ -17,6 +17,7 @@ import (
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/spend"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -227,6 +228,7 @@ func (s *Server) cascadeAnswer(c *gin.Context, st *state, models intents.Models,
 	} else { // an escalation paid for both stages
 		s.m.cascadeExtra.Add(-saved)
 	}
+	s.bookSaving(c, st, last.Model, saved, spend.SourceCascade)
 	h := c.Writer.Header()
 	h.Set("X-Semroute-Cascade", strings.Join(run.trail, ";"))
 	h.Set("X-Semroute-Model", last.Model)

@@ -292,6 +292,7 @@ func (s *Server) routes() *gin.Engine {
 	agents.GET("", s.listTickets)
 	agents.POST("/:id/:action", s.changeTicket)
 	s.playgroundRoutes(e)
+	s.dashboardRoutes(e)
 	return e
 }
 
