@@ -86,7 +86,11 @@ var migrations = []string{
 	CREATE INDEX ON {schema}.semroute_suggestions (last_seen);`,
 	// 5: the request id of each booking (X-Request-Id).
 	`ALTER TABLE {schema}.semroute_spend ADD COLUMN request_id text NOT NULL DEFAULT '';`,
-	// 6: what each routed request was routed to, and the feedback on it
+	// 6: what a cache hit or a cascade saved (router/spend Booking.Saved,
+	// Source); the running totals keep it under dim 'saved'.
+	`ALTER TABLE {schema}.semroute_spend ADD COLUMN saved double precision NOT NULL DEFAULT 0,
+		ADD COLUMN source text NOT NULL DEFAULT '';`,
+	// 7: what each routed request was routed to, and the feedback on it
 	// (router/feedback/feedbackpg).
 	`CREATE TABLE {schema}.semroute_routes (
 		id text PRIMARY KEY,

@@ -114,7 +114,12 @@ func readChat(c *gin.Context) (*chatRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeChat(body)
+	req, err := decodeChat(body)
+	if err != nil {
+		return nil, err
+	}
+	req.limits, err = readLimits(c.Request.Header, req)
+	return req, err
 }
 
 // decideChat sets x's decision and target: for an auto model, where the

@@ -114,6 +114,7 @@ type Server struct {
 	writer  cacheWriter // answers stored off the request path
 	bud     budgets
 	canary  canaries
+	seen    observed     // each model's latency and output, for per-request limits
 	fb      feedbackSide // route records and feedback
 }
 
@@ -300,6 +301,7 @@ func (s *Server) routes() *gin.Engine {
 	fbAdmin.GET("", s.listFeedback)
 	fbAdmin.POST("/:id/apply", s.applyFeedback)
 	s.playgroundRoutes(e)
+	s.dashboardRoutes(e)
 	return e
 }
 
