@@ -333,3 +333,33 @@ func FuzzFeedbackBody(f *testing.F) {
 		}
 	})
 }
+
+// TestFeedbackUnrecorded: when the record cannot be written (here the
+// store's folder is a file), the answer still goes out and says so, and
+// the failure is counted.
+func TestFeedbackUnrecorded(t *testing.T) {
+	h := feedbackHarness(t, "feedback: {}\n")
+	if err := os.WriteFile(filepath.Join(h.dir, "data", "feedback"), []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := openai.NewClient(option.WithBaseURL(h.http.URL+"/v1"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
+	var resp *http.Response
+	out, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "auto", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz")},
+	}, option.WithResponseInto(&resp))
+	if err != nil || out.Choices[0].Message.Content != "answer from strong" {
+		t.Fatalf("the answer: %v %v", out, err)
+	}
+	if resp.Header.Get("X-Semroute-Feedback") != "unrecorded" {
+		t.Errorf("headers %v, want X-Semroute-Feedback: unrecorded", resp.Header)
+	}
+	m, err := http.Get(h.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	if !strings.Contains(string(text), "semroute_feedback_record_failures_total 1") {
+		t.Error("the failure is not counted")
+	}
+}
