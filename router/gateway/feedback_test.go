@@ -100,6 +100,29 @@ func TestFeedbackRecordsModel(t *testing.T) {
 	if rt.Model != "fast" || rt.Key != "app" || rt.DecidedBy == "" || rt.Score <= 0 {
 		t.Errorf("record %+v", rt)
 	}
+	// A stream: the record is written before its first chunk, the model after.
+	c := openai.NewClient(option.WithBaseURL(h.http.URL+"/v1"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
+	var resp0 *http.Response
+	stream := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model: "auto", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("play some jazz")},
+	}, option.WithResponseInto(&resp0))
+	text := ""
+	for stream.Next() {
+		if ch := stream.Current().Choices; len(ch) > 0 {
+			text += ch[0].Delta.Content
+		}
+	}
+	if stream.Err() != nil || text != "answer from strong" {
+		t.Fatalf("stream %q %v", text, stream.Err())
+	}
+	sid := resp0.Header.Get("X-Request-Id")
+	rt = feedback.Route{}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && rt.Model == ""; time.Sleep(5 * time.Millisecond) {
+		rt, _ = o.store.Route(context.Background(), sid)
+	}
+	if rt.Model != "strong" || rt.Intent != "music" {
+		t.Errorf("the stream's record %+v", rt)
+	}
 	req, _ := http.NewRequest("POST", h.http.URL+"/v1/route", strings.NewReader(`{"input":"play some jazz"}`))
 	req.Header.Set("Authorization", "Bearer "+clientKey)
 	req.Header.Set("X-Request-Id", "my-own-id-1")
