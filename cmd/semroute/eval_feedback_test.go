@@ -30,7 +30,7 @@ func sha256hex(s string) string {
 // feedbackServer runs a gateway with feedback on (prompts kept) over a fake
 // upstream on loopback; it returns the server's URL, the config file and
 // the data directory.
-func feedbackServer(t *testing.T) (base, cfgPath, dataDir string) {
+func feedbackServer(t *testing.T, keepPrompts bool) (base, cfgPath, dataDir string) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -47,7 +47,7 @@ server:
   api_keys:
     - {name: app, sha256: %s, scope: client}
     - {name: ops, sha256: %s, scope: admin}
-feedback: {keep_prompts: true}
+feedback: {keep_prompts: %v}
 routing: {threshold: 0.05}
 intents:
   - name: weather
@@ -57,7 +57,7 @@ intents:
     target: {model: fast}
     utterances: [play some jazz, put on my workout playlist, skip this song, turn the music up, play the new album]
 fallback: {model: fast}
-`, dataDir, up.URL, sha256hex("client-key"), sha256hex("admin-key"))
+`, dataDir, up.URL, sha256hex("client-key"), sha256hex("admin-key"), keepPrompts)
 	cfgPath = filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfgPath, []byte(yaml), 0o644)
 	cfg, err := config.Load(cfgPath)
@@ -96,18 +96,9 @@ func post(t *testing.T, url, key, body string) (int, string) {
 // row (which `semroute eval --test` reads), and the correction applied as
 // an utterance: the same prompt then routes to the right intent.
 func TestFeedbackRoundTrip(t *testing.T) {
-	base, cfgPath, dataDir := feedbackServer(t)
+	base, cfgPath, dataDir := feedbackServer(t, true)
 	const prompt = "will it rain tomorrow in paris"
-	chat := func() (id, intent string) {
-		c := openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey("client-key"), option.WithMaxRetries(0))
-		var resp *http.Response
-		if _, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
-			Model: "auto", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
-		}, option.WithResponseInto(&resp)); err != nil {
-			t.Fatal(err)
-		}
-		return resp.Header.Get("X-Request-Id"), resp.Header.Get("X-Semroute-Intent")
-	}
+	chat := func() (id, intent string) { return chatAuto(t, base, prompt) }
 	id, before := chat()
 	if before != "weather" {
 		t.Fatalf("before: %q routes to %q", prompt, before)
@@ -141,5 +132,36 @@ func TestFeedbackRoundTrip(t *testing.T) {
 	}
 	if _, after := chat(); after != "music" {
 		t.Errorf("after the correction %q routes to %q, want music", prompt, after)
+	}
+}
+
+// chatAuto sends prompt to an auto model through the official client and
+// returns the answer's request id and routed intent.
+func chatAuto(t *testing.T, base, prompt string) (id, intent string) {
+	t.Helper()
+	c := openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey("client-key"), option.WithMaxRetries(0))
+	var resp *http.Response
+	if _, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "auto", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+	}, option.WithResponseInto(&resp)); err != nil {
+		t.Fatal(err)
+	}
+	return resp.Header.Get("X-Request-Id"), resp.Header.Get("X-Semroute-Intent")
+}
+
+// TestEvalFeedbackPromptNotKept: without keep_prompts a correction gives
+// no row, and eval --feedback says why.
+func TestEvalFeedbackPromptNotKept(t *testing.T) {
+	base, _, dataDir := feedbackServer(t, false)
+	id, _ := chatAuto(t, base, "will it rain tomorrow in paris")
+	if code, body := post(t, base+"/v1/feedback", "client-key", `{"request_id":"`+id+`","intent":"music"}`); code != 201 {
+		t.Fatalf("feedback: %d %s", code, body)
+	}
+	code, stdout, stderr := semroute(t, "", "eval", "--feedback", dataDir)
+	if code != 0 || stdout != "" || !strings.Contains(stderr, "1 feedback, 0 labeled rows") || !strings.Contains(stderr, "1 whose prompt was not kept") {
+		t.Errorf("eval --feedback: %d %q %s", code, stdout, stderr)
+	}
+	if code, _, stderr := semroute(t, "", "eval", "--feedback", t.TempDir()); code == 0 || !strings.Contains(stderr, "holds no") {
+		t.Errorf("a folder without feedback: %d %s", code, stderr)
 	}
 }
