@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./router/config
 	$(GO) test -run '^$$' -fuzz FuzzParseLabeled -fuzztime 30s ./intents
 	$(GO) test -run '^$$' -fuzz FuzzDecodeChat -fuzztime 30s ./router/gateway
+	$(GO) test -run '^$$' -fuzz FuzzFeedbackBody -fuzztime 30s ./router/gateway
 	$(GO) test -run '^$$' -fuzz FuzzH1Answer -fuzztime 30s ./router/upstream
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./rag
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./router/judge

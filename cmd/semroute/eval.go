@@ -34,6 +34,9 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(args) > 0 && args[0] == "rag" {
 		return runEvalRAG(ctx, args[1:], stdout, stderr)
 	}
+	if wantsFeedback(args) {
+		return runEvalFeedback(args, stdout, stderr)
+	}
 	fs := newFlags("eval", stderr)
 	config := fs.String("config", "", "YAML config with intents and routing settings (optional: intents can come from --train alone)")
 	train := fs.String("train", "", "labeled training rows, JSONL {\"text\",\"label\"} or CSV text,label; label oos = out of scope (optional with --config: its own intents)")
@@ -54,6 +57,7 @@ func runEval(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	judgeModel := fs.String("judge", "", "run the routing judge with this model of --config on the test rows the decision is unsure of (real calls: they cost)")
 	judgeBelow := fs.Float64("judge-below", 0, "with --judge, judge rows scoring under this, and every fallback (default: the config's routing.judge.below, else 0.5)")
 	parallel := fs.Int("parallel", 4, "with --judge, calls in flight at once")
+	fs.String("feedback", "", "instead of evaluating, write the corrected routes of a data_dir (or a saved GET /v1/feedback answer) as labeled rows, JSONL {\"text\",\"label\"}, to stdout or --out FILE (see eval_feedback.go)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ Usage:
   semroute eval rag --questions FILE --corpus FILE        retrieval quality: vector, BM25, hybrid, RRF
   semroute eval safety --data FILE [--exemplars FILE]    the moderation detector: recall, false positives
   semroute eval [--config FILE] [--train FILE [--shots N] [--seed S]] --test FILE [--val FILE] [--fit] [--objective O] [--top-k K] [--judge MODEL [--judge-below S]] [--out DIR] [--json]
+  semroute eval --feedback DATA_DIR|FILE [--out FILE]     corrected routes as labeled rows (JSONL text,label)
   semroute eval cascade --data FILE [--models weak,strong] [--cost MODEL=USD] [--target-quality Q | --budget USD] [--out DIR] [--json]
 
 Run 'semroute COMMAND --help' for a command's flags.

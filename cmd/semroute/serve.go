@@ -12,6 +12,7 @@ import (
 	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/moderation/handoff/handoffpg"
 	"github.com/semroute/semroute/router/cache/cachepg"
+	"github.com/semroute/semroute/router/feedback/feedbackpg"
 	"github.com/semroute/semroute/router/gateway"
 	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
 	"github.com/semroute/semroute/router/spend/spendpg"
@@ -67,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		// The routing judge's suggestions and cached answers too (the
 		// answers in the response cache's table, under keys of their own).
 		opt.Suggestions = suggestpg.New(pg.DB())
+		opt.Feedback = feedbackpg.New(pg.DB()) // a feedback POST finds the record whichever replica routed it
 		judgeTTL := 24 * time.Hour
 		if j := cfg.Routing.Judge; j != nil {
 			judgeTTL = time.Duration(j.CacheTTLS) * time.Second

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/semroute/semroute/internal/durable"
 )
@@ -45,6 +46,10 @@ var (
 // Open opens (or creates) the log at path and calls apply with the body of
 // every good record, in order.
 func Open(path string, apply func(body []byte) error) (*Log, error) {
+	return open(path, func(body []byte, _ int64) error { return apply(body) })
+}
+
+func open(path string, apply func(body []byte, off int64) error) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -68,7 +73,7 @@ func Open(path string, apply func(body []byte) error) (*Log, error) {
 	return &Log{f: f, path: path, size: good}, nil
 }
 
-func replay(r io.Reader, apply func([]byte) error) (int64, error) {
+func replay(r io.Reader, apply func(body []byte, off int64) error) (int64, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var off, good int64
 	var bad error
@@ -77,6 +82,7 @@ func replay(r io.Reader, apply func([]byte) error) (int64, error) {
 		if len(b) == 0 && errors.Is(err, io.EOF) {
 			break
 		}
+		start := off
 		off += int64(len(b))
 		if err != nil { // no newline: torn
 			break
@@ -89,7 +95,7 @@ func replay(r io.Reader, apply func([]byte) error) (int64, error) {
 		if bad != nil {
 			return 0, fmt.Errorf("%v, but good lines follow it: the log is damaged, not torn", bad)
 		}
-		if err := apply(body); err != nil {
+		if err := apply(body, start); err != nil {
 			return 0, fmt.Errorf("line %d: %w", line, err)
 		}
 		good = off
@@ -191,3 +197,76 @@ func (l *Log) Replace(write func(add func(v any) error) error) error {
 
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }
+
+// AppendAll writes vs as records with one write and one fsync, and
+// returns where each record starts in the file (for ReadAt). It is
+// Append for a batch: a group commit shares one fsync among the records
+// of many requests. On failure none of vs is acknowledged (a partial
+// write is cut off as in Append).
+func (l *Log) AppendAll(vs []any) ([]int64, error) {
+	if l.broken != nil {
+		return nil, fmt.Errorf("%s takes no more records until it is opened again: %w", l.path, l.broken)
+	}
+	var sb strings.Builder
+	offs := make([]int64, len(vs))
+	for i, v := range vs {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		offs[i] = l.size + int64(sb.Len())
+		sb.WriteString(record(body))
+	}
+	if _, err := writeString(l.f, sb.String()); err != nil {
+		if terr := l.f.Truncate(l.size); terr != nil {
+			l.broken = fmt.Errorf("write: %w; cutting the partial records: %w", err, terr)
+		} else if _, serr := l.f.Seek(l.size, io.SeekStart); serr != nil {
+			l.broken = fmt.Errorf("write: %w; seek: %w", err, serr)
+		}
+		return nil, fmt.Errorf("write %s: %w", l.path, err)
+	}
+	if err := syncFile(l.f); err != nil {
+		l.broken = fmt.Errorf("fsync: %w", err)
+		return nil, fmt.Errorf("fsync %s: %w", l.path, err)
+	}
+	l.size += int64(sb.Len())
+	return offs, nil
+}
+
+// Size is where the next record will start.
+func (l *Log) Size() int64 { return l.size }
+
+// ReadAt returns the body of the record that starts at off in r (an
+// offset AppendAll or Offsets gave), checked against its checksum.
+func ReadAt(r io.ReaderAt, off int64) ([]byte, error) {
+	br := bufio.NewReader(io.NewSectionReader(r, off, 1<<62))
+	b, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("read the record at byte %d: %w", off, err)
+	}
+	body, err := check(b)
+	if err != nil {
+		return nil, fmt.Errorf("the record at byte %d: %w", off, err)
+	}
+	return body, nil
+}
+
+// Read replays the log at path without changing it, for a reader beside
+// the process that appends (a torn last line is skipped, not cut). apply
+// gets each good record's body and the byte offset it starts at.
+func Read(path string, apply func(body []byte, off int64) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := replay(f, apply); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// OpenOffsets is Open, with the byte offset each replayed record starts at.
+func OpenOffsets(path string, apply func(body []byte, off int64) error) (*Log, error) {
+	return open(path, apply)
+}

@@ -112,3 +112,37 @@ func TestReplace(t *testing.T) {
 		t.Errorf("replayed %v", got)
 	}
 }
+
+// TestAppendAllReadAt: a batch is one write; each record is found again at
+// the offset AppendAll gave, through Read (read-only) and OpenOffsets.
+func TestAppendAllReadAt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	l, err := Open(path, func([]byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(map[string]int{"n": 0})
+	offs, err := l.AppendAll([]any{map[string]int{"n": 1}, map[string]string{"s": "two"}})
+	if err != nil || len(offs) != 2 || offs[0] == 0 || offs[1] <= offs[0] {
+		t.Fatalf("offsets %v %v", offs, err)
+	}
+	f, _ := os.Open(path)
+	defer f.Close()
+	if body, err := ReadAt(f, offs[1]); err != nil || string(body) != `{"s":"two"}` {
+		t.Errorf("ReadAt %q %v", body, err)
+	}
+	if _, err := ReadAt(f, offs[1]+1); err == nil {
+		t.Error("ReadAt in the middle of a record gave no error")
+	}
+	var seen []int64
+	if err := Read(path, func(_ []byte, off int64) error { seen = append(seen, off); return nil }); err != nil || len(seen) != 3 || seen[1] != offs[0] || seen[2] != offs[1] {
+		t.Errorf("Read offsets %v %v, want 0,%v", seen, err, offs)
+	}
+	l.Close()
+	seen = nil
+	l, err = OpenOffsets(path, func(_ []byte, off int64) error { seen = append(seen, off); return nil })
+	if err != nil || len(seen) != 3 || seen[2] != offs[1] || l.Size() <= offs[1] {
+		t.Errorf("OpenOffsets %v %v", seen, err)
+	}
+	l.Close()
+}

@@ -86,6 +86,36 @@ var migrations = []string{
 	CREATE INDEX ON {schema}.semroute_suggestions (last_seen);`,
 	// 5: the request id of each booking (X-Request-Id).
 	`ALTER TABLE {schema}.semroute_spend ADD COLUMN request_id text NOT NULL DEFAULT '';`,
+	// 6: what a cache hit or a cascade saved (router/spend Booking.Saved,
+	// Source); the running totals keep it under dim 'saved'.
+	`ALTER TABLE {schema}.semroute_spend ADD COLUMN saved double precision NOT NULL DEFAULT 0,
+		ADD COLUMN source text NOT NULL DEFAULT '';`,
+	// 7: what each routed request was routed to, and the feedback on it
+	// (router/feedback/feedbackpg).
+	`CREATE TABLE {schema}.semroute_routes (
+		id text PRIMARY KEY,
+		at timestamptz NOT NULL,
+		key text NOT NULL DEFAULT '',
+		intent text NOT NULL,
+		score double precision NOT NULL,
+		decided_by text NOT NULL DEFAULT '',
+		target text NOT NULL DEFAULT '',
+		model text NOT NULL DEFAULT '',
+		prompt text
+	);
+	CREATE INDEX ON {schema}.semroute_routes (at);
+	CREATE TABLE {schema}.semroute_feedback (
+		n bigserial PRIMARY KEY,
+		request_id text NOT NULL,
+		at timestamptz NOT NULL,
+		key text NOT NULL DEFAULT '',
+		intent text NOT NULL DEFAULT '',
+		rating int NOT NULL DEFAULT 0 CHECK (rating IN (-1, 0, 1)),
+		comment text NOT NULL DEFAULT '',
+		route jsonb NOT NULL
+	);
+	CREATE INDEX ON {schema}.semroute_feedback (at);
+	CREATE INDEX ON {schema}.semroute_feedback (request_id);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

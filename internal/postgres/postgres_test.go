@@ -49,6 +49,7 @@ func TestMigratesOn(t *testing.T) {
 	// looks like (migration 3 made these three tables, 4 the last one).
 	for _, q := range []string{
 		"DROP TABLE " + schema + ".semroute_suggestions",
+		"DROP TABLE " + schema + ".semroute_routes, " + schema + ".semroute_feedback", // migration 7
 		"DROP TABLE " + schema + ".semroute_spend, " + schema + ".semroute_spend_totals, " + schema + ".semroute_cache",
 		"DELETE FROM " + schema + ".semroute_migrations WHERE version > 2",
 		"UPDATE " + schema + ".semroute_migrations SET applied_at = '2020-01-01T00:00:00Z'",
@@ -89,7 +90,7 @@ func TestMigratesOn(t *testing.T) {
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".semroute_tickets").Scan(&n); err != nil || n != 1 {
 		t.Errorf("the ticket stored before migrating on: %d, %v", n, err)
 	}
-	for _, tbl := range []string{"semroute_spend", "semroute_spend_totals", "semroute_cache", "semroute_suggestions"} {
+	for _, tbl := range []string{"semroute_spend", "semroute_spend_totals", "semroute_cache", "semroute_suggestions", "semroute_routes", "semroute_feedback"} {
 		if _, err := pool.Exec(ctx, "SELECT 1 FROM "+schema+"."+tbl+" LIMIT 1"); err != nil {
 			t.Errorf("%s after migrating on: %v", tbl, err)
 		}

@@ -23,6 +23,9 @@ type Config struct {
 	Moderation *ModerationConfig `yaml:"moderation,omitempty"`
 	// Cache, when present, answers repeated requests without an upstream.
 	Cache *CacheConfig `yaml:"cache,omitempty"`
+	// Feedback, when present, records what each routed request went to
+	// and takes feedback on it.
+	Feedback *FeedbackConfig `yaml:"feedback,omitempty"`
 	// Cascade configures cascade targets.
 	Cascade *CascadeConfig `yaml:"cascade,omitempty"`
 	// Telemetry, when present, exports traces (see TelemetryConfig).

@@ -319,3 +319,24 @@ func TestValidateJudge(t *testing.T) {
 		t.Errorf("a long description: %v", err)
 	}
 }
+
+func TestFeedbackConfig(t *testing.T) {
+	base := "version: 1\nintents:\n  - {name: a, utterances: [x y], target: {model: m}}\nmodels:\n  - {name: m, base_url: http://127.0.0.1:1/v1, model: m}\nfallback: {model: m}\n"
+	c, err := Parse([]byte(base+"feedback: {}\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Feedback; f == nil || f.KeepDays != 7 || f.FeedbackKeepDays != 365 || f.MaxComment != 1000 || f.KeepPrompts {
+		t.Errorf("defaults %+v", f)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+	c, err = Parse([]byte(base+"feedback: {keep_days: -1, max_comment: 200000}\n"), "c.yaml")
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "feedback.keep_days") || !strings.Contains(err.Error(), "feedback.max_comment") {
+		t.Errorf("bad feedback section: %v", err)
+	}
+}

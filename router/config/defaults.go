@@ -12,6 +12,7 @@ func (c *Config) SetDefaults(dir string) {
 	c.defaultCore()
 	c.defaultServing()
 	c.defaultFeatures()
+	c.defaultFeedback()
 	c.resolvePaths(dir)
 }
 

@@ -57,6 +57,7 @@ func (c *Config) validate(needDSN bool, envDSN string) error {
 	c.validateCache(ps, models)
 	c.validateHandoff(ps)
 	c.validateTelemetry(ps)
+	c.validateFeedback(ps)
 	c.validateIntents(ps, models)
 	c.validateTargets(ps, rags, models)
 	if list := mergeProblems(c.decodeProblems, ps.list, c.moreProblems+ps.more); len(list) > 0 {

@@ -83,7 +83,7 @@ func (s *Server) authorize(admin bool) gin.HandlerFunc {
 		if len(ks.hashes) == 0 {
 			if admin {
 				fail(c, kindForbidden, "admin_key_required", "",
-					"the intents API needs an admin key: add one under server.api_keys with scope admin")
+					"this endpoint needs an admin key, and this service has none: add one under server.api_keys with scope admin")
 			}
 			return
 		}

@@ -196,7 +196,7 @@ func price(cfg *config.Config, model string) float64 {
 
 // book records a successful call's cost before its answer goes out, then
 // fires the alerts whose marks it crossed. The ledger runs when budgets or
-// teams are configured (each booking is an fsync).
+// teams are configured (recording).
 func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 	key, team := who(c, st.cfg)
 	x := exchangeOf(c)
@@ -206,7 +206,7 @@ func (s *Server) book(c *gin.Context, st *state, res upstream.Result) error {
 // bookAs is book for a call of key and team, counted to intent, made for
 // the request with id reqID.
 func (s *Server) bookAs(st *state, key, team, intent, reqID string, res upstream.Result) error {
-	if len(st.cfg.Budgets) == 0 && len(st.cfg.Teams) == 0 {
+	if !recording(st.cfg) {
 		return nil
 	}
 	ledger, err := s.spendLedger(st.cfg)
@@ -271,8 +271,8 @@ func (s *Server) post(url string, v any) {
 	}
 }
 
-// spendReport answers GET /v1/spend: spend by day and dimension, and each
-// budget's state.
+// spendReport answers GET /v1/spend: spend and savings by day and
+// dimension, and each budget's state with its projection (spendBudget).
 func (s *Server) spendReport(c *gin.Context) {
 	st := s.st.Load()
 	ledger, err := s.spendLedger(st.cfg)
@@ -285,8 +285,7 @@ func (s *Server) spendReport(c *gin.Context) {
 	s.bud.mu.Lock()
 	for _, b := range st.cfg.Budgets {
 		spent, _ := ledger.Spent(dimOf(b.Scope), b.ID, b.Window, now)
-		bs = append(bs, gin.H{"name": b.Name, "scope": b.Scope, "id": b.ID, "window": b.Window, "limit_usd": b.LimitUSD,
-			"spent_usd": spent, "reserved_usd": s.bud.reserved[b.Name], "resets_at": spend.Reset(b.Window, now)})
+		bs = append(bs, spendBudget(b, spent, s.bud.reserved[b.Name], now))
 	}
 	s.bud.mu.Unlock()
 	days, err := ledger.Days()
@@ -294,5 +293,6 @@ func (s *Server) spendReport(c *gin.Context) {
 		fail(c, kindUnavailable, "", "", err.Error())
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"days": days, "budgets": bs})
+	c.JSON(http.StatusOK, gin.H{"days": days, "budgets": bs, "now": now.UTC().Format(time.RFC3339),
+		"recording": recording(st.cfg), "projection_rule": spend.ProjectionRule})
 }

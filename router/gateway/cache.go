@@ -10,6 +10,7 @@ import (
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/spend"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -58,6 +59,7 @@ func (s *Server) fromCache(c *gin.Context, st *state, x *exchange, target intent
 	h.Set("X-Semroute-Cost", "0")
 	s.m.cache.WithLabelValues("hit_" + kind).Inc()
 	s.m.cacheSaved.Add(e.Cost)
+	s.bookSaving(c, st, e.Model, e.Cost, spend.SourceCache)
 	x.model = e.Model
 	if !req.Stream {
 		c.Data(200, "application/json", e.Body)

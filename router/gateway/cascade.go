@@ -17,6 +17,7 @@ import (
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/router"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/spend"
 	"github.com/semroute/semroute/router/upstream"
 )
 
@@ -102,6 +103,10 @@ func meanLogprob(body []byte) (float64, bool) {
 // escalated when its token logprobs say it is unsure. The last stage always
 // answers. Streams get the chosen answer as one chunk.
 func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, req *chatRequest) {
+	models, ok := s.limitCascade(c, st, req, models)
+	if !ok {
+		return
+	}
 	target, release, ok := s.admit(c, st, intents.Target{Model: models})
 	if !ok {
 		return
@@ -112,13 +117,15 @@ func (s *Server) chatCascade(c *gin.Context, st *state, models intents.Models, r
 	}
 	stream := req.Stream
 	unstream(req)
-	run, err := s.runCascade(c, st, models, req)
+	ctx, end := req.limits.start(c.Request.Context())
+	defer end()
+	run, err := s.runCascade(ctx, c, st, models, req)
 	if err != nil {
 		fail(c, kindUnavailable, "", "", "the answer's cost could not be booked: "+err.Error())
 		return
 	}
 	if run.last.Model == "" {
-		upstreamFailed(c, run.lastErr)
+		answerFailed(ctx, c, req, run.lastErr)
 		return
 	}
 	s.cascadeAnswer(c, st, models, run, stream)
@@ -134,8 +141,7 @@ type cascadeRun struct {
 
 // runCascade calls the stages of models in order until one answers with
 // confidence; the error is a cost that could not be booked.
-func (s *Server) runCascade(c *gin.Context, st *state, models intents.Models, req *chatRequest) (cascadeRun, error) {
-	ctx := c.Request.Context()
+func (s *Server) runCascade(ctx context.Context, c *gin.Context, st *state, models intents.Models, req *chatRequest) (cascadeRun, error) {
 	cm := st.cascade
 	if cm != nil && !slices.Equal(cm.c.Models, []string(models)) {
 		cm = nil // the file was fitted for other models: no prompt signal
@@ -166,16 +172,23 @@ func (s *Server) runCascade(c *gin.Context, st *state, models intents.Models, re
 		if err != nil {
 			run.trail = append(run.trail, m+":failed")
 			run.lastErr = err
+			if cutByLimit(ctx) { // a sample, as callFailed counts a tier's
+				s.seen.latency(m, req.limits.latency)
+			}
+			if ctx.Err() != nil { // max_latency_ms passed, or the client left: no stage can answer
+				break
+			}
 			continue
 		}
 		if err := s.book(c, st, res); err != nil {
 			return run, err
 		}
 		s.m.usage(res)
+		s.seen.answered(res)
 		run.total += res.Cost
 		run.last = res
 		if !final {
-			if why := s.escalate(c, st, req, res, lpThreshold, &run.total); why != "" {
+			if why := s.escalate(ctx, c, st, req, res, lpThreshold, &run.total); why != "" {
 				run.trail = append(run.trail, m+":escalated("+why+")")
 				continue
 			}
@@ -189,12 +202,12 @@ func (s *Server) runCascade(c *gin.Context, st *state, models intents.Models, re
 // escalate says why a stage's answer is passed over ("" to keep it): its
 // mean logprob is under the threshold, or the verifier says no (whose
 // cost is added to total).
-func (s *Server) escalate(c *gin.Context, st *state, req *chatRequest, res upstream.Result, lpThreshold float64, total *float64) string {
+func (s *Server) escalate(ctx context.Context, c *gin.Context, st *state, req *chatRequest, res upstream.Result, lpThreshold float64, total *float64) string {
 	if lp, ok := meanLogprob(res.Body); ok && lp < lpThreshold {
 		return fmt.Sprintf("logprob %.2f", lp)
 	}
 	if v := st.cfg.Cascade; v != nil && v.Verifier != "" {
-		ok, cost := s.verify(c, st, v.Verifier, lastUser(req), answerText(res.Body))
+		ok, cost := s.verify(ctx, c, st, v.Verifier, lastUser(req), answerText(res.Body))
 		*total += cost
 		if !ok {
 			return "verifier"
@@ -215,6 +228,7 @@ func (s *Server) cascadeAnswer(c *gin.Context, st *state, models intents.Models,
 	} else { // an escalation paid for both stages
 		s.m.cascadeExtra.Add(-saved)
 	}
+	s.bookSaving(c, st, last.Model, saved, spend.SourceCascade)
 	h := c.Writer.Header()
 	h.Set("X-Semroute-Cascade", strings.Join(run.trail, ";"))
 	h.Set("X-Semroute-Model", last.Model)
@@ -254,10 +268,10 @@ const verifierPrompt = "You check answers. Reply with one word: yes if the answe
 // verify asks the verifier model about an answer; anything but a clear
 // "no" (a failing verifier included) lets the answer stand. It returns
 // the verifier's cost.
-func (s *Server) verify(c *gin.Context, st *state, model, question, answer string) (bool, float64) {
+func (s *Server) verify(ctx context.Context, c *gin.Context, st *state, model, question, answer string) (bool, float64) {
 	msgs := []upstream.Message{{Role: "system", Content: verifierPrompt}, {Role: "user", Content: "Question: " + question + "\n\nAnswer: " + answer}}
 	raw, _ := json.Marshal([]map[string]string{{"role": msgs[0].Role, "content": msgs[0].Content}, {"role": msgs[1].Role, "content": msgs[1].Content}})
-	res, err := st.pool.Call(c.Request.Context(), []string{model}, &upstream.Request{Body: map[string]json.RawMessage{
+	res, err := st.pool.Call(ctx, []string{model}, &upstream.Request{Body: map[string]json.RawMessage{
 		"messages": raw, "temperature": json.RawMessage("0"), "max_tokens": json.RawMessage("3")}, Messages: msgs}, nil)
 	if err != nil {
 		s.log.Warn("cascade verifier failed; the answer stands", "model", model, "err", err)

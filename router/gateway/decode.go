@@ -18,6 +18,7 @@ import (
 type chatRequest struct {
 	Model string
 	upstream.Request
+	limits *limits // the request's own (metadata or headers), see limits.go; nil: none
 }
 
 // readBody reads a request body, reporting one over the limit as 413 and

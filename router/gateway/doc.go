@@ -9,7 +9,8 @@
 // with the routing judge when unsure) → chooseTarget (segments, a
 // moderation intent's action) → answer, which hands the request to the
 // target: a model tier (models.go, with the response cache, experiments,
-// canaries and budgets), a cascade (cascade.go), a RAG collection (rag.go)
+// canaries, the request's own limits (limits.go, limitfit.go) and
+// budgets), a cascade (cascade.go), a RAG collection (rag.go)
 // or a person (handoff.go); post-moderation runs on the answer there. What
 // a step finds travels in the request's exchange (exchange.go): the key's
 // name, intent, decision, target, moderation findings, answering model and
@@ -24,5 +25,6 @@
 // requests without a lock. Server keeps what outlives states: the stores
 // opened on first use (spend ledger, handoff tickets, suggestions; their
 // own lock is held only while opening), budget reservations, canary
-// outcomes and the response cache's writer.
+// outcomes, each model's observed latency and output (for per-request
+// limits) and the response cache's writer.
 package gateway

@@ -54,6 +54,7 @@ const (
 	kindUpstreamDown                 // every upstream's breaker is open: 503
 	kindUpstreamTimeout              // 504
 	kindUpstreamRejected             // the upstream refused the request: its own status
+	kindLimit                        // the request's own limits leave no model: 422
 )
 
 // statuses maps each kind to its HTTP status and OpenAI error type.
@@ -76,6 +77,7 @@ var statuses = [...]struct {
 	kindUpstreamDown:     {http.StatusServiceUnavailable, typeUpstream},
 	kindUpstreamTimeout:  {http.StatusGatewayTimeout, typeUpstream},
 	kindUpstreamRejected: {http.StatusBadGateway, typeInvalid}, // status: the upstream's
+	kindLimit:            {http.StatusUnprocessableEntity, typeInvalid},
 }
 
 // requestError is an error a step of a request answers with: its kind,

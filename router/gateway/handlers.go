@@ -51,6 +51,7 @@ func (s *Server) decide(c *gin.Context, st *state, x *exchange, text string, kee
 		s.m.outOfScope.Inc()
 	}
 	x.intent = intent
+	s.record(c, st, x, d, text)
 	if s.opt.Debug {
 		s.log.Debug("routed", "prompt", text, "intent", intent, "score", d.Score)
 	}
@@ -115,7 +116,12 @@ func readChat(c *gin.Context) (*chatRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeChat(body)
+	req, err := decodeChat(body)
+	if err != nil {
+		return nil, err
+	}
+	req.limits, err = readLimits(c.Request.Header, req)
+	return req, err
 }
 
 // decideChat sets x's decision and target: for an auto model, where the

@@ -41,6 +41,10 @@ type metrics struct {
 	judge        *prometheus.CounterVec
 	judgeLatency prometheus.Histogram
 	suggestions  *prometheus.CounterVec
+	// feedback counts feedback by routed intent and rating;
+	// recordFailures the route records that could not be written.
+	feedback       *prometheus.CounterVec
+	recordFailures prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -75,6 +79,9 @@ func newMetrics() *metrics {
 	m.judge = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_total", Help: "Routing judge consultations by result: chose, none (out of scope), cache_exact, cache_semantic, or why the answer did not count (malformed, not_offered, timeout, declined, error)."}, []string{"result"})
 	m.judgeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "semroute_judge_seconds", Help: "Time of the routing judge's calls (cache hits aside).", Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16)})
 	m.suggestions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_judge_suggestions_total", Help: "Judged prompts handed to the suggestions store, by result (stored, failed, too_long)."}, []string{"result"})
+	m.feedback = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "semroute_feedback_total", Help: "Feedback by the intent the request was routed to (oos when out of scope) and rating (-1, 1, none); a correction names the right intent in the stored feedback."}, []string{"intent", "rating"})
+	m.recordFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "semroute_feedback_record_failures_total", Help: "Routed requests whose record (for feedback) could not be written; their answers say X-Semroute-Feedback: unrecorded."})
+	m.reg.MustRegister(m.feedback, m.recordFailures)
 	m.reg.MustRegister(m.judge, m.judgeLatency, m.suggestions, m.armRequests, m.armLatency, m.armCost, m.canaryState, m.cascade, m.cascadeSaved, m.cascadeExtra, m.spend, m.cache, m.cacheSaved, m.cacheStores, m.moderation, m.tickets, m.requests, m.decisions, m.outOfScope, m.routed, m.routeLatency, m.upLatency, m.upErrors, m.retries, m.breaker, m.tokens, m.cost, m.usageSource,
 		// The live heap (go_gc_heap_live_bytes) beside Go's defaults, to
 		// compare with server.memory_limit_mb (go_gc_gomemlimit_bytes).

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -22,26 +23,32 @@ func (s *Server) callModels(c *gin.Context, st *state, x *exchange, target inten
 		return
 	}
 	target, arm := s.chooseArm(c, st, x, req, target)
+	var ok bool
+	if target.Model, ok = s.limitTier(c, st, req, target.Model); !ok {
+		return
+	}
 	target, release, ok := s.admit(c, st, target)
 	if !ok {
 		return
 	}
 	defer release()
+	ctx, end := req.limits.start(c.Request.Context())
+	defer end()
 	if arm != "" {
 		start := time.Now()
 		defer func() { s.armDone(c, st, x, arm, time.Since(start)) }()
 	}
 	buffered := req.Stream && st.cfg.Moderation != nil && st.cfg.Moderation.Output
 	if req.Stream && !buffered {
-		s.stream(c, st, target, req)
+		s.stream(ctx, c, st, target, req)
 		return
 	}
 	if buffered {
 		unstream(req)
 	}
-	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, nil)
+	res, err := st.pool.Call(ctx, target.Model, &req.Request, nil)
 	if err != nil {
-		upstreamFailed(c, err)
+		s.callFailed(ctx, c, req, err)
 		return
 	}
 	if err := s.book(c, st, res); err != nil {
@@ -55,6 +62,7 @@ func (s *Server) callModels(c *gin.Context, st *state, x *exchange, target inten
 // the client got to keep (the response cache) when it is not nil.
 func (s *Server) sendModelAnswer(c *gin.Context, st *state, x *exchange, res upstream.Result, buffered bool, keep func(upstream.Result)) {
 	s.m.usage(res)
+	s.seen.answered(res)
 	x.model, x.cost = res.Model, res.Cost
 	h := c.Writer.Header()
 	h.Set("X-Semroute-Model", res.Model)
@@ -113,6 +121,7 @@ func usageSource(u upstream.Usage) string {
 // answering model) on the first write.
 type sseWriter struct {
 	c        *gin.Context
+	first    func() // called at the first byte
 	model    string
 	attempts int // so far: none follows the first byte
 	started  bool
@@ -124,6 +133,9 @@ func (w *sseWriter) Started() bool           { return w.started }
 func (w *sseWriter) Write(p []byte) error {
 	if !w.started {
 		w.started = true
+		if w.first != nil {
+			w.first()
+		}
 		h := w.c.Writer.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
@@ -147,9 +159,9 @@ func (w *sseWriter) Write(p []byte) error {
 // after it, what went out is booked on an estimate and the stream ends with
 // an error event in OpenAI's format ({"error": {...}}) and no [DONE], so
 // that no client takes half an answer for a whole one.
-func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *chatRequest) {
-	w := &sseWriter{c: c}
-	res, err := st.pool.Call(c.Request.Context(), target.Model, &req.Request, w)
+func (s *Server) stream(ctx context.Context, c *gin.Context, st *state, target intents.Target, req *chatRequest) {
+	w := &sseWriter{c: c, first: req.limits.firstByte}
+	res, err := st.pool.Call(ctx, target.Model, &req.Request, w)
 	if res.Model != "" { // an answer, or the part of one that went out
 		if err := s.book(c, st, res); err != nil {
 			s.log.Error("a streamed answer's cost could not be booked", "model", res.Model, "err", err)
@@ -163,14 +175,15 @@ func (s *Server) stream(c *gin.Context, st *state, target intents.Target, req *c
 		}
 	}
 	if err == nil {
+		s.seen.answered(res)
 		return
 	}
 	if !w.started {
-		upstreamFailed(c, err)
+		s.callFailed(ctx, c, req, err)
 		return
 	}
 	var ue *upstream.Error
-	if errors.As(err, &ue) && ue.Kind == upstream.KindCanceled {
+	if errors.As(err, &ue) && ue.Kind == upstream.KindCanceled && !cutByLimit(ctx) {
 		clientClosed(c) // nobody is left to read an error event
 		return
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/semroute/semroute/moderation/handoff"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/config"
+	"github.com/semroute/semroute/router/feedback"
 	"github.com/semroute/semroute/router/judge"
 	"github.com/semroute/semroute/router/judge/suggest"
 	"github.com/semroute/semroute/router/spend"
@@ -58,6 +59,9 @@ type Options struct {
 	// and an in-process cache.
 	Suggestions suggest.Store
 	JudgeCache  judge.Cache
+	// Feedback keeps route records and feedback; nil means logs in the
+	// config's data_dir (used only with a feedback section).
+	Feedback feedback.Store
 	// KeepMemoryLimit leaves Go's memory limit as it is instead of setting
 	// server.memory_limit_mb: cmd sets it when GOMEMLIMIT is in the
 	// environment, which wins.
@@ -116,6 +120,8 @@ type Server struct {
 	bud     budgets
 	canary  canaries
 	tr      trace.Tracer // nil: tracing off
+	seen    observed     // each model's latency and output, for per-request limits
+	fb      feedbackSide // route records and feedback
 }
 
 // changes are how the config and intents change: mu serialises reloads,
@@ -297,7 +303,12 @@ func (s *Server) routes() *gin.Engine {
 	agents := v1.Group("/handoff/tickets", s.authorize(true))
 	agents.GET("", s.listTickets)
 	agents.POST("/:id/:action", s.changeTicket)
+	client.POST("/feedback", s.postFeedback)
+	fbAdmin := v1.Group("/feedback", s.authorize(true))
+	fbAdmin.GET("", s.listFeedback)
+	fbAdmin.POST("/:id/apply", s.applyFeedback)
 	s.playgroundRoutes(e)
+	s.dashboardRoutes(e)
 	return e
 }
 
@@ -398,6 +409,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				return err
 			}
 			s.flushCacheWrites()
+			s.closeFeedback()
 			return nil
 		}
 	}

@@ -56,7 +56,7 @@ func (s *Server) build(ctx context.Context, cfg *config.Config) (*state, error) 
 	if err != nil {
 		return nil, err
 	}
-	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, s.m, s.opt.LookupEnv), keys: keys, auto: map[string]bool{},
+	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, observers{s.m, &s.seen}, s.opt.LookupEnv), keys: keys, auto: map[string]bool{},
 		cache: prev.cache, cacheCfg: prev.cacheCfg, judgeCache: prev.judgeCache, judgeTTL: prev.judgeTTL}
 	if st.rags, err = s.collections(ctx, prev.rags, cfg.RAG); err != nil {
 		return nil, err

@@ -1,8 +1,3 @@
-// Package spend is the ledger of what requests cost: each booking (time,
-// key, team, model, intent, USD) is appended to a log with a CRC-32C and
-// fsynced before the answer goes out, and summed in memory by day and
-// month for every key, team, model, intent and overall. Bookings hold a
-// mutex, so concurrent requests book exactly their summed cost.
 package spend
 
 import (
@@ -25,7 +20,20 @@ type Booking struct {
 	// RequestID is the X-Request-Id of the request that made the call.
 	RequestID string  `json:"request_id,omitempty"`
 	Cost      float64 `json:"cost_usd"`
+	// Saved is what the request did not spend thanks to Source: the cost
+	// of the answer a cache hit replayed, or what a cascade saved against
+	// its strongest model (negative when an escalation paid for two
+	// stages). It is summed by day and month under the dimension Saved,
+	// with Source as the id.
+	Saved  float64 `json:"saved_usd,omitempty"`
+	Source string  `json:"source,omitempty"`
 }
+
+// Sources of a saving.
+const (
+	SourceCache   = "cache"
+	SourceCascade = "cascade"
+)
 
 // Dimensions spend is summed over.
 const (
@@ -34,6 +42,8 @@ const (
 	Team   = "team"
 	Model  = "model"
 	Intent = "intent"
+	// Saved sums Booking.Saved by Booking.Source; it is no budget's scope.
+	Saved = "saved"
 )
 
 // Period names the daily or monthly window t falls in (UTC).
@@ -79,6 +89,10 @@ func (b Booking) Dims() map[string]string {
 
 type bucket struct{ dim, id, period string }
 
+// amounts are the summed cost and saving of bookings with the same day
+// and ids.
+type amounts struct{ cost, saved float64 }
+
 // Ledger is safe for concurrent use.
 type Ledger struct {
 	mu     sync.Mutex
@@ -86,7 +100,7 @@ type Ledger struct {
 	totals map[bucket]float64
 	// sums is the spend by day and booking's ids, what a rewritten log
 	// holds; lines counts the bookings in the log.
-	sums  map[Booking]float64
+	sums  map[Booking]amounts
 	lines int
 	retry int // after a failed rewrite, the lines the next waits for
 }
@@ -98,7 +112,7 @@ const compactSlack = 10000
 // Open opens (or creates) the ledger at path and replays it; a torn last
 // line is cut.
 func Open(path string) (*Ledger, error) {
-	l := &Ledger{totals: map[bucket]float64{}, sums: map[Booking]float64{}}
+	l := &Ledger{totals: map[bucket]float64{}, sums: map[Booking]amounts{}}
 	if err := durable.RemoveTemps(path); err != nil { // a rewrite a crash cut short
 		return nil, fmt.Errorf("spend ledger: %w", err)
 	}
@@ -126,16 +140,24 @@ func (l *Ledger) add(b Booking) {
 		for dim, id := range b.Dims() {
 			l.totals[bucket{dim, id, p}] += b.Cost
 		}
+		if b.Source != "" {
+			l.totals[bucket{Saved, b.Source, p}] += b.Saved
+		}
 	}
+	// The sums key on the day and the ids a total is kept for: not on
+	// the request id, which is every booking's own.
 	day, _ := time.Parse("2006-01-02", Period("daily", b.At))
-	cost := b.Cost
-	b.At, b.Cost = day, 0
-	l.sums[b] += cost
+	k := Booking{At: day, Key: b.Key, Team: b.Team, Model: b.Model, Intent: b.Intent, Source: b.Source}
+	sum := l.sums[k]
+	sum.cost += b.Cost
+	sum.saved += b.Saved
+	l.sums[k] = sum
 	l.lines++
 }
 
 // compactIfStale rewrites the log as one booking per day and ids (key,
-// team, model, intent), the sum of that day's, once the log holds many
+// team, model, intent, saving's source), the sum of that day's, once the
+// log holds many
 // more bookings than that: one a request, it would otherwise grow by the
 // traffic and take longer to replay at every start. Every total the
 // ledger reports stays the same (up to the order floats are added in).
@@ -144,8 +166,8 @@ func (l *Ledger) compactIfStale() error {
 		return nil
 	}
 	err := l.log.Replace(func(add func(any) error) error {
-		for b, cost := range l.sums {
-			b.Cost = cost
+		for b, sum := range l.sums {
+			b.Cost, b.Saved = sum.cost, sum.saved
 			if err := add(b); err != nil {
 				return err
 			}

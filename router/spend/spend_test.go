@@ -1,6 +1,7 @@
 package spend
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -78,7 +79,11 @@ func TestLogIsRewrittenAsDailySums(t *testing.T) {
 	start := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
 	n := compactSlack + 500
 	for i := range n {
-		b := Booking{At: start.Add(time.Duration(i) * 20 * time.Second), Key: []string{"k1", "k2"}[i%2], Team: "t", Model: []string{"fast", "strong", "x"}[i%3], Cost: 0.001}
+		b := Booking{At: start.Add(time.Duration(i) * 20 * time.Second), Key: []string{"k1", "k2"}[i%2], Team: "t", Model: []string{"fast", "strong", "x"}[i%3],
+			RequestID: fmt.Sprint("req-", i), Cost: 0.001}
+		if i%5 == 0 { // a cache hit: nothing spent, its answer's cost saved
+			b.Cost, b.Saved, b.Source = 0, 0.002, SourceCache
+		}
 		if err := l.Book(b); err != nil {
 			t.Fatal(err)
 		}
@@ -114,4 +119,52 @@ func TestLogIsRewrittenAsDailySums(t *testing.T) {
 	if got, _ := again.Spent(Global, "", "monthly", start); math.Abs(got-1-nov) > 1e-9 {
 		t.Errorf("November: %v after the rewrite, %v before", got-1, nov)
 	}
+}
+
+// TestSavings: what cache hits and cascades saved is summed by day and
+// month under the dimension saved, by source, beside the spend, and
+// survives a restart.
+func TestSavings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spend.log")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	for _, b := range []Booking{
+		{At: day, Key: "app", Model: "strong", Intent: "weather", RequestID: "r1", Cost: 0.002},
+		{At: day, Key: "app", Model: "strong", Intent: "weather", RequestID: "r2", Saved: 0.002, Source: SourceCache},
+		{At: day, Key: "app", Model: "fast", Intent: "billing", RequestID: "r3", Cost: 0.0002},
+		{At: day, Key: "app", Model: "fast", Intent: "billing", RequestID: "r3", Saved: 0.0018, Source: SourceCascade},
+		{At: day.Add(24 * time.Hour), Key: "app", Model: "strong", RequestID: "r4", Saved: -0.0002, Source: SourceCascade},
+	} {
+		if err := l.Book(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(l *Ledger) {
+		t.Helper()
+		days, _ := l.Days()
+		d := days["2026-12-03"]
+		if math.Abs(d[Saved][SourceCache]-0.002) > 1e-12 || math.Abs(d[Saved][SourceCascade]-0.0018) > 1e-12 {
+			t.Errorf("saved on the 3rd: %v", d[Saved])
+		}
+		if math.Abs(d[Global]["total"]-0.0022) > 1e-12 || math.Abs(d[Key]["app"]-0.0022) > 1e-12 {
+			t.Errorf("a saving counted as spend: %v", d)
+		}
+		if got := days["2026-12-04"][Saved][SourceCascade]; math.Abs(got+0.0002) > 1e-12 {
+			t.Errorf("a cascade that paid for two stages: saved %v, want -0.0002", got)
+		}
+		if got, _ := l.Spent(Saved, SourceCascade, "monthly", day); math.Abs(got-0.0016) > 1e-12 {
+			t.Errorf("December's cascade savings %v, want 0.0016", got)
+		}
+	}
+	check(l)
+	l.Close()
+	again, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	check(again)
 }

@@ -33,11 +33,17 @@ func tokensOf(n int) int { return (n + bytesPerToken - 1) / bytesPerToken }
 // estimate is the usage of an answer whose upstream reported none: the
 // prompt's from req, the completion's from textBytes of answer text.
 func estimate(req *Request, textBytes int) Usage {
-	u := Usage{CompletionTokens: tokensOf(textBytes), Estimated: true}
-	for _, m := range req.Messages {
-		u.PromptTokens += tokensOf(len(m.Content)) + messageOverhead
+	return Usage{PromptTokens: PromptTokens(req.Messages), CompletionTokens: tokensOf(textBytes), Estimated: true}
+}
+
+// PromptTokens is the estimate's prompt tokens for msgs (see above); the
+// gateway's per-request cost limits estimate a prompt with it too.
+func PromptTokens(msgs []Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += tokensOf(len(m.Content)) + messageOverhead
 	}
-	return u
+	return n
 }
 
 // textKeys are the keys whose string values are an answer's text, in a

@@ -28,18 +28,24 @@ func (l *Store) Book(b spend.Booking) error {
 	ctx, cancel := l.db.Ctx(context.Background())
 	defer cancel()
 	err := pgx.BeginFunc(ctx, l.db.Pool(), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO "+l.db.Schema()+".semroute_spend (at, key, team, model, intent, request_id, cost) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			b.At, b.Key, b.Team, b.Model, b.Intent, b.RequestID, b.Cost); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+l.db.Schema()+".semroute_spend (at, key, team, model, intent, request_id, cost, saved, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			b.At, b.Key, b.Team, b.Model, b.Intent, b.RequestID, b.Cost, b.Saved, b.Source); err != nil {
 			return err
 		}
 		// Rows in one fixed order, so that concurrent bookings take their
 		// row locks in the same order and never deadlock.
-		type row struct{ dim, id, period string }
+		type row struct {
+			dim, id, period string
+			v               float64
+		}
 		var rows []row
 		for _, window := range []string{"daily", "monthly"} {
 			p := spend.Period(window, b.At)
 			for dim, id := range b.Dims() {
-				rows = append(rows, row{dim, id, p})
+				rows = append(rows, row{dim, id, p, b.Cost})
+			}
+			if b.Source != "" {
+				rows = append(rows, row{spend.Saved, b.Source, p, b.Saved})
 			}
 		}
 		slices.SortFunc(rows, func(x, y row) int {
@@ -50,7 +56,7 @@ func (l *Store) Book(b spend.Booking) error {
 		for _, r := range rows {
 			n := len(args)
 			vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4))
-			args = append(args, r.dim, r.id, r.period, b.Cost)
+			args = append(args, r.dim, r.id, r.period, r.v)
 		}
 		_, err := tx.Exec(ctx, "INSERT INTO "+l.db.Schema()+".semroute_spend_totals (dim, id, period, cost) VALUES "+strings.Join(vals, ", ")+
 			" ON CONFLICT (dim, id, period) DO UPDATE SET cost = semroute_spend_totals.cost + EXCLUDED.cost", args...)
