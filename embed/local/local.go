@@ -18,6 +18,12 @@ import (
 // FileName is the vectors file's name inside the cache directory.
 const FileName = "wink-glove-100d.semvec"
 
+// EncoderFileName is the trained encoder's vectors file (`make encoder`,
+// `semroute model train`), beside FileName in the cache directory: the
+// same format and recipe, with word vectors fine-tuned on sentence pairs
+// (train.go).
+const EncoderFileName = "semroute-encoder-100d.semvec"
+
 // DefaultPath is where Open looks when given no path: FileName in CacheDir.
 // The command (cmd/semroute) puts $SEMROUTE_CACHE first and passes the
 // path in; this package reads no variable of its own.
