@@ -89,7 +89,7 @@ func ReadPairs(dir, folder string) ([]Pair, error) {
 
 // SourcePairs is one source's pairs, split into training and held-out.
 type SourcePairs struct {
-	Source       PairSource
+	Source      PairSource
 	Train, Held []Pair
 }
 
