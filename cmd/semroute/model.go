@@ -61,6 +61,7 @@ func runModelTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&o.Batch, "batch", 128, "pairs a step")
 	fs.Float64Var(&o.LR, "lr", 2e-3, "Adam's step for word vectors")
 	fs.Float64Var(&o.LRMap, "lr-map", 5e-4, "Adam's step for the shared map")
+	fs.BoolVar(&o.MapOnly, "map-only", false, "train only the shared d × d map, not each word's offset")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

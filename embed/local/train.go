@@ -17,6 +17,10 @@ import (
 // trained, so the result is a vectors file of the same format, read by
 // the same Embedder.
 
+// EncoderSourcePrefix starts the source name of every trained vectors file
+// (its fingerprint's model): "semroute-enc1" for this recipe.
+const EncoderSourcePrefix = "semroute-enc"
+
 // TrainOptions are the trainer's settings; zero fields take the defaults.
 type TrainOptions struct {
 	Seed   uint64
@@ -27,6 +31,9 @@ type TrainOptions struct {
 	Scale  float32 // cosine → logit, 20
 	Decay  float32 // L2 pull of δ towards 0, 1e-4
 	Source string  // the vectors file's source name (its fingerprint's model)
+	// MapOnly trains W alone (δ stays 0): the result is GloVe times one
+	// d × d matrix.
+	MapOnly bool
 	// Progress, when set, is called after each epoch with its mean loss.
 	Progress func(epoch int, loss float64)
 }
@@ -39,7 +46,7 @@ func (o *TrainOptions) defaults() {
 	o.Scale = cmpOr(o.Scale, 20)
 	o.Decay = cmpOr(o.Decay, 1e-4)
 	if o.Source == "" {
-		o.Source = "semroute-enc1"
+		o.Source = EncoderSourcePrefix + "1"
 	}
 }
 

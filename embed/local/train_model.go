@@ -160,6 +160,11 @@ func (m *model) step(b []sample) float64 {
 	m.adam(m.W, m.gW, m.mW, m.vW, m.o.LRMap)
 	d := m.d
 	for _, row := range m.touched {
+		if m.o.MapOnly {
+			m.mark[row] = false
+			clear(m.gD[int(row)*d : int(row+1)*d])
+			continue
+		}
 		lo, hi := int(row)*d, int(row+1)*d
 		for j := lo; j < hi; j++ {
 			m.gD[j] += m.o.Decay * m.delta[j]
