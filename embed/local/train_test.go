@@ -202,3 +202,19 @@ func writeGz(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestMinSimilarityFollowsTheFile: the gate default is GloVe's for an
+// imported file and the encoder's for a trained one.
+func TestMinSimilarityFollowsTheFile(t *testing.T) {
+	e, data := trainFixture(t)
+	if got := e.MinSimilarity(); got != gloveMinSimilarity {
+		t.Errorf("imported file: MinSimilarity %v, want %v", got, gloveMinSimilarity)
+	}
+	v, _, err := Train(e, data, TrainOptions{Seed: 1, Epochs: 1, Batch: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := writeOpen(t, v).MinSimilarity(); got != encoderMinSimilarity {
+		t.Errorf("trained file: MinSimilarity %v, want %v", got, encoderMinSimilarity)
+	}
+}
