@@ -40,7 +40,7 @@ $(VECTORS): $(TGZ)
 # fixes the result, so a rebuild writes the same file).
 encoder: $(ENCODER)
 
-$(ENCODER): $(VECTORS) $(wildcard $(PAIRS)/*/pairs.jsonl.gz)
+$(ENCODER): $(VECTORS) $(wildcard $(PAIRS)/*/pairs.jsonl.gz) embed/local/train.go embed/local/train_model.go embed/local/pairs.go
 	GOMAXPROCS=2 $(GO) run ./cmd/semroute model train --pairs $(PAIRS) --vectors $(VECTORS) --out $@ --seed 1 --epochs 3
 
 # Every test, including the quality floors on ../shared/datasets (skipped with a

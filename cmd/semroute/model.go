@@ -99,14 +99,21 @@ func runModelTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return printSeparation(ctx, stdout, data, base, trained)
 }
 
+// cacheThreshold is the semantic cache's default semantic_threshold.
+const cacheThreshold = 0.95
+
 // printSeparation prints MeasureSeparation on every source's held-out
-// pairs, for the GloVe file and the trained one.
+// pairs, then on all of them, for the GloVe file and the trained one.
 func printSeparation(ctx context.Context, w io.Writer, data []local.SourcePairs, base, trained *local.Embedder) error {
 	fmt.Fprintln(w, "held-out separation (GloVe → trained): AUC vs random B, AUC vs hard negative, recall@1, mean cos pos / random")
+	all := local.SourcePairs{Source: local.PairSource{Folder: "all"}}
 	for _, sp := range data {
+		all.Held = append(all.Held, sp.Held...)
+	}
+	for _, sp := range append(data, all) {
 		var res [2]local.Separation
 		for i, e := range []*local.Embedder{base, trained} {
-			s, err := local.MeasureSeparation(ctx, e, sp.Held, 1)
+			s, err := local.MeasureSeparation(ctx, e, sp.Held, 1, cacheThreshold)
 			if err != nil {
 				return fmt.Errorf("source %s: %w", sp.Source.Folder, err)
 			}
@@ -120,6 +127,10 @@ func printSeparation(ctx context.Context, w io.Writer, data []local.SourcePairs,
 		fmt.Fprintf(w, "  %-22s %5d pairs  AUC %.3f → %.3f  %s  R@1 %.3f → %.3f  cos %.2f/%.2f → %.2f/%.2f\n",
 			sp.Source.Folder, b.Pairs, b.AUCRandom, t.AUCRandom, hard,
 			b.Recall1, t.Recall1, b.MeanPos, b.MeanRandom, t.MeanPos, t.MeanRandom)
+		if sp.Source.Folder == "all" {
+			fmt.Fprintf(w, "  at cosine ≥ %.2f (the cache's default): pairs %.4f → %.4f, random pairings %.4f → %.4f, hard negatives %.4f → %.4f\n",
+				cacheThreshold, b.PosAt, t.PosAt, b.RandomAt, t.RandomAt, b.HardAt, t.HardAt)
+		}
 	}
 	return nil
 }

@@ -29,11 +29,16 @@ type Separation struct {
 	// pairings: where a fixed threshold falls.
 	MeanPos    float64 `json:"mean_pos"`
 	MeanRandom float64 `json:"mean_random"`
+	// At is the threshold of PosAt, RandomAt and HardAt: the shares of
+	// pairs, random pairings and hard negatives whose cosine reaches it
+	// (for the semantic cache's default, 0.95: what it would serve).
+	At                      float64 `json:"at"`
+	PosAt, RandomAt, HardAt float64
 }
 
 // MeasureSeparation embeds the pairs with e and measures Separation; seed
-// picks the random pairings.
-func MeasureSeparation(ctx context.Context, e embed.Embedder, ps []Pair, seed uint64) (Separation, error) {
+// picks the random pairings, at is the threshold of PosAt and the rest.
+func MeasureSeparation(ctx context.Context, e embed.Embedder, ps []Pair, seed uint64, at float64) (Separation, error) {
 	if len(ps) < 2 {
 		return Separation{}, fmt.Errorf("measure separation: %d pairs, want at least 2", len(ps))
 	}
@@ -57,7 +62,7 @@ func MeasureSeparation(ctx context.Context, e embed.Embedder, ps []Pair, seed ui
 	b := func(i int) []float32 { return vs[2*i+1] }
 	rng := rand.New(rand.NewPCG(seed, 1))
 	pos, rnd := make([]float64, n), make([]float64, n)
-	sep := Separation{Pairs: n}
+	sep := Separation{Pairs: n, At: at}
 	for i := range n {
 		j := rng.IntN(n - 1)
 		if j >= i {
@@ -67,6 +72,7 @@ func MeasureSeparation(ctx context.Context, e embed.Embedder, ps []Pair, seed ui
 		sep.MeanPos += pos[i] / float64(n)
 		sep.MeanRandom += rnd[i] / float64(n)
 	}
+	sep.PosAt, sep.RandomAt = shareAt(pos, at), shareAt(rnd, at)
 	sep.AUCRandom = auc(pos, rnd)
 	if len(negOf) > 0 {
 		hp, hn := make([]float64, len(negOf)), make([]float64, len(negOf))
@@ -74,6 +80,7 @@ func MeasureSeparation(ctx context.Context, e embed.Embedder, ps []Pair, seed ui
 			hp[k], hn[k] = pos[i], float64(dot32(a(i), vs[2*n+k]))
 		}
 		sep.AUCHard, sep.HardPairs = auc(hp, hn), len(negOf)
+		sep.HardAt = shareAt(hn, at)
 	}
 	hits := 0
 	for i := range n {
@@ -90,6 +97,16 @@ func MeasureSeparation(ctx context.Context, e embed.Embedder, ps []Pair, seed ui
 	}
 	sep.Recall1 = float64(hits) / float64(n)
 	return sep, nil
+}
+
+func shareAt(v []float64, at float64) float64 {
+	n := 0
+	for _, x := range v {
+		if x >= at {
+			n++
+		}
+	}
+	return float64(n) / float64(len(v))
 }
 
 // auc is the probability that a positive scores above a negative (ties

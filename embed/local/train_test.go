@@ -104,11 +104,11 @@ func TestTrainedSeparation(t *testing.T) {
 	}
 	trained := writeOpen(t, v)
 	ctx := context.Background()
-	before, err := MeasureSeparation(ctx, e, data[0].Held, 1)
+	before, err := MeasureSeparation(ctx, e, data[0].Held, 1, 0.95)
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := MeasureSeparation(ctx, trained, data[0].Held, 1)
+	after, err := MeasureSeparation(ctx, trained, data[0].Held, 1, 0.95)
 	if err != nil {
 		t.Fatal(err)
 	}
