@@ -111,6 +111,10 @@ func printSeparation(ctx context.Context, w io.Writer, data []local.SourcePairs,
 		all.Held = append(all.Held, sp.Held...)
 	}
 	for _, sp := range append(data, all) {
+		if len(sp.Held) < 2 {
+			fmt.Fprintf(w, "  %-22s %5d pairs: too few to measure\n", sp.Source.Folder, len(sp.Held))
+			continue
+		}
 		var res [2]local.Separation
 		for i, e := range []*local.Embedder{base, trained} {
 			s, err := local.MeasureSeparation(ctx, e, sp.Held, 1, cacheThreshold)
