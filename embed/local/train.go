@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -39,23 +40,15 @@ type TrainOptions struct {
 }
 
 func (o *TrainOptions) defaults() {
-	o.Epochs = cmpOr(o.Epochs, 3)
-	o.Batch = cmpOr(o.Batch, 128)
-	o.LR = cmpOr(o.LR, 2e-3)
-	o.LRMap = cmpOr(o.LRMap, 5e-4)
-	o.Scale = cmpOr(o.Scale, 20)
-	o.Decay = cmpOr(o.Decay, 1e-4)
+	o.Epochs = cmp.Or(o.Epochs, 3)
+	o.Batch = cmp.Or(o.Batch, 128)
+	o.LR = cmp.Or(o.LR, 2e-3)
+	o.LRMap = cmp.Or(o.LRMap, 5e-4)
+	o.Scale = cmp.Or(o.Scale, 20)
+	o.Decay = cmp.Or(o.Decay, 1e-4)
 	if o.Source == "" {
 		o.Source = EncoderSourcePrefix + "1"
 	}
-}
-
-func cmpOr[T comparable](v, d T) T {
-	var zero T
-	if v == zero {
-		return d
-	}
-	return v
 }
 
 // TrainStats is what training did: pairs used, words trained, and the
