@@ -55,10 +55,18 @@ func HeldOut(p Pair) bool {
 	return h.Sum32()%heldOutEvery == 0
 }
 
-// ReadPairs reads dir/folder/pairs.jsonl.gz: gzipped JSON lines
-// {"a","b"[,"neg"]}. A bad line is an error naming the file and line.
+// ReadPairs reads dir/folder/pairs.jsonl.gz (ReadPairsFile).
 func ReadPairs(dir, folder string) ([]Pair, error) {
-	path := filepath.Join(dir, folder, "pairs.jsonl.gz")
+	return ReadPairsFile(filepath.Join(dir, folder, "pairs.jsonl.gz"))
+}
+
+// LexiconFile is the synonym lexicon of the pairs data set (PPDB 2.0 and
+// PPDB-XL, CC BY 3.0), relative to its directory: word pairs.
+const LexiconFile = "lexicon_ppdb_wordnet/synonyms.jsonl.gz"
+
+// ReadPairsFile reads gzipped JSON lines {"a","b"[,"neg"]}. A bad line is
+// an error naming the file and line.
+func ReadPairsFile(path string) ([]Pair, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read pairs: %w", err)

@@ -35,6 +35,11 @@ type TrainOptions struct {
 	// MapOnly trains W alone (δ stays 0): the result is GloVe times one
 	// d × d matrix.
 	MapOnly bool
+	// Lexicon holds word pairs (synonyms) trained in batches of their own,
+	// LexiconPerEpoch of them an epoch (20,000), between the sentence
+	// batches.
+	Lexicon         []Pair
+	LexiconPerEpoch int
 	// Progress, when set, is called after each epoch with its mean loss.
 	Progress func(epoch int, loss float64)
 }
@@ -46,6 +51,7 @@ func (o *TrainOptions) defaults() {
 	o.LRMap = cmp.Or(o.LRMap, 5e-4)
 	o.Scale = cmp.Or(o.Scale, 20)
 	o.Decay = cmp.Or(o.Decay, 1e-4)
+	o.LexiconPerEpoch = cmp.Or(o.LexiconPerEpoch, 20000)
 	if o.Source == "" {
 		o.Source = EncoderSourcePrefix + "1"
 	}
@@ -77,16 +83,26 @@ func Train(e *Embedder, data []SourcePairs, o TrainOptions) (Vocab, TrainStats, 
 	if st.TrainPairs < o.Batch {
 		return Vocab{}, st, fmt.Errorf("train encoder: %d usable pairs, want at least a batch (%d)", st.TrainPairs, o.Batch)
 	}
+	lex := c.add(o.Lexicon)
 	m := newModel(e, c, o)
 	st.Words = len(c.rows)
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	st.HeldLossBefore = m.loss(held)
 	for ep := 1; ep <= o.Epochs; ep++ {
-		order := epochOrder(rng, bySource, data)
+		batches := split(epochOrder(rng, bySource, data), o.Batch)
+		if len(lex) > 0 {
+			idx := rng.Perm(len(lex))[:min(len(lex), o.LexiconPerEpoch)]
+			words := make([]sample, len(idx))
+			for i, j := range idx {
+				words[i] = lex[j]
+			}
+			batches = append(batches, split(words, o.Batch)...)
+			rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+		}
 		var sum float64
 		n := 0
-		for lo := 0; lo+o.Batch <= len(order); lo += o.Batch {
-			sum += m.step(order[lo : lo+o.Batch])
+		for _, b := range batches {
+			sum += m.step(b)
 			n++
 		}
 		st.Steps += n
@@ -97,6 +113,15 @@ func Train(e *Embedder, data []SourcePairs, o TrainOptions) (Vocab, TrainStats, 
 	}
 	st.HeldLossAfter = m.loss(held)
 	return m.vocab(e, o.Source), st, nil
+}
+
+// split cuts s into whole batches of n (the remainder is dropped).
+func split(s []sample, n int) [][]sample {
+	var out [][]sample
+	for lo := 0; lo+n <= len(s); lo += n {
+		out = append(out, s[lo:lo+n])
+	}
+	return out
 }
 
 // epochOrder draws each source's pairs for one epoch (all, or PerEpoch of
