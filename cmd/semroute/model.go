@@ -62,7 +62,7 @@ func runModelTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.Float64Var(&o.LR, "lr", 2e-3, "Adam's step for word vectors")
 	fs.Float64Var(&o.LRMap, "lr-map", 5e-4, "Adam's step for the shared map")
 	fs.BoolVar(&o.MapOnly, "map-only", false, "train only the shared d × d map, not each word's offset")
-	lexicon := fs.Bool("lexicon", false, "also train on the data set's PPDB synonym pairs, in batches of their own")
+	lexicon := fs.Bool("lexicon", true, "also train on the data set's PPDB synonym pairs, in batches of their own")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

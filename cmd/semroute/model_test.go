@@ -13,8 +13,8 @@ import (
 )
 
 // TestModelTrain trains on a pairs directory written here (every
-// permissive source, 150 pairs of two-word sentences each, over a
-// 40-word vocabulary) and checks the written file opens with the
+// permissive source and the lexicon, 150 pairs of two-word sentences
+// each, over a 40-word vocabulary) and checks the written file opens with the
 // encoder's fingerprint; without --pairs the command is a usage error.
 func TestModelTrain(t *testing.T) {
 	if code, _, stderr := semroute(t, "", "model", "train"); code != 2 || !strings.Contains(stderr, "--pairs") {
@@ -30,17 +30,22 @@ func TestModelTrain(t *testing.T) {
 	if err := local.Write(vectors, v); err != nil {
 		t.Fatal(err)
 	}
+	files := []string{local.LexiconFile}
 	for _, s := range local.PermissiveSources {
+		files = append(files, filepath.Join(s.Folder, "pairs.jsonl.gz"))
+	}
+	for _, f := range files {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
 		for i := range 150 {
 			fmt.Fprintf(zw, "{\"a\":\"w%d w%d\",\"b\":\"w%d w%d\"}\n", i%40, i/40, (i+2)%40, (i+3)%40)
 		}
 		zw.Close()
-		if err := os.MkdirAll(filepath.Join(dir, "pairs", s.Folder), 0o755); err != nil {
+		path := filepath.Join(dir, "pairs", f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "pairs", s.Folder, "pairs.jsonl.gz"), b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
