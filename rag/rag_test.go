@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/index/chromem"
@@ -260,5 +261,72 @@ func TestOnPgvector(t *testing.T) {
 	ps, err := again.Search(ctx, Query{Text: "how long does the kettle take to boil", K: 1})
 	if err != nil || len(ps) != 1 || ps[0].Doc != "a" || again.Documents() != 2 {
 		t.Errorf("after reopening on pgvector: %+v %v", ps, err)
+	}
+}
+
+// flipped is another embedder of the same dimension: the local one's
+// vectors negated, under another fingerprint. Searching its queries
+// against the other's chunks would rank the worst passage first.
+type flipped struct {
+	embed.Embedder
+	calls int
+}
+
+func (f *flipped) Fingerprint() embed.Fingerprint {
+	fp := f.Embedder.Fingerprint()
+	fp.Model += "-flipped"
+	return fp
+}
+
+func (f *flipped) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	f.calls += len(texts)
+	vs, err := f.Embedder.Embed(ctx, texts)
+	for _, v := range vs {
+		for i := range v {
+			v[i] = -v[i]
+		}
+	}
+	return vs, err
+}
+
+// TestEmbedderChangeReembeds: a collection opened with another embedder
+// than its chunks were stored with embeds them again, once, so its vector
+// search still finds the passage (switching to the trained encoder, which
+// has GloVe's dimension, must not mix two vector spaces).
+func TestEmbedderChangeReembeds(t *testing.T) {
+	ctx := context.Background()
+	idx, err := chromem.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	docs := []Document{{ID: "a", Title: "Kettle", Text: "The kettle boils a litre in four minutes."},
+		{ID: "b", Title: "Desk", Text: "The desk rises to 130 centimetres."},
+		{ID: "c", Title: "Lamp", Text: "The lamp has three brightness settings and a warm white bulb."}}
+	c, err := Open(ctx, "kb", Options{Index: idx, Embedder: localtest.Open(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ingest(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	other := &flipped{Embedder: localtest.Open(t)}
+	again, err := Open(ctx, "kb", Options{Index: idx, Embedder: other, Mode: ModeVector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.calls != 3 {
+		t.Errorf("reopening with another embedder embedded %d chunks, want the 3 stored", other.calls)
+	}
+	ps, err := again.Search(ctx, Query{Text: "how long does the kettle take to boil", K: 1})
+	if err != nil || len(ps) != 1 || ps[0].Doc != "a" {
+		t.Errorf("vector search after the change of embedder: %+v %v", ps, err)
+	}
+	other.calls = 0
+	if _, err := Open(ctx, "kb", Options{Index: idx, Embedder: other}); err != nil {
+		t.Fatal(err)
+	}
+	if other.calls != 0 {
+		t.Errorf("reopening with the same embedder embedded %d chunks again", other.calls)
 	}
 }

@@ -215,6 +215,16 @@ func (r *Router) defaultMinSimilarity() float64 {
 	if v := r.cfg.Routing.MinSimilarity; v != nil {
 		return *v
 	}
+	return r.embedderMinSimilarity()
+}
+
+// embedderMinSimilarity is the gate the embedder's vectors want: its own
+// when it says (the local embedder: GloVe's or the trained encoder's),
+// else defaultLocalMinSimilarity for the local kind, else none.
+func (r *Router) embedderMinSimilarity() float64 {
+	if g, ok := r.emb.(interface{ MinSimilarity() float64 }); ok {
+		return g.MinSimilarity()
+	}
 	if r.emb.Fingerprint().Kind == "local" {
 		return defaultLocalMinSimilarity
 	}
@@ -226,10 +236,7 @@ func (r *Router) setThresholds(t *Thresholds) {
 	if r.scorer == config.ScorerKNN {
 		margin = defaultKNNMargin
 	}
-	minSim := 0.0
-	if r.emb.Fingerprint().Kind == "local" {
-		minSim = defaultLocalMinSimilarity
-	}
+	minSim := r.embedderMinSimilarity()
 	if t != nil && t.Scorer == r.scorer {
 		global, margin, minSim = t.Global, t.Margin, t.MinSimilarity
 	}

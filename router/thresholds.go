@@ -36,7 +36,9 @@ const (
 	// on CLINC150 val and the demo prompts: with few utterances per intent
 	// it turns away prompts about other topics that the head scores high.
 	// Other embedders' similarity scales differ, so they get no gate until
-	// thresholds are fitted.
+	// thresholds are fitted, unless they name their own (MinSimilarity: the
+	// local embedder gives this value for GloVe and 0.3 for the trained
+	// encoder, embed/local).
 	defaultLocalMinSimilarity = 0.5
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/semroute/semroute/embed"
@@ -75,7 +76,11 @@ func openEmbedder(ctx context.Context, c config.EmbedderConfig) (embed.Embedder,
 		}
 		return e, func() error { return nil }, nil
 	default:
-		e, err := local.Open(vectorsPath(c.Path))
+		path := vectorsPath(c.Path)
+		if c.Path == "" && c.Model == "encoder" {
+			path = filepath.Join(envCacheDir(), local.EncoderFileName)
+		}
+		e, err := local.Open(path)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -19,6 +19,7 @@ const usage = `semroute — route prompts by meaning
 
 Usage:
   semroute model import [--from FILE.tgz] [--out FILE]     convert the word vectors (make model runs it)
+  semroute model train --pairs DIR [--seed S] [--epochs N] [--out FILE]   train the encoder (make encoder runs it)
   semroute route --config FILE [--examples FILE] [--prompts FILE] [--format json|text] [--no-judge] [PROMPT ...]
   semroute serve --config FILE [--addr HOST:PORT] [--debug]   the OpenAI-compatible service; SIGHUP reloads the config
   semroute embed [--config FILE] [--no-text]              the vector of each stdin line, one JSON line each

@@ -68,11 +68,15 @@ type EmbedderConfig struct {
 	// Kind is "local" (the embedded default) or "openai" (any
 	// OpenAI-compatible /v1/embeddings endpoint).
 	Kind string `yaml:"kind"`
-	// Path of the local vectors file; empty means the cache directory.
+	// Path of the local vectors file; empty means the Model's file in the
+	// cache directory.
 	Path string `yaml:"path,omitempty"`
+	// Model is, for kind local, glove (the default: GloVe word vectors) or
+	// encoder (the trained encoder, made by `make encoder`); for kind
+	// openai, the embedding model's name.
+	Model string `yaml:"model,omitempty"`
 	// For kind openai.
 	BaseURL   string `yaml:"base_url,omitempty"`
-	Model     string `yaml:"model,omitempty"`
 	APIKeyEnv string `yaml:"api_key_env,omitempty"`
 	Batch     int    `yaml:"batch,omitempty"`
 	TimeoutMS int    `yaml:"timeout_ms,omitempty"`

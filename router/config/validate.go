@@ -70,8 +70,11 @@ func (c *Config) validateEmbedder(ps *problems) {
 	e := c.Embedder
 	switch e.Kind {
 	case "local":
-		if e.BaseURL != "" || e.Model != "" {
-			ps.add("embedder", "base_url and model are for kind openai; the local embedder takes only path")
+		if e.BaseURL != "" {
+			ps.add("embedder.base_url", "is for kind openai; the local embedder takes path and model")
+		}
+		if e.Model != "" && e.Model != "glove" && e.Model != "encoder" {
+			ps.add("embedder.model", "unknown local model %q; want glove (the default) or encoder (the trained encoder, made by `make encoder`)", e.Model)
 		}
 	case "openai":
 		if e.BaseURL == "" {

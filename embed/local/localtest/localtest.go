@@ -40,3 +40,26 @@ func Open(t testing.TB) *local.Embedder {
 	}
 	return shared
 }
+
+var (
+	encOnce sync.Once
+	encoder *local.Embedder
+	encErr  error
+)
+
+// EncoderPath is the trained encoder's file (`make encoder`): beside Path.
+func EncoderPath() string {
+	return filepath.Join(filepath.Dir(Path()), local.EncoderFileName)
+}
+
+// OpenEncoder returns the shared trained encoder opened from EncoderPath.
+// When the file is missing the test is skipped with the command that
+// makes it (`make test` makes it whenever the pairs data set is there).
+func OpenEncoder(t testing.TB) *local.Embedder {
+	t.Helper()
+	encOnce.Do(func() { encoder, encErr = local.Open(EncoderPath()) })
+	if encErr != nil {
+		t.Skipf("skipping: no trained encoder (%v)", encErr)
+	}
+	return encoder
+}
