@@ -80,6 +80,10 @@ func cacheKey(c *gin.Context, st *state, x *exchange, target intents.Target, req
 	if !cc.Semantic {
 		return key, 0
 	}
+	// Vectors of one embedder mean nothing to another: a store that
+	// outlives a switch of embedder (PostgreSQL, another replica) never
+	// compares across the two.
+	key.Context += "@" + st.space
 	threshold := cc.SemanticThreshold
 	if v, ok := cc.PerIntent[x.intent]; ok {
 		threshold = v

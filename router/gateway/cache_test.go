@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -12,7 +14,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/index/chromem"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/config"
 )
@@ -147,5 +151,61 @@ func TestSemanticLookup(t *testing.T) {
 		if got := semanticLookup(tc.cc, req, tc.text); got != tc.want {
 			t.Errorf("cache %+v, body %s, text %q: %v, want %v", tc.cc, tc.body, tc.text, got, tc.want)
 		}
+	}
+}
+
+// TestSemanticCacheKeepsToItsEmbedder: two replicas share one cache
+// store, one on GloVe and one on the trained encoder. A paraphrase hits
+// the semantic cache on the replica whose embedder stored the answer and
+// never on the other, whose vectors mean something else.
+func TestSemanticCacheKeepsToItsEmbedder(t *testing.T) {
+	enc := localtest.OpenEncoder(t)
+	h := start(t, "cache: {semantic: true, semantic_threshold: 0.8}\n")
+	shared := cache.New(1<<20, time.Hour)
+	serve := func(e embed.Embedder) (*Server, string) {
+		cfg, err := config.Load(h.cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := chromem.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { idx.Close() })
+		srv := New(Options{ConfigPath: h.cfgPath, Embedder: e, Index: idx, Cache: shared, Logger: testLogger(t)})
+		if err := srv.Load(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		return srv, hs.URL
+	}
+	gs, glove := serve(localtest.Open(t))
+	_, encoder := serve(enc)
+	ask := func(url, text string) string {
+		t.Helper()
+		resp, err := http.Post(url+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"auto","temperature":0,"messages":[{"role":"user","content":"`+text+`"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("x-semroute-cache")
+	}
+	if got := ask(glove, "will it rain tomorrow in paris"); got != "miss" {
+		t.Fatalf("first ask: %q", got)
+	}
+	gs.flushCacheWrites()
+	// The same text is the same request whatever the embedder: an exact
+	// hit on both.
+	if a, b := ask(glove, "will it rain tomorrow in paris"), ask(encoder, "will it rain tomorrow in paris"); a != "hit-exact" || b != "hit-exact" {
+		t.Errorf("the same prompt: %q on GloVe, %q on the encoder; want exact hits", a, b)
+	}
+	const para = "will it rain tomorrow in paris?"
+	if got := ask(encoder, para); got != "miss" {
+		t.Errorf("a paraphrase on the encoder's replica: %q, want a miss (GloVe's vectors stored it)", got)
+	}
+	if got := ask(glove, "is it going to rain tomorrow in paris"); got != "hit-semantic" {
+		t.Errorf("a paraphrase on GloVe's replica: %q, want a semantic hit", got)
 	}
 }

@@ -32,6 +32,7 @@ type state struct {
 	detKey  uint64               // what det was fitted on (detectorKey)
 	judge   *judge.Judge         // nil without routing.judge
 	cascade *cascadeModel        // nil without cascade.file
+	space   string               // the embedder's fingerprint, for the semantic cache's keys
 
 	// Kept across reloads, whatever the config says.
 	rags       map[string]*rag.Collection // open collections, by name
@@ -57,7 +58,8 @@ func (s *Server) build(ctx context.Context, cfg *config.Config) (*state, error) 
 		return nil, err
 	}
 	st := &state{cfg: cfg, router: r, pool: upstream.NewPool(cfg, observers{s.m, &s.seen}, s.opt.LookupEnv), keys: keys, auto: map[string]bool{},
-		cache: prev.cache, cacheCfg: prev.cacheCfg, judgeCache: prev.judgeCache, judgeTTL: prev.judgeTTL}
+		cache: prev.cache, cacheCfg: prev.cacheCfg, judgeCache: prev.judgeCache, judgeTTL: prev.judgeTTL,
+		space: r.Embedder().Fingerprint().String()}
 	if st.rags, err = s.collections(ctx, prev.rags, cfg.RAG); err != nil {
 		return nil, err
 	}
