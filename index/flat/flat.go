@@ -35,6 +35,10 @@ type Slab struct {
 	codes  []int8
 	scales []float32
 	cdim   int
+	// resid[i] is the length of row i's rounding error, |v - scale·code|,
+	// and residMax the largest: what TopK's bound on the int8 pass needs.
+	resid    []float32
+	residMax float32
 }
 
 // parallelFloor is the slab size (floats) above which a scan is split across
@@ -74,8 +78,10 @@ type Scratch struct {
 	parts [][]Result
 	wg    sync.WaitGroup
 	q8    []int8
+	q16   []int16
 	dots  []int32
 	cand  []Result
+	top   []Result
 	addrs []uintptr
 }
 
@@ -86,6 +92,10 @@ type job struct {
 	k      int
 	out    *[]Result
 	wg     *sync.WaitGroup
+	// A TopK first pass (int8 rows against q16) when q16 is set.
+	q16  []int16
+	dots []int32
+	keep func(int32) bool
 }
 
 // Search returns the k vectors most similar to q (unit length), best first,
@@ -135,7 +145,11 @@ func (s *Slab) start() {
 	for range runtime.GOMAXPROCS(0) {
 		go func() {
 			for j := range s.jobs {
-				*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
+				if j.q16 != nil {
+					*j.out = j.s.approx(j.q16, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0])
+				} else {
+					*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
+				}
 				j.wg.Done()
 			}
 		}()
@@ -215,10 +229,12 @@ const rescored = 4
 func (s *Slab) Quantize() {
 	s.cdim = (s.dim + 15) &^ 15
 	n := s.Len()
-	s.codes = make([]int8, n*s.cdim)
-	s.scales = make([]float32, n)
+	s.codes = make([]int8, 0, n*s.cdim)
+	s.scales = make([]float32, 0, n)
+	s.resid = make([]float32, 0, n)
+	s.residMax = 0
 	for i := 0; i < n; i++ {
-		s.scales[i] = simd.Quantize(s.codes[i*s.cdim:(i+1)*s.cdim], s.Vector(i))
+		s.quantizeRow(i)
 	}
 }
 

@@ -1,0 +1,225 @@
+package flat
+
+import (
+	"math"
+	"runtime"
+	"slices"
+
+	"github.com/semroute/semroute/internal/simd"
+)
+
+// Filter narrows a TopK search and orders its ties.
+type Filter struct {
+	// Keep says which vectors may be returned (nil: all). It is called
+	// only for vectors whose score could place them in the result, from
+	// several goroutines at once on a large slab.
+	Keep func(i int32) bool
+	// Before orders vectors of equal score: a before b (nil: the lower
+	// index first).
+	Before func(a, b int32) bool
+}
+
+// TopK returns the k vectors most similar to q (unit length) among those
+// f keeps, best first, appended to dst[:0]: exactly what scoring every
+// vector with Dot and sorting by score (ties by f.Before) gives.
+//
+// On a quantized slab it ranks every vector by the int8 copy against a
+// finely quantized query (a quarter of the bytes of a float32 scan) and
+// scores exactly only the vectors whose int8 score lies within the copy's
+// error bound of the k-th best: the bound is |q·v − q̂·v̂| ≤ |q − q̂| +
+// (1 + |q − q̂|)·|v − v̂| (Cauchy–Schwarz, with each row's rounding error
+// measured when it was quantized), so no vector left out can beat the
+// k-th. Unlike Nearest's fixed few candidates, nothing is approximate.
+func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []Result {
+	dst = dst[:0]
+	n := s.Len()
+	if k <= 0 || n == 0 || len(q) != s.dim {
+		return dst
+	}
+	if s.cdim == 0 || sc == nil {
+		for i := range n {
+			if f.Keep == nil || f.Keep(int32(i)) {
+				dst = insertOrdered(dst, k, Result{int32(i), Dot(q, s.Vector(i))}, f.Before)
+			}
+		}
+		return dst
+	}
+	if len(sc.q16) != s.cdim {
+		sc.q16 = make([]int16, s.cdim)
+	}
+	qs := simd.QuantizeInt16(sc.q16[:s.dim], q)
+	clear(sc.q16[s.dim:])
+	epsQ := residual16(q, sc.q16, qs)
+	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
+	best := s.approxAll(sc, n, k, f.Keep)
+	floor := float32(math.Inf(-1))
+	if len(best) == k {
+		bound := epsQ + (1+epsQ)*float64(s.residMax)
+		// Rounding: the int8 score's float32 products (a few ulps of a
+		// number below 2) and Dot's float32 sum (about dim ulps).
+		slack := 1e-6 + float64(s.dim)*1.2e-7
+		floor = float32(float64(best[k-1].Score)*float64(qs) - 2*(bound+slack))
+	}
+	cand := sc.cand[:0]
+	for i, d := range sc.dots {
+		if float32(d)*s.scales[i]*qs < floor {
+			continue
+		}
+		if f.Keep == nil || f.Keep(int32(i)) {
+			cand = append(cand, Result{Index: int32(i)})
+		}
+	}
+	for _, c := range cand {
+		dst = insertOrdered(dst, k, Result{c.Index, Dot(q, s.Vector(int(c.Index)))}, f.Before)
+	}
+	sc.cand = cand[:0]
+	return dst
+}
+
+// approxAll fills sc.dots with every row's int8 dot and returns the k best
+// kept rows by int8 score (times the query's scale), split across the
+// slab's workers when the slab is large.
+func (s *Slab) approxAll(sc *Scratch, n, k int, keep func(int32) bool) []Result {
+	workers := runtime.GOMAXPROCS(0)
+	if n*s.dim < parallelFloor || workers == 1 {
+		sc.top = s.approx(sc.q16, 0, n, k, keep, sc.dots, sc.top[:0])
+		return sc.top
+	}
+	s.once.Do(s.start)
+	if len(sc.parts) < workers {
+		sc.parts = make([][]Result, workers)
+	}
+	per := (n + workers - 1) / workers
+	parts := 0
+	for w := 0; w < workers; w++ {
+		a, b := w*per, min((w+1)*per, n)
+		if a >= b {
+			break
+		}
+		sc.wg.Add(1)
+		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], wg: &sc.wg, q16: sc.q16, dots: sc.dots, keep: keep}
+		parts++
+	}
+	sc.wg.Wait()
+	best := sc.top[:0]
+	for _, part := range sc.parts[:parts] {
+		for _, r := range part {
+			best = insert(best, k, r)
+		}
+	}
+	sc.top = best
+	return best
+}
+
+// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi] and
+// returns the k best kept rows by dot times row scale.
+func (s *Slab) approx(q16 []int16, lo, hi, k int, keep func(int32) bool, dots []int32, dst []Result) []Result {
+	simd.DotsInt16Int8(q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
+	floor := float32(math.Inf(-1))
+	for i := lo; i < hi; i++ {
+		a := float32(dots[i]) * s.scales[i]
+		if len(dst) == k && a <= floor {
+			continue
+		}
+		if keep != nil && !keep(int32(i)) {
+			continue
+		}
+		dst = insert(dst, k, Result{int32(i), a})
+		if len(dst) == k {
+			floor = dst[k-1].Score
+		}
+	}
+	return dst
+}
+
+// insertOrdered is insert with ties ordered by before (nil: lower index
+// first).
+func insertOrdered(dst []Result, k int, r Result, before func(a, b int32) bool) []Result {
+	better := func(x, y Result) bool {
+		if x.Score != y.Score {
+			return x.Score > y.Score
+		}
+		if before == nil {
+			return x.Index < y.Index
+		}
+		return before(x.Index, y.Index)
+	}
+	if len(dst) == k {
+		if !better(r, dst[k-1]) {
+			return dst
+		}
+		dst = dst[:k-1]
+	}
+	i := len(dst)
+	dst = append(dst, r)
+	for i > 0 && better(r, dst[i-1]) {
+		dst[i] = dst[i-1]
+		i--
+	}
+	dst[i] = r
+	return dst
+}
+
+// residual16 is |q − scale·q16| over q's length, rounded up.
+func residual16(q []float32, q16 []int16, scale float32) float64 {
+	var ss float64
+	for j, x := range q {
+		d := float64(x) - float64(scale)*float64(q16[j])
+		ss += d * d
+	}
+	return math.Nextafter(math.Sqrt(ss), math.Inf(1))
+}
+
+// quantizeRow appends row i's int8 code, scale and rounding error.
+func (s *Slab) quantizeRow(i int) {
+	v := s.Vector(i)
+	at := len(s.codes)
+	s.codes = slices.Grow(s.codes, s.cdim)[:at+s.cdim]
+	code := s.codes[at:]
+	scale := simd.Quantize(code, v)
+	var ss float64
+	for j, x := range v {
+		d := float64(x) - float64(scale)*float64(code[j])
+		ss += d * d
+	}
+	r := math.Nextafter32(float32(math.Sqrt(ss)), float32(math.Inf(1)))
+	s.scales = append(s.scales, scale)
+	s.resid = append(s.resid, r)
+	s.residMax = max(s.residMax, r)
+}
+
+// Append adds v, which must be of length Dim and unit length (it is kept
+// as given, bit for bit), and quantizes it if the slab is quantized. It
+// returns v's index. Not safe while the slab is searched.
+func (s *Slab) Append(v []float32) int {
+	s.data = append(s.data, v[:s.dim]...)
+	i := s.Len() - 1
+	if s.cdim > 0 {
+		s.quantizeRow(i)
+	}
+	return i
+}
+
+// Retain keeps the vectors i for which keep(i) is true, in their order,
+// and drops the rest. Not safe while the slab is searched.
+func (s *Slab) Retain(keep func(i int) bool) {
+	n, d, c := s.Len(), s.dim, s.cdim
+	w := 0
+	s.residMax = 0
+	for i := range n {
+		if !keep(i) {
+			continue
+		}
+		copy(s.data[w*d:(w+1)*d], s.data[i*d:(i+1)*d])
+		if c > 0 {
+			copy(s.codes[w*c:(w+1)*c], s.codes[i*c:(i+1)*c])
+			s.scales[w], s.resid[w] = s.scales[i], s.resid[i]
+			s.residMax = max(s.residMax, s.resid[w])
+		}
+		w++
+	}
+	s.data = s.data[:w*d]
+	if c > 0 {
+		s.codes, s.scales, s.resid = s.codes[:w*c], s.scales[:w], s.resid[:w]
+	}
+}
