@@ -2,6 +2,7 @@ package rag
 
 import (
 	"math"
+	"sync"
 
 	"github.com/semroute/semroute/embed"
 )
@@ -22,6 +23,7 @@ type bm25 struct {
 	length []int32 // words per slot; -1 once removed
 	total  int64   // words over live slots
 	live   int
+	pool   sync.Pool // *scratch
 }
 
 // postings are one word's chunks: parallel slot and term-frequency arrays
@@ -38,7 +40,9 @@ type postings struct {
 
 const bm25K1, bm25B = 1.2, 0.75
 
-func newBM25() *bm25 { return &bm25{dict: map[string]int32{}} }
+func newBM25() *bm25 {
+	return &bm25{dict: map[string]int32{}, pool: sync.Pool{New: func() any { return &scratch{partial: make([]float64, window)} }}}
+}
 
 // terms are a text's lowercase words, as the embedder's tokenizer cuts them.
 func terms(text string) []string {

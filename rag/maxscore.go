@@ -2,6 +2,7 @@ package rag
 
 import (
 	"math"
+	mathbits "math/bits"
 	"slices"
 )
 
@@ -23,7 +24,6 @@ type qterm struct {
 	idf float64
 	ub  float64 // the most the word adds to any chunk's score
 	cur int     // the next posting to look at
-	c   float64 // what it adds to the chunk being scored
 }
 
 // seek moves the cursor to the first posting at or after slot d,
@@ -49,19 +49,34 @@ func (t *qterm) seek(d int32) {
 // ulps.
 const rel = 1e-9
 
+// window is how many slots search scores at a time: the essential words'
+// postings in a window are added into dense arrays (a window's worth of
+// term frequencies per word, 16 KB each), not merged posting by posting.
+const window = 4096
+
+// scratch is one search's working space, reused through bm25's pool.
+type scratch struct {
+	tf      []int32   // tf[t*window+i]: query word t's frequency in slot w0+i
+	partial []float64 // the essential words' scores of slot w0+i, for bounds
+	seen    [window / 64]uint64
+}
+
 // search returns the k best chunks by BM25 score among live slots keep
 // accepts (nil: all), best first, ties in before's order: exactly what
-// scoring every chunk that has a query word gives (TestBM25MatchesExhaustive).
+// scoring every chunk that has a query word gives (TestSearchMatchesExhaustive).
 //
-// It is MaxScore (Turtle and Flood, 1995), document at a time: the query's
-// words sorted by the most each can add; once k chunks are held, the words
-// whose bounds together cannot reach the k-th score are non-essential: a
-// chunk is only considered when an essential word occurs in it, and the
-// non-essential lists are probed for it (by galloping) only while it can
-// still make the top k. On short queries over large collections the common
-// words become non-essential after the first few chunks, and their long
-// lists are skipped through rather than read. A chunk's score is summed in
-// query order, as exhaustive scoring sums it, so ties tie bit for bit.
+// It is MaxScore (Turtle and Flood, 1995) over windows of slots, as
+// Lucene's MaxScoreBulkScorer does it: the query's words sorted by the
+// most each can add to a chunk; once k chunks are held, the words whose
+// bounds together cannot reach the k-th score are non-essential. In each
+// window only the essential words' postings are read, term at a time into
+// dense arrays; a chunk they reach is then checked against its bound and
+// the non-essential lists are probed for it (galloping) only while it can
+// still make the top k. On short queries over large collections the
+// common words turn non-essential after the first window, and their long
+// lists are skipped through rather than read. A chunk that survives is
+// scored again from its term frequencies, in query order, as exhaustive
+// scoring adds them, so equal scores are equal bit for bit.
 func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a, b int32) bool) []hit {
 	if b.live == 0 || k <= 0 {
 		return nil
@@ -80,72 +95,122 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	for i, o := range ord {
 		prefix[i+1] = prefix[i] + qs[o].ub
 	}
-	better := func(x, y hit) bool { return x.score > y.score || x.score == y.score && before(x.slot, y.slot) }
-	top := make([]hit, 0, k)
-	theta := math.Inf(-1)
-	cannot := func(upper float64) bool { return upper*(1+rel)+rel < theta }
-	ne := 0 // ord[:ne] are non-essential
-	for {
-		d := int32(math.MaxInt32)
-		for _, o := range ord[ne:] {
-			if t := &qs[o]; t.cur < len(t.p.slots) {
-				d = min(d, t.p.slots[t.cur])
-			}
-		}
-		if d == math.MaxInt32 {
+	sc := b.pool.Get().(*scratch)
+	defer b.pool.Put(sc)
+	if len(sc.tf) < len(qs)*window {
+		sc.tf = make([]int32, len(qs)*window)
+	}
+	s := &searcher{b: b, qs: qs, ord: ord, prefix: prefix, avg: avg, k: k, keep: keep, sc: sc, theta: math.Inf(-1),
+		better: func(x, y hit) bool { return x.score > y.score || x.score == y.score && before(x.slot, y.slot) }}
+	s.top = make([]hit, 0, k)
+	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
+		if !s.window(w0, min(w0+window, int32(len(b.length)))) {
 			break
 		}
-		upper := prefix[ne]
-		for _, o := range ord[ne:] {
-			t := &qs[o]
-			t.c = 0
-			if t.cur < len(t.p.slots) && t.p.slots[t.cur] == d {
-				t.c = termScore(t.idf, float64(t.p.tfs[t.cur]), float64(b.length[d]), avg)
-				upper += t.c
-				t.cur++
-			}
-		}
-		if b.length[d] < 0 || cannot(upper) || !b.probe(qs, ord[:ne], d, avg, upper, cannot) {
-			continue
-		}
-		h := hit{slot: d}
-		for i := range qs { // query order, as exhaustive scoring adds them
-			h.score += qs[i].c
-		}
-		if len(top) == k && !better(h, top[k-1]) || keep != nil && !keep(d) {
-			continue
-		}
-		top = insertHit(top, k, h, better)
-		if len(top) == k {
-			theta = top[k-1].score
-			for ne < len(ord) && cannot(prefix[ne+1]) {
-				ne++
-			}
-		}
 	}
-	return top
+	return s.top
 }
 
-// probe adds the non-essential words' scores in slot d, largest bound
-// first, and reports false as soon as d can no longer make the top k.
-func (b *bm25) probe(qs []qterm, nonEssential []int, d int32, avg, upper float64, cannot func(float64) bool) bool {
-	for j := len(nonEssential) - 1; j >= 0; j-- {
-		t := &qs[nonEssential[j]]
-		t.c = 0
+// searcher is one search's state.
+type searcher struct {
+	b      *bm25
+	qs     []qterm
+	ord    []int
+	prefix []float64
+	avg    float64
+	k      int
+	keep   func(int32) bool
+	better func(x, y hit) bool
+	sc     *scratch
+	top    []hit
+	theta  float64 // the k-th score once k are held
+}
+
+// cannot reports whether a chunk whose score is at most upper cannot make
+// the top k.
+func (s *searcher) cannot(upper float64) bool { return upper*(1+rel)+rel < s.theta }
+
+// window scores the slots w0 ≤ d < w1; false when no chunk after them can
+// make the top k.
+func (s *searcher) window(w0, w1 int32) bool {
+	ne := 0 // ord[:ne] are non-essential in this window
+	for ne < len(s.ord) && s.cannot(s.prefix[ne+1]) {
+		ne++
+	}
+	if ne == len(s.ord) {
+		return false
+	}
+	sc, length := s.sc, s.b.length
+	for _, o := range s.ord[ne:] {
+		t := &s.qs[o]
+		tf := sc.tf[o*window : (o+1)*window]
+		for ; t.cur < len(t.p.slots) && t.p.slots[t.cur] < w1; t.cur++ {
+			d := t.p.slots[t.cur]
+			if length[d] < 0 {
+				continue
+			}
+			i := d - w0
+			tf[i] = t.p.tfs[t.cur]
+			sc.partial[i] += termScore(t.idf, float64(tf[i]), float64(length[d]), s.avg)
+			sc.seen[i/64] |= 1 << (i % 64)
+		}
+	}
+	base := s.prefix[ne]
+	for wi, bits := range sc.seen {
+		for ; bits != 0; bits &= bits - 1 {
+			i := wi*64 + mathbits.TrailingZeros64(bits)
+			if !s.cannot(sc.partial[i] + base) {
+				s.consider(w0, int32(i), ne)
+			}
+			sc.partial[i] = 0
+			for _, o := range s.ord[ne:] {
+				sc.tf[o*window+i] = 0
+			}
+		}
+		sc.seen[wi] = 0
+	}
+	return true
+}
+
+// consider probes the non-essential words ord[:ne] for slot w0+i, which
+// an essential word reached and whose bound could make the top k, while it
+// still can, and scores it exactly if it does.
+func (s *searcher) consider(w0, i int32, ne int) {
+	d := w0 + i
+	upper := s.sc.partial[i] + s.prefix[ne]
+	defer func() {
+		for _, o := range s.ord[:ne] {
+			s.sc.tf[o*window+int(i)] = 0
+		}
+	}()
+	for j := ne - 1; j >= 0; j-- {
+		o := s.ord[j]
+		t := &s.qs[o]
 		upper -= t.ub
 		t.seek(d)
 		if t.cur < len(t.p.slots) && t.p.slots[t.cur] == d {
-			t.c = termScore(t.idf, float64(t.p.tfs[t.cur]), float64(b.length[d]), avg)
-			upper += t.c
+			tf := t.p.tfs[t.cur]
+			s.sc.tf[o*window+int(i)] = tf
+			upper += termScore(t.idf, float64(tf), float64(s.b.length[d]), s.avg)
 		}
-		if cannot(upper) {
-			for _, o := range nonEssential[:j] {
-				qs[o].c = 0
-			}
-			return false
+		if s.cannot(upper) {
+			return
 		}
 	}
-	return true
+	h := hit{slot: d}
+	l := float64(s.b.length[d])
+	for o := range s.qs { // query order, as exhaustive scoring adds them
+		if tf := s.sc.tf[o*window+int(i)]; tf > 0 {
+			h.score += termScore(s.qs[o].idf, float64(tf), l, s.avg)
+		}
+	}
+	if len(s.top) == s.k && !s.better(h, s.top[s.k-1]) || s.keep != nil && !s.keep(d) {
+		return
+	}
+	s.top = insertHit(s.top, s.k, h, s.better)
+	if len(s.top) == s.k {
+		s.theta = s.top[s.k-1].score
+	}
 }
 
 // queryTerms are the query's distinct words that some live chunk has, in
