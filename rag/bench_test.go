@@ -73,6 +73,25 @@ func BenchmarkSearchSynthetic(b *testing.B) {
 		for i := range queries {
 			queries[i] = text(topics[rng.IntN(len(topics))], 8)
 		}
+		// The retrievers alone at fusion's depth, candidates(5) = 50.
+		b.Run(fmt.Sprintf("chunks=%d/bm25-top50", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				c.mem.lexical(queries[i%len(queries)], candidates(5), nil)
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("chunks=%d/vector-top50", n), func(b *testing.B) {
+			qv := make([][]float32, len(queries))
+			for i, q := range queries {
+				qv[i], _ = c.embedOne(context.Background(), q)
+			}
+			i := 0
+			for b.Loop() {
+				c.mem.nearest(qv[i%len(qv)], candidates(5), nil)
+				i++
+			}
+		})
 		for _, mode := range []string{ModeBM25, ModeVector, ModeHybrid} {
 			b.Run(fmt.Sprintf("chunks=%d/mode=%s", n, mode), func(b *testing.B) {
 				i := 0

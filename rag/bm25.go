@@ -2,6 +2,7 @@ package rag
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/semroute/semroute/embed"
@@ -26,16 +27,56 @@ type bm25 struct {
 	pool   sync.Pool // *scratch
 }
 
-// postings are one word's chunks: parallel slot and term-frequency arrays
-// (8 bytes a posting), with the live document frequency and what bounds
-// the word's score in any chunk: the largest frequency and the shortest
-// chunk among its postings (bounds that only loosen until compaction).
+// postings are one word's chunks, in two parts by how often the word
+// occurs in them: once (most postings of most words; 4 bytes each, the
+// slot alone) or more often (slot and frequency). Splitting them gives
+// search two bounds per word instead of one: a common word's postings of
+// frequency 1 can add much less than its rare frequency-5 ones, and with
+// that tighter bound they turn non-essential sooner. df is the live
+// document frequency.
 type postings struct {
+	once, more part
+	df         int32
+}
+
+// part is a list of postings sorted by slot, with what bounds the word's
+// score in any of them: the largest frequency and the shortest chunk
+// (bounds that only loosen until compaction).
+type part struct {
 	slots  []int32
-	tfs    []int32
-	df     int32
+	tfs    []int32 // nil in the once part: all 1
 	maxTF  int32
 	minLen int32
+}
+
+func (p *part) add(slot, tf, length int32) {
+	p.slots = append(p.slots, slot)
+	if tf > 1 {
+		p.tfs = append(p.tfs, tf)
+	}
+	p.maxTF = max(p.maxTF, tf)
+	p.minLen = min(p.minLen, length)
+}
+
+// tf is the frequency of the i-th posting.
+func (p *part) tf(i int) int32 {
+	if p.tfs == nil {
+		return 1
+	}
+	return p.tfs[i]
+}
+
+func newPostings() postings {
+	return postings{once: part{minLen: math.MaxInt32}, more: part{minLen: math.MaxInt32}}
+}
+
+func (p *postings) add(slot, tf, length int32) {
+	if tf == 1 {
+		p.once.add(slot, 1, length)
+	} else {
+		p.more.add(slot, tf, length)
+	}
+	p.df++
 }
 
 const bm25K1, bm25B = 1.2, 0.75
@@ -83,14 +124,9 @@ func (b *bm25) add(slot int32, text string) {
 		if !ok {
 			li = int32(len(b.lists))
 			b.dict[w] = li
-			b.lists = append(b.lists, postings{minLen: math.MaxInt32})
+			b.lists = append(b.lists, newPostings())
 		}
-		p := &b.lists[li]
-		p.slots = append(p.slots, slot)
-		p.tfs = append(p.tfs, tf[i])
-		p.df++
-		p.maxTF = max(p.maxTF, tf[i])
-		p.minLen = min(p.minLen, int32(n))
+		b.lists[li].add(slot, tf[i], int32(n))
 	}
 }
 
@@ -124,18 +160,20 @@ func (b *bm25) compact(remap []int32) {
 		}
 	}
 	for w, li := range b.dict {
-		old := b.lists[li]
-		p := postings{minLen: math.MaxInt32, slots: make([]int32, 0, old.df), tfs: make([]int32, 0, old.df)}
-		for i, s := range old.slots {
-			if r := remap[s]; r >= 0 {
-				p.slots = append(p.slots, r)
-				p.tfs = append(p.tfs, old.tfs[i])
-				p.maxTF = max(p.maxTF, old.tfs[i])
-				p.minLen = min(p.minLen, length[r])
+		old := &b.lists[li]
+		if old.df == 0 {
+			continue
+		}
+		p := newPostings()
+		for _, o := range []*part{&old.once, &old.more} {
+			for i, s := range o.slots {
+				if r := remap[s]; r >= 0 {
+					p.add(r, o.tf(i), length[r])
+				}
 			}
 		}
-		if len(p.slots) > 0 {
-			p.df = int32(len(p.slots))
+		if p.df > 0 {
+			p.once.slots, p.more.slots, p.more.tfs = slices.Clip(p.once.slots), slices.Clip(p.more.slots), slices.Clip(p.more.tfs)
 			dict[w] = int32(len(lists))
 			lists = append(lists, p)
 		}

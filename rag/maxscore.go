@@ -22,13 +22,19 @@ func termScore(idf, tf, l, avg float64) float64 {
 type qterm struct {
 	p   *postings
 	idf float64
-	ub  float64 // the most the word adds to any chunk's score
-	cur int     // the next posting to look at
+}
+
+// cursor walks one part of a query word's postings.
+type cursor struct {
+	p    *part
+	term int     // the word's place in the query
+	ub   float64 // the most the word adds to a chunk of this part
+	cur  int     // the next posting to look at
 }
 
 // seek moves the cursor to the first posting at or after slot d,
 // galloping: the non-essential lists are long and probed far apart.
-func (t *qterm) seek(d int32) {
+func (t *cursor) seek(d int32) {
 	s := t.p.slots
 	i := t.cur
 	if i >= len(s) || s[i] >= d {
@@ -56,7 +62,7 @@ const window = 4096
 
 // scratch is one search's working space, reused through bm25's pool.
 type scratch struct {
-	tf      []int32   // tf[t*window+i]: query word t's frequency in slot w0+i
+	tf      []int32   // tf[t*window+i]: query word t's frequency in slot w0+i (0: absent)
 	partial []float64 // the essential words' scores of slot w0+i, for bounds
 	seen    [window / 64]uint64
 }
@@ -82,25 +88,29 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 		return nil
 	}
 	avg := float64(b.total) / float64(b.live)
-	qs := b.queryTerms(query, avg)
+	qs := b.queryTerms(query)
 	if len(qs) == 0 {
 		return nil
 	}
-	ord := make([]int, len(qs)) // by bound, smallest first
-	for i := range ord {
-		ord[i] = i
+	var cs []cursor // by bound, smallest first
+	for t, q := range qs {
+		for _, p := range []*part{&q.p.once, &q.p.more} {
+			if len(p.slots) > 0 {
+				cs = append(cs, cursor{p: p, term: t, ub: termScore(q.idf, float64(p.maxTF), float64(p.minLen), avg)})
+			}
+		}
 	}
-	slices.SortFunc(ord, func(x, y int) int { return cmpFloat(qs[x].ub, qs[y].ub) })
-	prefix := make([]float64, len(ord)+1) // prefix[i]: the bounds of ord[:i]
-	for i, o := range ord {
-		prefix[i+1] = prefix[i] + qs[o].ub
+	slices.SortFunc(cs, func(x, y cursor) int { return cmpFloat(x.ub, y.ub) })
+	prefix := make([]float64, len(cs)+1) // prefix[i]: the bounds of cs[:i]
+	for i, c := range cs {
+		prefix[i+1] = prefix[i] + c.ub
 	}
 	sc := b.pool.Get().(*scratch)
 	defer b.pool.Put(sc)
 	if len(sc.tf) < len(qs)*window {
 		sc.tf = make([]int32, len(qs)*window)
 	}
-	s := &searcher{b: b, qs: qs, ord: ord, prefix: prefix, avg: avg, k: k, keep: keep, sc: sc, theta: math.Inf(-1),
+	s := &searcher{b: b, qs: qs, cs: cs, prefix: prefix, avg: avg, k: k, keep: keep, sc: sc, theta: math.Inf(-1),
 		better: func(x, y hit) bool { return x.score > y.score || x.score == y.score && before(x.slot, y.slot) }}
 	s.top = make([]hit, 0, k)
 	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
@@ -115,7 +125,7 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 type searcher struct {
 	b      *bm25
 	qs     []qterm
-	ord    []int
+	cs     []cursor // the query words' parts, by bound
 	prefix []float64
 	avg    float64
 	k      int
@@ -133,25 +143,26 @@ func (s *searcher) cannot(upper float64) bool { return upper*(1+rel)+rel < s.the
 // window scores the slots w0 ≤ d < w1; false when no chunk after them can
 // make the top k.
 func (s *searcher) window(w0, w1 int32) bool {
-	ne := 0 // ord[:ne] are non-essential in this window
-	for ne < len(s.ord) && s.cannot(s.prefix[ne+1]) {
+	ne := 0 // cs[:ne] are non-essential in this window
+	for ne < len(s.cs) && s.cannot(s.prefix[ne+1]) {
 		ne++
 	}
-	if ne == len(s.ord) {
+	if ne == len(s.cs) {
 		return false
 	}
 	sc, length := s.sc, s.b.length
-	for _, o := range s.ord[ne:] {
-		t := &s.qs[o]
-		tf := sc.tf[o*window : (o+1)*window]
-		for ; t.cur < len(t.p.slots) && t.p.slots[t.cur] < w1; t.cur++ {
-			d := t.p.slots[t.cur]
+	for j := range s.cs[ne:] {
+		c := &s.cs[ne+j]
+		idf := s.qs[c.term].idf
+		tf := sc.tf[c.term*window : (c.term+1)*window]
+		for ; c.cur < len(c.p.slots) && c.p.slots[c.cur] < w1; c.cur++ {
+			d := c.p.slots[c.cur]
 			if length[d] < 0 {
 				continue
 			}
 			i := d - w0
-			tf[i] = t.p.tfs[t.cur]
-			sc.partial[i] += termScore(t.idf, float64(tf[i]), float64(length[d]), s.avg)
+			tf[i] = c.p.tf(c.cur)
+			sc.partial[i] += termScore(idf, float64(tf[i]), float64(length[d]), s.avg)
 			sc.seen[i/64] |= 1 << (i % 64)
 		}
 	}
@@ -163,8 +174,8 @@ func (s *searcher) window(w0, w1 int32) bool {
 				s.consider(w0, int32(i), ne)
 			}
 			sc.partial[i] = 0
-			for _, o := range s.ord[ne:] {
-				sc.tf[o*window+i] = 0
+			for _, c := range s.cs[ne:] {
+				sc.tf[c.term*window+i] = 0
 			}
 		}
 		sc.seen[wi] = 0
@@ -172,26 +183,25 @@ func (s *searcher) window(w0, w1 int32) bool {
 	return true
 }
 
-// consider probes the non-essential words ord[:ne] for slot w0+i, which
+// consider probes the non-essential parts cs[:ne] for slot w0+i, which
 // an essential word reached and whose bound could make the top k, while it
 // still can, and scores it exactly if it does.
 func (s *searcher) consider(w0, i int32, ne int) {
 	d := w0 + i
 	upper := s.sc.partial[i] + s.prefix[ne]
 	defer func() {
-		for _, o := range s.ord[:ne] {
-			s.sc.tf[o*window+int(i)] = 0
+		for _, c := range s.cs[:ne] {
+			s.sc.tf[c.term*window+int(i)] = 0
 		}
 	}()
 	for j := ne - 1; j >= 0; j-- {
-		o := s.ord[j]
-		t := &s.qs[o]
-		upper -= t.ub
-		t.seek(d)
-		if t.cur < len(t.p.slots) && t.p.slots[t.cur] == d {
-			tf := t.p.tfs[t.cur]
-			s.sc.tf[o*window+int(i)] = tf
-			upper += termScore(t.idf, float64(tf), float64(s.b.length[d]), s.avg)
+		c := &s.cs[j]
+		upper -= c.ub
+		c.seek(d)
+		if c.cur < len(c.p.slots) && c.p.slots[c.cur] == d {
+			tf := c.p.tf(c.cur)
+			s.sc.tf[c.term*window+int(i)] = tf
+			upper += termScore(s.qs[c.term].idf, float64(tf), float64(s.b.length[d]), s.avg)
 		}
 		if s.cannot(upper) {
 			return
@@ -214,8 +224,8 @@ func (s *searcher) consider(w0, i int32, ne int) {
 }
 
 // queryTerms are the query's distinct words that some live chunk has, in
-// query order, with their idf and bound.
-func (b *bm25) queryTerms(query string, avg float64) []qterm {
+// query order, with their idf.
+func (b *bm25) queryTerms(query string) []qterm {
 	n := float64(b.live)
 	var qs []qterm
 	seen := map[string]bool{}
@@ -231,7 +241,7 @@ func (b *bm25) queryTerms(query string, avg float64) []qterm {
 		p := &b.lists[li]
 		df := float64(p.df)
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		qs = append(qs, qterm{p: p, idf: idf, ub: termScore(idf, float64(p.maxTF), float64(p.minLen), avg)})
+		qs = append(qs, qterm{p: p, idf: idf})
 	}
 	return qs
 }

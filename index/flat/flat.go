@@ -35,10 +35,9 @@ type Slab struct {
 	codes  []int8
 	scales []float32
 	cdim   int
-	// resid[i] is the length of row i's rounding error, |v - scale·code|,
-	// and residMax the largest: what TopK's bound on the int8 pass needs.
-	resid    []float32
-	residMax float32
+	// resid[i] is the length of row i's rounding error, |v - scale·code|:
+	// what TopK's bound on the int8 pass needs.
+	resid []float32
 }
 
 // parallelFloor is the slab size (floats) above which a scan is split across
@@ -82,6 +81,7 @@ type Scratch struct {
 	dots  []int32
 	cand  []Result
 	top   []Result
+	pass  pass
 	addrs []uintptr
 }
 
@@ -92,8 +92,9 @@ type job struct {
 	k      int
 	out    *[]Result
 	wg     *sync.WaitGroup
-	// A TopK first pass (int8 rows against q16) when q16 is set.
-	q16  []int16
+	// A TopK first pass (int8 rows against the quantized query) when pass
+	// is set.
+	pass *pass
 	dots []int32
 	keep func(int32) bool
 }
@@ -145,8 +146,8 @@ func (s *Slab) start() {
 	for range runtime.GOMAXPROCS(0) {
 		go func() {
 			for j := range s.jobs {
-				if j.q16 != nil {
-					*j.out = j.s.approx(j.q16, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0])
+				if j.pass != nil {
+					*j.out = j.s.approx(*j.pass, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0])
 				} else {
 					*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
 				}
@@ -232,7 +233,6 @@ func (s *Slab) Quantize() {
 	s.codes = make([]int8, 0, n*s.cdim)
 	s.scales = make([]float32, 0, n)
 	s.resid = make([]float32, 0, n)
-	s.residMax = 0
 	for i := 0; i < n; i++ {
 		s.quantizeRow(i)
 	}

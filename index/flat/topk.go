@@ -28,8 +28,8 @@ type Filter struct {
 // scores exactly only the vectors whose int8 score lies within the copy's
 // error bound of the k-th best: the bound is |q·v − q̂·v̂| ≤ |q − q̂| +
 // (1 + |q − q̂|)·|v − v̂| (Cauchy–Schwarz, with each row's rounding error
-// measured when it was quantized), so no vector left out can beat the
-// k-th. Unlike Nearest's fixed few candidates, nothing is approximate.
+// measured when it was quantized); a vector left out has an upper bound
+// below k others' lower bounds, so it cannot be among the k best. Unlike Nearest's fixed few candidates, nothing is approximate.
 func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []Result {
 	dst = dst[:0]
 	n := s.Len()
@@ -49,20 +49,20 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 	}
 	qs := simd.QuantizeInt16(sc.q16[:s.dim], q)
 	clear(sc.q16[s.dim:])
-	epsQ := residual16(q, sc.q16, qs)
+	p := pass{q16: sc.q16, qs: qs, epsQ: float32(residual16(q, sc.q16, qs))}
 	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
-	best := s.approxAll(sc, n, k, f.Keep)
+	best := s.approxAll(sc, p, n, k, f.Keep)
 	floor := float32(math.Inf(-1))
 	if len(best) == k {
-		bound := epsQ + (1+epsQ)*float64(s.residMax)
-		// Rounding: the int8 score's float32 products (a few ulps of a
-		// number below 2) and Dot's float32 sum (about dim ulps).
-		slack := 1e-6 + float64(s.dim)*1.2e-7
-		floor = float32(float64(best[k-1].Score)*float64(qs) - 2*(bound+slack))
+		// The k-th best lower bound, less the rounding of the bounds'
+		// float32 arithmetic (a few ulps of numbers below 2) and of Dot's
+		// float32 sum (about dim ulps), once for each side.
+		slack := float32(4e-6 + float64(s.dim)*1.2e-7)
+		floor = best[k-1].Score - 2*slack
 	}
 	cand := sc.cand[:0]
 	for i, d := range sc.dots {
-		if float32(d)*s.scales[i]*qs < floor {
+		if float32(d)*s.scales[i]*p.qs+p.epsQ+(1+p.epsQ)*s.resid[i] < floor {
 			continue
 		}
 		if f.Keep == nil || f.Keep(int32(i)) {
@@ -76,19 +76,27 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 	return dst
 }
 
-// approxAll fills sc.dots with every row's int8 dot and returns the k best
-// kept rows by int8 score (times the query's scale), split across the
-// slab's workers when the slab is large.
-func (s *Slab) approxAll(sc *Scratch, n, k int, keep func(int32) bool) []Result {
+// pass is a TopK query as its int8 pass sees it: quantized, with the
+// scale back to floats and the length of its rounding error.
+type pass struct {
+	q16      []int16
+	qs, epsQ float32
+}
+
+// approxAll fills sc.dots with every row's int8 dot and returns the k kept
+// rows with the best lower bounds on their scores, split across the slab's
+// workers when the slab is large.
+func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) []Result {
 	workers := runtime.GOMAXPROCS(0)
 	if n*s.dim < parallelFloor || workers == 1 {
-		sc.top = s.approx(sc.q16, 0, n, k, keep, sc.dots, sc.top[:0])
+		sc.top = s.approx(p, 0, n, k, keep, sc.dots, sc.top[:0])
 		return sc.top
 	}
 	s.once.Do(s.start)
 	if len(sc.parts) < workers {
 		sc.parts = make([][]Result, workers)
 	}
+	sc.pass = p
 	per := (n + workers - 1) / workers
 	parts := 0
 	for w := 0; w < workers; w++ {
@@ -97,7 +105,7 @@ func (s *Slab) approxAll(sc *Scratch, n, k int, keep func(int32) bool) []Result 
 			break
 		}
 		sc.wg.Add(1)
-		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], wg: &sc.wg, q16: sc.q16, dots: sc.dots, keep: keep}
+		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
 		parts++
 	}
 	sc.wg.Wait()
@@ -112,12 +120,13 @@ func (s *Slab) approxAll(sc *Scratch, n, k int, keep func(int32) bool) []Result 
 }
 
 // approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi] and
-// returns the k best kept rows by dot times row scale.
-func (s *Slab) approx(q16 []int16, lo, hi, k int, keep func(int32) bool, dots []int32, dst []Result) []Result {
-	simd.DotsInt16Int8(q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
+// returns the k kept rows with the best lower bounds on their scores: the
+// int8 score less the row's error bound, |q − q̂| + (1 + |q − q̂|)·|v − v̂|.
+func (s *Slab) approx(p pass, lo, hi, k int, keep func(int32) bool, dots []int32, dst []Result) []Result {
+	simd.DotsInt16Int8(p.q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
 	floor := float32(math.Inf(-1))
 	for i := lo; i < hi; i++ {
-		a := float32(dots[i]) * s.scales[i]
+		a := float32(dots[i])*s.scales[i]*p.qs - p.epsQ - (1+p.epsQ)*s.resid[i]
 		if len(dst) == k && a <= floor {
 			continue
 		}
@@ -185,7 +194,6 @@ func (s *Slab) quantizeRow(i int) {
 	r := math.Nextafter32(float32(math.Sqrt(ss)), float32(math.Inf(1)))
 	s.scales = append(s.scales, scale)
 	s.resid = append(s.resid, r)
-	s.residMax = max(s.residMax, r)
 }
 
 // Append adds v, which must be of length Dim and unit length (it is kept
@@ -205,7 +213,6 @@ func (s *Slab) Append(v []float32) int {
 func (s *Slab) Retain(keep func(i int) bool) {
 	n, d, c := s.Len(), s.dim, s.cdim
 	w := 0
-	s.residMax = 0
 	for i := range n {
 		if !keep(i) {
 			continue
@@ -214,7 +221,6 @@ func (s *Slab) Retain(keep func(i int) bool) {
 		if c > 0 {
 			copy(s.codes[w*c:(w+1)*c], s.codes[i*c:(i+1)*c])
 			s.scales[w], s.resid[w] = s.scales[i], s.resid[i]
-			s.residMax = max(s.residMax, s.resid[w])
 		}
 		w++
 	}

@@ -110,7 +110,7 @@ func TestAppendAndRetain(t *testing.T) {
 	built := &Slab{dim: d, data: slices.Concat(kept...)}
 	built.Quantize()
 	if grown.Len() != len(kept) || !slices.Equal(grown.data, built.data) || !slices.Equal(grown.codes, built.codes) ||
-		!slices.Equal(grown.scales, built.scales) || grown.residMax != built.residMax {
+		!slices.Equal(grown.scales, built.scales) || !slices.Equal(grown.resid, built.resid) {
 		t.Fatalf("grown and thinned: %d vectors, want %d, or its int8 copy differs", grown.Len(), len(kept))
 	}
 	var sc Scratch
