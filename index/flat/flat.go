@@ -5,6 +5,11 @@
 // One slab instead of a slice of per-record slices keeps the scan a single
 // sequential read, which the prefetcher streams; large scans split across
 // workers that are started once, so a query allocates nothing.
+//
+// The router builds its slab once and only reads it. A RAG collection's
+// grows and shrinks with its documents (Append, Retain, under the
+// collection's lock) and is searched by TopK: the exact top k, read mostly
+// from the int8 copy (topk.go).
 package flat
 
 import (
