@@ -332,7 +332,23 @@ func (c *Collection) Search(ctx context.Context, q Query) ([]Passage, error) {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	// A fusion runs the vector search beside BM25: the slab's scan is
+	// bound by memory more than by the cores, and pgvector's by the round
+	// trip.
 	var bm, vec []scored
+	var wg sync.WaitGroup
+	vectors := func() {
+		defer wg.Done()
+		vec, err = c.vectorSearch(ctx, qv, n, q.Filter)
+	}
+	switch mode {
+	case ModeVector:
+		wg.Add(1)
+		vectors()
+	case ModeHybrid, ModeRRF:
+		wg.Add(1)
+		go vectors()
+	}
 	if mode != ModeVector {
 		var keep func(int32) bool
 		if len(q.Filter) > 0 {
@@ -340,10 +356,9 @@ func (c *Collection) Search(ctx context.Context, q Query) ([]Passage, error) {
 		}
 		bm = c.scoredOf(c.mem.lexical(q.Text, n, keep))
 	}
-	if mode != ModeBM25 {
-		if vec, err = c.vectorSearch(ctx, qv, n, q.Filter); err != nil {
-			return nil, err
-		}
+	wg.Wait()
+	if err != nil {
+		return nil, err
 	}
 	var ranked []scored
 	switch mode {

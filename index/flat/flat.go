@@ -79,15 +79,16 @@ func Normalize(v []float32) { simd.Normalize(v) }
 // Scratch holds a query's working space; keep one per goroutine and reuse it
 // so that searching allocates nothing.
 type Scratch struct {
-	parts [][]Result
-	wg    sync.WaitGroup
-	q8    []int8
-	q16   []int16
-	dots  []int32
-	cand  []Result
-	top   []Result
-	pass  pass
-	addrs []uintptr
+	parts  [][]Result
+	wg     sync.WaitGroup
+	q8     []int8
+	q16    []int16
+	dots   []int32
+	cand   []Result
+	top    []Result
+	cparts [][]Result
+	pass   pass
+	addrs  []uintptr
 }
 
 type job struct {
@@ -96,6 +97,7 @@ type job struct {
 	lo, hi int
 	k      int
 	out    *[]Result
+	cand   *[]Result // TopK's candidates
 	wg     *sync.WaitGroup
 	// A TopK first pass (int8 rows against the quantized query) when pass
 	// is set.
@@ -152,7 +154,7 @@ func (s *Slab) start() {
 		go func() {
 			for j := range s.jobs {
 				if j.pass != nil {
-					*j.out = j.s.approx(*j.pass, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0])
+					*j.out, *j.cand = j.s.approx(j.pass, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0], (*j.cand)[:0])
 				} else {
 					*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
 				}

@@ -29,7 +29,8 @@ type Filter struct {
 // error bound of the k-th best: the bound is |q·v − q̂·v̂| ≤ |q − q̂| +
 // (1 + |q − q̂|)·|v − v̂| (Cauchy–Schwarz, with each row's rounding error
 // measured when it was quantized); a vector left out has an upper bound
-// below k others' lower bounds, so it cannot be among the k best. Unlike Nearest's fixed few candidates, nothing is approximate.
+// below k others' lower bounds, so it cannot be among the k best. Unlike Nearest's fixed few
+// candidates, nothing is approximate.
 func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []Result {
 	dst = dst[:0]
 	n := s.Len()
@@ -49,53 +50,64 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 	}
 	qs := simd.QuantizeInt16(sc.q16[:s.dim], q)
 	clear(sc.q16[s.dim:])
-	p := pass{q16: sc.q16, qs: qs, epsQ: float32(residual16(q, sc.q16, qs))}
+	// slack covers the rounding of the bounds' float32 arithmetic (a few
+	// ulps of numbers below 2) and of Dot's float32 sum (about dim ulps).
+	p := pass{q16: sc.q16, qs: qs, epsQ: float32(residual16(q, sc.q16, qs)), slack: float32(4e-6 + float64(s.dim)*1.2e-7)}
 	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
-	best := s.approxAll(sc, p, n, k, f.Keep)
-	floor := float32(math.Inf(-1))
-	if len(best) == k {
-		// The k-th best lower bound, less the rounding of the bounds'
-		// float32 arithmetic (a few ulps of numbers below 2) and of Dot's
-		// float32 sum (about dim ulps), once for each side.
-		slack := float32(4e-6 + float64(s.dim)*1.2e-7)
-		floor = best[k-1].Score - 2*slack
-	}
-	cand := sc.cand[:0]
-	for i, d := range sc.dots {
-		if float32(d)*s.scales[i]*p.qs+p.epsQ+(1+p.epsQ)*s.resid[i] < floor {
-			continue
-		}
-		if f.Keep == nil || f.Keep(int32(i)) {
-			cand = append(cand, Result{Index: int32(i)})
+	best, cands := s.approxAll(sc, p, n, k, f.Keep)
+	floor := p.floor(best, k)
+	for _, part := range cands {
+		for _, c := range part {
+			if c.Score >= floor {
+				dst = insertOrdered(dst, k, Result{c.Index, Dot(q, s.Vector(int(c.Index)))}, f.Before)
+			}
 		}
 	}
-	for _, c := range cand {
-		dst = insertOrdered(dst, k, Result{c.Index, Dot(q, s.Vector(int(c.Index)))}, f.Before)
-	}
-	sc.cand = cand[:0]
 	return dst
 }
 
 // pass is a TopK query as its int8 pass sees it: quantized, with the
-// scale back to floats and the length of its rounding error.
+// scale back to floats, the length of its rounding error, and the margin
+// for the rounding of the bounds themselves.
 type pass struct {
-	q16      []int16
-	qs, epsQ float32
+	q16             []int16
+	qs, epsQ, slack float32
+}
+
+// bounds are the least and the most row i's score can be, given its int8
+// dot with the query: the int8 score less and plus |q − q̂| + (1 +
+// |q − q̂|)·|v − v̂|.
+func (p *pass) bounds(s *Slab, dot int32, i int) (lo, hi float32) {
+	a := float32(dot) * s.scales[i] * p.qs
+	e := p.epsQ + (1+p.epsQ)*s.resid[i]
+	return a - e, a + e
+}
+
+// floor is the least upper bound a row needs to be scored exactly: the
+// k-th best lower bound in top, less the slack once for each side (none
+// while top holds fewer than k).
+func (p *pass) floor(top []Result, k int) float32 {
+	if len(top) < k {
+		return float32(math.Inf(-1))
+	}
+	return top[k-1].Score - 2*p.slack
 }
 
 // approxAll fills sc.dots with every row's int8 dot and returns the k kept
-// rows with the best lower bounds on their scores, split across the slab's
-// workers when the slab is large.
-func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) []Result {
+// rows with the best lower bounds on their scores, and the kept rows whose
+// upper bounds may reach the k-th of those (by part, each row's upper
+// bound as its Score; a superset, which TopK cuts to the floor of all),
+// split across the slab's workers when the slab is large.
+func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) ([]Result, [][]Result) {
 	workers := runtime.GOMAXPROCS(0)
+	if len(sc.cparts) < workers {
+		sc.parts, sc.cparts = make([][]Result, workers), make([][]Result, workers)
+	}
 	if n*s.dim < parallelFloor || workers == 1 {
-		sc.top = s.approx(p, 0, n, k, keep, sc.dots, sc.top[:0])
-		return sc.top
+		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.dots, sc.top[:0], sc.cparts[0][:0])
+		return sc.top, sc.cparts[:1]
 	}
 	s.once.Do(s.start)
-	if len(sc.parts) < workers {
-		sc.parts = make([][]Result, workers)
-	}
 	sc.pass = p
 	per := (n + workers - 1) / workers
 	parts := 0
@@ -105,7 +117,7 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) [
 			break
 		}
 		sc.wg.Add(1)
-		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
+		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], cand: &sc.cparts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
 		parts++
 	}
 	sc.wg.Wait()
@@ -116,29 +128,36 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) [
 		}
 	}
 	sc.top = best
-	return best
+	return best, sc.cparts[:parts]
 }
 
-// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi] and
-// returns the k kept rows with the best lower bounds on their scores: the
-// int8 score less the row's error bound, |q − q̂| + (1 + |q − q̂|)·|v − v̂|.
-func (s *Slab) approx(p pass, lo, hi, k int, keep func(int32) bool, dots []int32, dst []Result) []Result {
+// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi];
+// it returns the k kept rows of the range with the best lower bounds
+// (appended to top) and the kept rows whose upper bounds reach the k-th
+// of those (appended to cand, with their upper bounds as Score).
+func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, top, cand []Result) ([]Result, []Result) {
 	simd.DotsInt16Int8(p.q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
 	floor := float32(math.Inf(-1))
 	for i := lo; i < hi; i++ {
-		a := float32(dots[i])*s.scales[i]*p.qs - p.epsQ - (1+p.epsQ)*s.resid[i]
-		if len(dst) == k && a <= floor {
+		a, _ := p.bounds(s, dots[i], i)
+		if len(top) == k && a <= floor {
 			continue
 		}
 		if keep != nil && !keep(int32(i)) {
 			continue
 		}
-		dst = insert(dst, k, Result{int32(i), a})
-		if len(dst) == k {
-			floor = dst[k-1].Score
+		top = insert(top, k, Result{int32(i), a})
+		if len(top) == k {
+			floor = top[k-1].Score
 		}
 	}
-	return dst
+	floor = p.floor(top, k)
+	for i := lo; i < hi; i++ {
+		if _, b := p.bounds(s, dots[i], i); b >= floor && (keep == nil || keep(int32(i))) {
+			cand = append(cand, Result{int32(i), b})
+		}
+	}
+	return top, cand
 }
 
 // insertOrdered is insert with ties ordered by before (nil: lower index
