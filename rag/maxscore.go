@@ -189,11 +189,18 @@ func (s *searcher) window(w0, w1 int32) bool {
 func (s *searcher) consider(w0, i int32, ne int) {
 	d := w0 + i
 	upper := s.sc.partial[i] + s.prefix[ne]
-	defer func() {
-		for _, c := range s.cs[:ne] {
-			s.sc.tf[c.term*window+int(i)] = 0
-		}
-	}()
+	if s.probe(d, i, ne, upper) {
+		s.score(d, i)
+	}
+	for _, c := range s.cs[:ne] {
+		s.sc.tf[c.term*window+int(i)] = 0
+	}
+}
+
+// probe adds the non-essential parts cs[:ne] that have slot d (w0+i) to
+// its frequencies, largest bound first, and reports false as soon as d can
+// no longer make the top k.
+func (s *searcher) probe(d, i int32, ne int, upper float64) bool {
 	for j := ne - 1; j >= 0; j-- {
 		c := &s.cs[j]
 		upper -= c.ub
@@ -204,9 +211,15 @@ func (s *searcher) consider(w0, i int32, ne int) {
 			upper += termScore(s.qs[c.term].idf, float64(tf), float64(s.b.length[d]), s.avg)
 		}
 		if s.cannot(upper) {
-			return
+			return false
 		}
 	}
+	return true
+}
+
+// score adds slot d's (w0+i) words' scores in query order, as exhaustive
+// scoring adds them, and puts it among the top k if it belongs there.
+func (s *searcher) score(d, i int32) {
 	h := hit{slot: d}
 	l := float64(s.b.length[d])
 	for o := range s.qs { // query order, as exhaustive scoring adds them
