@@ -311,7 +311,7 @@ func candidates(k int) int { return max(50, 4*k) }
 // quantized slab's bounded scan (or by the backend itself, pgvector's
 // HNSW), neither scoring every chunk. A fusion of two exact top lists is
 // the fusion of the full score lists cut to those lengths, which is what
-// it always was (TestFusionMatchesFullLists).
+// it always was (TestSearchMatchesExhaustive).
 func (c *Collection) Search(ctx context.Context, q Query) ([]Passage, error) {
 	if strings.TrimSpace(q.Text) == "" {
 		return nil, errors.New("rag: empty query")
