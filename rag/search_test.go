@@ -227,7 +227,7 @@ func TestSearchMatchesExhaustive(t *testing.T) {
 		return idx, c
 	}
 	idx, c := open()
-	docs := fixtureDocs(1200, 1)
+	docs := fixtureDocs(2400, 1) // over 4,096 chunks: BM25 search crosses windows
 	for lo := 0; lo < len(docs); lo += 300 {
 		if _, err := c.Ingest(ctx, docs[lo:lo+300]); err != nil {
 			t.Fatal(err)
@@ -238,7 +238,7 @@ func TestSearchMatchesExhaustive(t *testing.T) {
 
 	// Replace one document in five and delete one in three: dead slots
 	// pass a quarter of all, so the corpus compacts.
-	changed := fixtureDocs(1200, 2)
+	changed := fixtureDocs(2400, 2)
 	var replace []Document
 	for i := 0; i < len(docs); i += 5 {
 		replace = append(replace, Document{ID: docs[i].ID, Title: changed[i].Title, Source: docs[i].Source, Text: changed[i].Text})
