@@ -3,7 +3,9 @@ package rag
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/semroute/semroute/datasets"
@@ -30,5 +32,77 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSearchSynthetic queries collections of `semroute bench rag`'s
+// synthetic documents (80 words, a third of them from one of 2,000
+// topics, the rest from the 300 commonest words), k = 5, by mode.
+func BenchmarkSearchSynthetic(b *testing.B) {
+	emb := localtest.Open(b)
+	for _, n := range []int{10_000, 100_000} {
+		rng := rand.New(rand.NewPCG(uint64(n), 3))
+		topics := make([][]string, 2000)
+		for i := range topics {
+			for range 12 {
+				topics[i] = append(topics[i], emb.Word(300+rng.IntN(30000)))
+			}
+		}
+		text := func(topic []string, words int) string {
+			var s strings.Builder
+			for range words {
+				if rng.IntN(3) == 0 {
+					s.WriteString(topic[rng.IntN(len(topic))])
+				} else {
+					s.WriteString(emb.Word(rng.IntN(300)))
+				}
+				s.WriteByte(' ')
+			}
+			return s.String()
+		}
+		docs := make([]Document, n)
+		for i := range docs {
+			docs[i] = Document{ID: fmt.Sprint(i), Title: fmt.Sprint("doc ", i), Text: text(topics[rng.IntN(len(topics))], 80)}
+		}
+		idx, _ := chromem.Open("")
+		c, _ := Open(context.Background(), "bench", Options{Index: idx, Embedder: emb})
+		if _, err := c.Ingest(context.Background(), docs); err != nil {
+			b.Fatal(err)
+		}
+		queries := make([]string, 300)
+		for i := range queries {
+			queries[i] = text(topics[rng.IntN(len(topics))], 8)
+		}
+		// The retrievers alone at fusion's depth, candidates(5) = 50.
+		b.Run(fmt.Sprintf("chunks=%d/bm25-top50", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				c.mem.lexical(queries[i%len(queries)], candidates(5), nil)
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("chunks=%d/vector-top50", n), func(b *testing.B) {
+			qv := make([][]float32, len(queries))
+			for i, q := range queries {
+				qv[i], _ = c.embedOne(context.Background(), q)
+			}
+			i := 0
+			for b.Loop() {
+				c.mem.nearest(qv[i%len(qv)], candidates(5), nil)
+				i++
+			}
+		})
+		for _, mode := range []string{ModeBM25, ModeVector, ModeHybrid} {
+			b.Run(fmt.Sprintf("chunks=%d/mode=%s", n, mode), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if _, err := c.Search(context.Background(), Query{Text: queries[i%len(queries)], K: 5, Mode: mode}); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+		idx.Close()
 	}
 }

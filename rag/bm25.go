@@ -1,7 +1,6 @@
 package rag
 
 import (
-	"cmp"
 	"math"
 	"slices"
 	"sync"
@@ -9,32 +8,82 @@ import (
 	"github.com/semroute/semroute/embed"
 )
 
-// bm25 is an in-memory inverted index over the chunks' words, scored with
-// Okapi BM25 (k1 = 1.2, b = 0.75). Removed chunks leave holes that the next
-// rebuild closes.
+// bm25 is an inverted index over the chunks' words, by slot (the corpus's
+// numbering), scored with Okapi BM25 (k1 = 1.2, b = 0.75). Each word's
+// postings are sorted by slot, because slots are only ever appended and
+// compaction keeps their order; that is what lets search walk the lists
+// document at a time and skip (MaxScore, below). Removed chunks leave
+// postings behind until the corpus compacts; the counts that scores use
+// (document frequency, number and length of chunks) are of live chunks
+// only, so a score never depends on what is waiting to be compacted.
+//
+// Not safe for concurrent use: the collection's lock guards it.
 type bm25 struct {
-	mu       sync.RWMutex
-	postings map[string][]posting
-	length   []int32  // words per slot; -1 when removed
-	ids      []string // slot → chunk ID
-	slot     map[string]int32
-	total    int64 // words over live slots
-	live     int
+	dict   map[string]int32 // word → its list in lists
+	lists  []postings
+	length []int32 // words per slot; -1 once removed
+	total  int64   // words over live slots
+	live   int
+	pool   sync.Pool // *scratch
 }
 
-type posting struct {
-	slot int32
-	tf   int32
+// postings are one word's chunks, in two parts by how often the word
+// occurs in them: once (most postings of most words; 4 bytes each, the
+// slot alone) or more often (slot and frequency). Splitting them gives
+// search two bounds per word instead of one: a common word's postings of
+// frequency 1 can add much less than its rare frequency-5 ones, and with
+// that tighter bound they turn non-essential sooner. df is the live
+// document frequency.
+type postings struct {
+	once, more part
+	df         int32
 }
 
-type scored struct {
-	id    string
-	score float64
+// part is a list of postings sorted by slot, with what bounds the word's
+// score in any of them: the largest frequency and the shortest chunk
+// (bounds that only loosen until compaction).
+type part struct {
+	slots  []int32
+	tfs    []int32 // nil in the once part: all 1
+	maxTF  int32
+	minLen int32
+}
+
+func (p *part) add(slot, tf, length int32) {
+	p.slots = append(p.slots, slot)
+	if tf > 1 {
+		p.tfs = append(p.tfs, tf)
+	}
+	p.maxTF = max(p.maxTF, tf)
+	p.minLen = min(p.minLen, length)
+}
+
+// tf is the frequency of the i-th posting.
+func (p *part) tf(i int) int32 {
+	if p.tfs == nil {
+		return 1
+	}
+	return p.tfs[i]
+}
+
+func newPostings() postings {
+	return postings{once: part{minLen: math.MaxInt32}, more: part{minLen: math.MaxInt32}}
+}
+
+func (p *postings) add(slot, tf, length int32) {
+	if tf == 1 {
+		p.once.add(slot, 1, length)
+	} else {
+		p.more.add(slot, tf, length)
+	}
+	p.df++
 }
 
 const bm25K1, bm25B = 1.2, 0.75
 
-func newBM25() *bm25 { return &bm25{postings: map[string][]posting{}, slot: map[string]int32{}} }
+func newBM25() *bm25 {
+	return &bm25{dict: map[string]int32{}, pool: sync.Pool{New: func() any { return &scratch{partial: make([]float64, window)} }}}
+}
 
 // terms are a text's lowercase words, as the embedder's tokenizer cuts them.
 func terms(text string) []string {
@@ -47,153 +96,87 @@ func terms(text string) []string {
 	return out
 }
 
-func (b *bm25) add(id, text string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.slot[id]; ok {
-		b.removeLocked(id)
-	}
+// counts are a text's distinct words with their frequencies, in first
+// occurrence order, and its length in words.
+func counts(text string) (words []string, tf []int32, n int) {
 	ws := terms(text)
-	s := int32(len(b.ids))
-	b.ids = append(b.ids, id)
-	b.length = append(b.length, int32(len(ws)))
-	b.slot[id] = s
-	b.total += int64(len(ws))
-	b.live++
-	tf := map[string]int32{}
+	at := map[string]int{}
 	for _, w := range ws {
-		tf[w]++
+		if i, ok := at[w]; ok {
+			tf[i]++
+			continue
+		}
+		at[w] = len(words)
+		words = append(words, w)
+		tf = append(tf, 1)
 	}
-	for w, n := range tf {
-		b.postings[w] = append(b.postings[w], posting{s, n})
+	return words, tf, len(ws)
+}
+
+// add indexes text as slot, which must be the next slot (len of length).
+func (b *bm25) add(slot int32, text string) {
+	words, tf, n := counts(text)
+	b.length = append(b.length, int32(n))
+	b.total += int64(n)
+	b.live++
+	for i, w := range words {
+		li, ok := b.dict[w]
+		if !ok {
+			li = int32(len(b.lists))
+			b.dict[w] = li
+			b.lists = append(b.lists, newPostings())
+		}
+		b.lists[li].add(slot, tf[i], int32(n))
 	}
 }
 
-func (b *bm25) remove(id string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.removeLocked(id)
-}
-
-func (b *bm25) removeLocked(id string) {
-	s, ok := b.slot[id]
-	if !ok {
+// remove takes slot, indexed from text, out of the counts; its postings
+// stay until compact.
+func (b *bm25) remove(slot int32, text string) {
+	if b.length[slot] < 0 {
 		return
 	}
-	delete(b.slot, id)
-	b.total -= int64(b.length[s])
-	b.length[s] = -1
+	words, _, _ := counts(text)
+	for _, w := range words {
+		if li, ok := b.dict[w]; ok {
+			b.lists[li].df--
+		}
+	}
+	b.total -= int64(b.length[slot])
+	b.length[slot] = -1
 	b.live--
 }
 
-// compact drops removed slots from the postings once they are a quarter
-// of all.
-func (b *bm25) compact() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if dead := len(b.ids) - b.live; dead == 0 || dead < len(b.ids)/4 {
-		return
-	}
-	remap := make([]int32, len(b.ids))
-	var ids []string
-	var length []int32
-	for s, id := range b.ids {
-		remap[s] = -1
-		if b.length[s] >= 0 {
-			remap[s] = int32(len(ids))
-			ids = append(ids, id)
-			length = append(length, b.length[s])
-			b.slot[id] = remap[s]
+// compact renumbers the slots (remap[s] is slot s's new number, -1 for a
+// removed one), dropping removed slots' postings and words no live chunk
+// has, and tightening the bounds.
+func (b *bm25) compact(remap []int32) {
+	dict := make(map[string]int32, len(b.dict))
+	lists := make([]postings, 0, len(b.lists))
+	length := b.length[:0]
+	for s, l := range b.length {
+		if remap[s] >= 0 {
+			length = append(length, l)
 		}
 	}
-	for w, ps := range b.postings {
-		kept := ps[:0]
-		for _, p := range ps {
-			if r := remap[p.slot]; r >= 0 {
-				kept = append(kept, posting{r, p.tf})
-			}
-		}
-		if len(kept) == 0 {
-			delete(b.postings, w)
-		} else {
-			b.postings[w] = kept
-		}
-	}
-	b.ids, b.length = ids, length
-}
-
-// search returns up to k chunks by BM25 score, best first, among those
-// keep accepts (nil: all).
-func (b *bm25) search(query string, k int, keep func(id string) bool) []scored {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.live == 0 {
-		return nil
-	}
-	n := float64(b.live)
-	avg := float64(b.total) / n
-	acc := map[int32]float64{}
-	seen := map[string]bool{}
-	for _, w := range terms(query) {
-		if seen[w] {
+	for w, li := range b.dict {
+		old := &b.lists[li]
+		if old.df == 0 {
 			continue
 		}
-		seen[w] = true
-		ps := b.postings[w]
-		df := 0
-		for _, p := range ps {
-			if b.length[p.slot] >= 0 {
-				df++
-			}
-		}
-		if df == 0 {
-			continue
-		}
-		idf := math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
-		for _, p := range ps {
-			l := b.length[p.slot]
-			if l < 0 {
-				continue
-			}
-			tf := float64(p.tf)
-			acc[p.slot] += idf * tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(l)/avg))
-		}
-	}
-	// The k best by a bounded min-heap: most matches share only common
-	// words and never get near the top.
-	h := make([]scored, 0, k+1)
-	worse := func(x, y scored) bool { return x.score < y.score || x.score == y.score && x.id > y.id }
-	for s, v := range acc {
-		if len(h) == k && v < h[0].score {
-			continue
-		}
-		id := b.ids[s]
-		if keep != nil && !keep(id) {
-			continue
-		}
-		h = append(h, scored{id, v})
-		for i := len(h) - 1; i > 0 && worse(h[i], h[(i-1)/2]); i = (i - 1) / 2 {
-			h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
-		}
-		if len(h) > k { // drop the worst, at the root
-			h[0] = h[len(h)-1]
-			h = h[:len(h)-1]
-			for i := 0; ; {
-				l, r, m := 2*i+1, 2*i+2, i
-				if l < len(h) && worse(h[l], h[m]) {
-					m = l
+		p := newPostings()
+		for _, o := range []*part{&old.once, &old.more} {
+			for i, s := range o.slots {
+				if r := remap[s]; r >= 0 {
+					p.add(r, o.tf(i), length[r])
 				}
-				if r < len(h) && worse(h[r], h[m]) {
-					m = r
-				}
-				if m == i {
-					break
-				}
-				h[i], h[m] = h[m], h[i]
-				i = m
 			}
 		}
+		if p.df > 0 {
+			p.once.slots, p.more.slots, p.more.tfs = slices.Clip(p.once.slots), slices.Clip(p.more.slots), slices.Clip(p.more.tfs)
+			dict[w] = int32(len(lists))
+			lists = append(lists, p)
+		}
 	}
-	slices.SortFunc(h, func(x, y scored) int { return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.id, y.id)) })
-	return h
+	b.dict, b.lists, b.length = dict, lists, length
 }

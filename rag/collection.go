@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +49,7 @@ type Collection struct {
 	mu     sync.RWMutex
 	docs   map[string]docEntry
 	chunks map[string]Chunk // by chunk ID, current versions only
-	bm     *bm25
+	mem    *corpus          // what Search reads: BM25 and, in process, the vectors
 }
 
 type docEntry struct {
@@ -90,7 +89,7 @@ func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
 	if opt.VectorWeight == 0 {
 		opt.VectorWeight = 0.2
 	}
-	c := &Collection{name: name, opt: opt, docs: map[string]docEntry{}, chunks: map[string]Chunk{}, bm: newBM25()}
+	c := &Collection{name: name, opt: opt, docs: map[string]docEntry{}, chunks: map[string]Chunk{}, mem: newCorpus(!searchesItself(opt.Index))}
 	manifest, err := opt.Index.List(ctx, c.docColl())
 	if err != nil {
 		return nil, fmt.Errorf("rag %s: %w", name, err)
@@ -112,11 +111,18 @@ func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
 			orphans = append(orphans, r.ID)
 			continue
 		}
-		c.chunks[r.ID] = ch
-		c.bm.add(r.ID, indexedText(ch))
-		if r.Metadata["embedder"] != fp {
-			other = append(other, r)
+		if c.mem.vectors && len(r.Vector) == 0 { // a backend whose List leaves vectors out
+			c.mem = newCorpus(false)
+			for id, ch := range c.chunks {
+				c.mem.add(id, indexedText(ch), nil)
+			}
 		}
+		if r.Metadata["embedder"] != fp {
+			other = append(other, r) // added by reembed
+			continue
+		}
+		c.chunks[r.ID] = ch
+		c.mem.add(r.ID, indexedText(ch), r.Vector)
 	}
 	if len(orphans) > 0 {
 		if err := opt.Index.Delete(ctx, c.chunkColl(), orphans...); err != nil {
@@ -159,6 +165,13 @@ func (c *Collection) reembed(ctx context.Context, recs []index.Record, fp string
 		}
 		if err := c.opt.Index.Upsert(ctx, c.chunkColl(), part); err != nil {
 			return fmt.Errorf("rag %s: store %d chunks embedded again: %w", c.name, len(part), err)
+		}
+		for _, r := range part {
+			ch := chunkOf(r)
+			unit := slices.Clone(r.Vector)
+			flat.Normalize(unit)
+			c.chunks[r.ID] = ch
+			c.mem.add(r.ID, indexedText(ch), unit)
 		}
 	}
 	return nil
@@ -232,6 +245,7 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 			return st, fmt.Errorf("rag %s: embed %q: %w", c.name, d.ID, err)
 		}
 		recs := make([]index.Record, 0, len(chunks))
+		units := make([][]float32, len(chunks)) // as the store keeps them
 		ids := make([]string, len(chunks))
 		for i, ch := range chunks {
 			ids[i] = chunkID(d.ID, hash, ch.Position)
@@ -239,6 +253,8 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 				vecs[i] = append([]float32(nil), vecs[i]...)
 				vecs[i][0] = 1e-3 // a chunk with no known word still needs a direction
 			}
+			units[i] = slices.Clone(vecs[i])
+			flat.Normalize(units[i])
 			recs = append(recs, index.Record{ID: ids[i], Text: ch.Text, Vector: vecs[i], Metadata: map[string]string{
 				"doc": d.ID, "hash": hash, "title": ch.Title, "source": ch.Source, "heading": ch.Heading, "position": strconv.Itoa(ch.Position),
 				"embedder": c.opt.Embedder.Fingerprint().String()}})
@@ -257,14 +273,14 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 			for p := range old.chunks {
 				id := chunkID(d.ID, old.hash, p)
 				stale = append(stale, id)
+				c.mem.remove(id, indexedText(c.chunks[id]))
 				delete(c.chunks, id)
-				c.bm.remove(id)
 			}
 		}
 		c.docs[d.ID] = docEntry{hash: hash, chunks: len(chunks), title: d.Title, source: d.Source}
 		for i, ch := range chunks {
 			c.chunks[ids[i]] = ch
-			c.bm.add(ids[i], texts[i])
+			c.mem.add(ids[i], texts[i], units[i])
 		}
 		c.mu.Unlock()
 		if len(stale) > 0 {
@@ -275,7 +291,9 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 		st.Documents++
 		st.Chunks += len(chunks)
 	}
-	c.bm.compact()
+	c.mu.Lock()
+	c.mem.compact()
+	c.mu.Unlock()
 	return st, nil
 }
 
@@ -313,11 +331,11 @@ func (c *Collection) Delete(ctx context.Context, id string) error {
 	for p := range d.chunks {
 		cid := chunkID(id, d.hash, p)
 		ids = append(ids, cid)
+		c.mem.remove(cid, indexedText(c.chunks[cid]))
 		delete(c.chunks, cid)
-		c.bm.remove(cid)
 	}
+	c.mem.compact()
 	c.mu.Unlock()
-	c.bm.compact()
 	return c.opt.Index.Delete(ctx, c.chunkColl(), ids...)
 }
 
@@ -340,38 +358,60 @@ func candidates(k int) int { return max(50, 4*k) }
 
 // Search retrieves passages. Their Similarity is the cosine of the query and
 // the passage as the embedder sees them.
+//
+// Each retriever returns its exact top k (or top candidates(k) for a
+// fusion): BM25 by MaxScore over the inverted index, vectors by the
+// quantized slab's bounded scan (or by the backend itself, pgvector's
+// HNSW), neither scoring every chunk. A fusion of two exact top lists is
+// the fusion of the full score lists cut to those lengths, which is what
+// it always was (TestSearchMatchesExhaustive).
 func (c *Collection) Search(ctx context.Context, q Query) ([]Passage, error) {
 	if strings.TrimSpace(q.Text) == "" {
 		return nil, errors.New("rag: empty query")
 	}
 	k := cmp.Or(q.K, 5)
 	mode := cmp.Or(q.Mode, c.opt.Mode)
+	n := k
+	switch mode {
+	case ModeBM25, ModeVector:
+	case ModeHybrid, ModeRRF:
+		n = candidates(k)
+	default:
+		return nil, fmt.Errorf("rag: unknown mode %q; want vector, bm25, hybrid or rrf", mode)
+	}
 	qv, err := c.embedOne(ctx, q.Text)
 	if err != nil {
 		return nil, err
 	}
-	keep := func(id string) bool {
-		ch, ok := c.chunks[id]
-		return ok && matches(ch, q.Filter)
-	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	// A fusion runs the vector search beside BM25: the slab's scan is
+	// bound by memory more than by the cores, and pgvector's by the round
+	// trip.
 	var bm, vec []scored
+	var wg sync.WaitGroup
+	vectors := func() {
+		defer wg.Done()
+		vec, err = c.vectorSearch(ctx, qv, n, q.Filter)
+	}
 	switch mode {
-	case ModeBM25:
-		bm = c.bm.search(q.Text, k, keep)
 	case ModeVector:
-		if vec, err = c.vectorSearch(ctx, qv, k, keep); err != nil {
-			return nil, err
-		}
+		wg.Add(1)
+		vectors()
 	case ModeHybrid, ModeRRF:
-		n := candidates(k)
-		bm = c.bm.search(q.Text, n, keep)
-		if vec, err = c.vectorSearch(ctx, qv, n, keep); err != nil {
-			return nil, err
+		wg.Add(1)
+		go vectors()
+	}
+	if mode != ModeVector {
+		var keep func(int32) bool
+		if len(q.Filter) > 0 {
+			keep = func(s int32) bool { return matches(c.chunks[c.mem.ids[s]], q.Filter) }
 		}
-	default:
-		return nil, fmt.Errorf("rag: unknown mode %q; want vector, bm25, hybrid or rrf", mode)
+		bm = c.scoredOf(c.mem.lexical(q.Text, n, keep))
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, err
 	}
 	var ranked []scored
 	switch mode {
@@ -384,17 +424,27 @@ func (c *Collection) Search(ctx context.Context, q Query) ([]Passage, error) {
 	case ModeRRF:
 		ranked = fuseRanks(bm, vec, 60)
 	}
-	ranked = ranked[:min(k, len(ranked))]
+	return c.passages(ctx, qv, ranked[:min(k, len(ranked))]), nil
+}
+
+// passages are the ranked chunks with their similarity to the query: from
+// the vectors in process, or, with a backend that searches itself, by
+// embedding each passage again.
+func (c *Collection) passages(ctx context.Context, qv []float32, ranked []scored) []Passage {
 	out := make([]Passage, len(ranked))
 	for i, r := range ranked {
 		ch := c.chunks[r.id]
 		out[i] = Passage{ChunkID: r.id, Chunk: ch, Score: r.score}
-		v, err := c.embedOne(ctx, indexedText(ch))
-		if err == nil {
-			out[i].Similarity = float64(flat.Dot(qv, v))
+		v := c.mem.vector(r.id)
+		if v == nil {
+			var err error
+			if v, err = c.embedOne(ctx, indexedText(ch)); err != nil {
+				continue
+			}
 		}
+		out[i].Similarity = float64(flat.Dot(qv, v))
 	}
-	return out, nil
+	return out
 }
 
 func (c *Collection) embedOne(ctx context.Context, text string) ([]float32, error) {
@@ -407,11 +457,28 @@ func (c *Collection) embedOne(ctx context.Context, text string) ([]float32, erro
 	return v, nil
 }
 
-// vectorSearch asks the index for more than k when a filter or stale chunks
-// may take some away.
-func (c *Collection) vectorSearch(ctx context.Context, qv []float32, k int, keep func(string) bool) ([]scored, error) {
+// scoredOf names the slots of hits by chunk ID.
+func (c *Collection) scoredOf(hs []hit) []scored {
+	out := make([]scored, len(hs))
+	for i, h := range hs {
+		out[i] = scored{c.mem.ids[h.slot], h.score}
+	}
+	return out
+}
+
+// vectorSearch finds the k chunks nearest qv that pass the filter: in the
+// corpus's slab, or, with a backend that searches itself, by asking the
+// index for more than k when a filter or stale chunks may take some away.
+func (c *Collection) vectorSearch(ctx context.Context, qv []float32, k int, filter map[string]string) ([]scored, error) {
 	if zero(qv) {
 		return nil, nil
+	}
+	if c.mem.vectors {
+		var keep func(int32) bool
+		if len(filter) > 0 {
+			keep = func(s int32) bool { return matches(c.chunks[c.mem.ids[s]], filter) }
+		}
+		return c.scoredOf(c.mem.nearest(qv, k, keep)), nil
 	}
 	want := k
 	for {
@@ -421,7 +488,7 @@ func (c *Collection) vectorSearch(ctx context.Context, qv []float32, k int, keep
 		}
 		var out []scored
 		for _, h := range hits {
-			if keep(h.ID) {
+			if ch, ok := c.chunks[h.ID]; ok && matches(ch, filter) {
 				out = append(out, scored{h.ID, float64(h.Score)})
 			}
 		}
@@ -430,6 +497,14 @@ func (c *Collection) vectorSearch(ctx context.Context, qv []float32, k int, keep
 		}
 		want *= 4
 	}
+}
+
+// searchesItself reports whether an index backend answers vector searches
+// itself rather than through a copy in this process: pgvector's store is
+// shared by replicas, and another's ingest would not reach a copy here.
+func searchesItself(idx index.Index) bool {
+	s, ok := idx.(interface{ Shared() bool })
+	return ok && s.Shared()
 }
 
 func matches(ch Chunk, f map[string]string) bool {
@@ -452,44 +527,4 @@ func matches(ch Chunk, f map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// fuseScores scales each list's scores to [0, 1] (min to max over the
-// list) and sums them, the vector's times w. BM25's raw scores have no
-// fixed range, so ranks alone (RRF) throw away how far ahead its best hit
-// is; scaled scores keep it.
-func fuseScores(bm, vec []scored, w float64) []scored {
-	acc := map[string]float64{}
-	add := func(list []scored, weight float64) {
-		if len(list) == 0 {
-			return
-		}
-		hi, lo := list[0].score, list[len(list)-1].score
-		for _, s := range list {
-			acc[s.id] += weight * (s.score - lo) / math.Max(hi-lo, 1e-9)
-		}
-	}
-	add(bm, 1)
-	add(vec, w)
-	return sorted(acc)
-}
-
-// fuseRanks is reciprocal rank fusion: Σ 1 / (k + rank).
-func fuseRanks(bm, vec []scored, k float64) []scored {
-	acc := map[string]float64{}
-	for _, list := range [][]scored{bm, vec} {
-		for r, s := range list {
-			acc[s.id] += 1 / (k + float64(r+1))
-		}
-	}
-	return sorted(acc)
-}
-
-func sorted(acc map[string]float64) []scored {
-	out := make([]scored, 0, len(acc))
-	for id, v := range acc {
-		out = append(out, scored{id, v})
-	}
-	slices.SortFunc(out, func(x, y scored) int { return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(x.id, y.id)) })
-	return out
 }

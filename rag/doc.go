@@ -7,6 +7,15 @@
 // passages, citing them as [1], [2]. Without a model the passages are
 // returned as they are, never an invented answer.
 //
+// The index backend is the store of record; a collection searches a copy
+// in memory (corpus.go): its chunks numbered by slot, an inverted index
+// for BM25 searched by MaxScore (maxscore.go), and, unless the backend
+// searches by itself (pgvector, where one replica's copy would miss
+// another's ingests), the chunks' vectors in a quantized flat.Slab, the
+// routing core's. Both retrievers return their exact top k, the same
+// chunks and scores as scoring every chunk would (search_test.go checks
+// it against the store's records).
+//
 // rag imports nothing under router/: a collection's config type,
 // CollectionConfig, sits here (config.Config's rag entries are of it), and
 // the answering model is a Completer, which *upstream.Pool satisfies.

@@ -262,6 +262,15 @@ func TestOnPgvector(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].Doc != "a" || again.Documents() != 2 {
 		t.Errorf("after reopening on pgvector: %+v %v", ps, err)
 	}
+	// The vectors are searched in PostgreSQL, never copied into the
+	// process, which another replica's ingest would leave stale.
+	if again.mem.vectors || again.mem.vec != nil {
+		t.Error("a collection on pgvector keeps its vectors in process")
+	}
+	vps, err := again.Search(ctx, Query{Text: "how long does the kettle take to boil", K: 1, Mode: ModeVector})
+	if err != nil || len(vps) != 1 || vps[0].Doc != "a" || vps[0].Similarity <= 0 {
+		t.Errorf("vector search on pgvector: %+v %v", vps, err)
+	}
 }
 
 // flipped is another embedder of the same dimension: the local one's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +32,7 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer emb.Close()
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "semroute bench rag: synthetic 80-word documents (one chunk each) from 2,000 topics, in-memory chromem-go index")
-	fmt.Fprintln(tw, "\nchunks\tingest\tmode\tp50\tp99")
+	fmt.Fprintln(tw, "\nchunks\tingest\theap/chunk\tmode\tp50\tp99")
 	for _, n := range ints(*sizes) {
 		rng := rand.New(rand.NewPCG(uint64(n), 3))
 		topics := make([][]string, 2000)
@@ -56,6 +57,7 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		for i := range docs {
 			docs[i] = rag.Document{ID: fmt.Sprint(i), Title: fmt.Sprint("doc ", i), Text: text(topics[rng.IntN(len(topics))], 80)}
 		}
+		before := heapInUse()
 		idx, _ := chromem.Open("")
 		col, err := rag.Open(ctx, "bench", rag.Options{Index: idx, Embedder: emb})
 		if err != nil {
@@ -68,6 +70,8 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 		}
 		took := time.Since(start)
+		perChunk := float64(heapInUse()-before) / float64(col.Chunks())
+		runtime.KeepAlive(docs) // alive across both measurements
 		for _, mode := range []string{rag.ModeBM25, rag.ModeVector, rag.ModeHybrid} {
 			lat := make([]time.Duration, *queries)
 			for i := range lat {
@@ -79,10 +83,19 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				lat[i] = time.Since(t0)
 			}
 			slices.Sort(lat)
-			fmt.Fprintf(tw, "%d\t%v (%.0f chunks/s)\t%s\t%v\t%v\n", n, took.Round(time.Millisecond), float64(col.Chunks())/took.Seconds(), mode,
+			fmt.Fprintf(tw, "%d\t%v (%.0f chunks/s)\t%.0f B\t%s\t%v\t%v\n", n, took.Round(time.Millisecond), float64(col.Chunks())/took.Seconds(), perChunk, mode,
 				lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond))
 		}
 		idx.Close()
 	}
 	return tw.Flush()
+}
+
+// heapInUse is the live heap after a collection: what a collection holds
+// is the difference across its ingest.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -5,6 +5,11 @@
 // One slab instead of a slice of per-record slices keeps the scan a single
 // sequential read, which the prefetcher streams; large scans split across
 // workers that are started once, so a query allocates nothing.
+//
+// The router builds its slab once and only reads it. A RAG collection's
+// grows and shrinks with its documents (Append, Retain, under the
+// collection's lock) and is searched by TopK: the exact top k, read mostly
+// from the int8 copy (topk.go).
 package flat
 
 import (
@@ -35,6 +40,9 @@ type Slab struct {
 	codes  []int8
 	scales []float32
 	cdim   int
+	// resid[i] is the length of row i's rounding error, |v - scale·code|:
+	// what TopK's bound on the int8 pass needs.
+	resid []float32
 }
 
 // parallelFloor is the slab size (floats) above which a scan is split across
@@ -71,12 +79,16 @@ func Normalize(v []float32) { simd.Normalize(v) }
 // Scratch holds a query's working space; keep one per goroutine and reuse it
 // so that searching allocates nothing.
 type Scratch struct {
-	parts [][]Result
-	wg    sync.WaitGroup
-	q8    []int8
-	dots  []int32
-	cand  []Result
-	addrs []uintptr
+	parts  [][]Result
+	wg     sync.WaitGroup
+	q8     []int8
+	q16    []int16
+	dots   []int32
+	cand   []Result
+	top    []Result
+	cparts [][]Result
+	pass   pass
+	addrs  []uintptr
 }
 
 type job struct {
@@ -85,7 +97,13 @@ type job struct {
 	lo, hi int
 	k      int
 	out    *[]Result
+	cand   *[]Result // TopK's candidates
 	wg     *sync.WaitGroup
+	// A TopK first pass (int8 rows against the quantized query) when pass
+	// is set.
+	pass *pass
+	dots []int32
+	keep func(int32) bool
 }
 
 // Search returns the k vectors most similar to q (unit length), best first,
@@ -135,7 +153,11 @@ func (s *Slab) start() {
 	for range runtime.GOMAXPROCS(0) {
 		go func() {
 			for j := range s.jobs {
-				*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
+				if j.pass != nil {
+					*j.out, *j.cand = j.s.approx(j.pass, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0], (*j.cand)[:0])
+				} else {
+					*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
+				}
 				j.wg.Done()
 			}
 		}()
@@ -215,10 +237,11 @@ const rescored = 4
 func (s *Slab) Quantize() {
 	s.cdim = (s.dim + 15) &^ 15
 	n := s.Len()
-	s.codes = make([]int8, n*s.cdim)
-	s.scales = make([]float32, n)
+	s.codes = make([]int8, 0, n*s.cdim)
+	s.scales = make([]float32, 0, n)
+	s.resid = make([]float32, 0, n)
 	for i := 0; i < n; i++ {
-		s.scales[i] = simd.Quantize(s.codes[i*s.cdim:(i+1)*s.cdim], s.Vector(i))
+		s.quantizeRow(i)
 	}
 }
 

@@ -426,3 +426,8 @@ func (s *Store) Size(ctx context.Context, name string) (table, indexes int64, er
 	err = s.db.Pool().QueryRow(ctx, "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", c.table).Scan(&table, &indexes)
 	return table, indexes, wrap("size", err)
 }
+
+// Shared reports that the store is shared by every replica: a collection
+// searches it where it is (HNSW in PostgreSQL), not through a copy in one
+// process, which another replica's ingest would not reach.
+func (s *Store) Shared() bool { return true }

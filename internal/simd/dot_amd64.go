@@ -18,3 +18,6 @@ func axpyI8AVX2(dst *float32, x *int8, n int, a float32)
 
 //go:noescape
 func dotsI16I8AVX2(q *int16, rows *int8, n, count int, out *int32)
+
+//go:noescape
+func dotsI16I8x4AVX2(q *int16, rows *int8, n, count int, out *int32)

@@ -161,7 +161,7 @@ func TestPrefetchNeverFaults(t *testing.T) {
 func TestDotsInt16Int8MatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, n := range []int{1, 10, 16, 48, 100, 256, 272, 8192} {
-		for _, count := range []int{0, 1, 3, 64} {
+		for _, count := range []int{0, 1, 3, 4, 7, 64} {
 			q, rows := make([]int16, n), make([]int8, n*count)
 			bound := Int16Int8Bound(n)
 			for i := range q {
@@ -170,9 +170,12 @@ func TestDotsInt16Int8MatchesGo(t *testing.T) {
 			for i := range rows {
 				rows[i] = int8(rng.IntN(255) - 127)
 			}
-			if n == 8192 && count == 1 { // the largest sums allowed
+			if n == 8192 && (count == 1 || count == 4) { // the largest sums allowed
 				for i := range q {
-					q[i], rows[i] = int16(bound), -127
+					q[i] = int16(bound)
+				}
+				for i := range rows {
+					rows[i] = -127
 				}
 			}
 			out := make([]int32, count+1)
@@ -192,4 +195,30 @@ func TestDotsInt16Int8MatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+func BenchmarkDotsInt16Int8(b *testing.B) {
+	const n, count = 256, 10_000
+	q, rows, out := make([]int16, n), make([]int8, n*count), make([]int32, count)
+	for i := range rows {
+		rows[i] = int8(i * 7)
+	}
+	for i := range q {
+		q[i] = int16(i * 13)
+	}
+	b.Run("rows=4", func(b *testing.B) { // as DotsInt16Int8 calls it
+		b.SetBytes(n * count)
+		for b.Loop() {
+			DotsInt16Int8(q, rows, out)
+		}
+	})
+	if !useAVX2 {
+		return
+	}
+	b.Run("rows=1", func(b *testing.B) { // the one-row kernel alone
+		b.SetBytes(n * count)
+		for b.Loop() {
+			dotsI16I8AVX2(&q[0], &rows[0], n, count, &out[0])
+		}
+	})
 }

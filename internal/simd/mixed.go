@@ -32,7 +32,17 @@ func DotsInt16Int8(q []int16, rows []int8, out []int32) {
 	count := len(rows) / n
 	out = out[:count]
 	if useAVX2 && n%16 == 0 && count > 0 {
-		dotsI16I8AVX2(&q[0], &rows[0], n, count, &out[0])
+		// Four rows at a time, the rest one by one: about 1.4× faster
+		// at n = 256 (BenchmarkDotsInt16Int8, rows=4 against rows=1,
+		// run alternately: 93–202 µs against 127–276 µs on the shared
+		// machine).
+		four := count &^ 3
+		if four > 0 {
+			dotsI16I8x4AVX2(&q[0], &rows[0], n, four, &out[0])
+		}
+		if four < count {
+			dotsI16I8AVX2(&q[0], &rows[four*n], n, count-four, &out[four])
+		}
 		return
 	}
 	for r := range out {

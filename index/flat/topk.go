@@ -1,0 +1,250 @@
+package flat
+
+import (
+	"math"
+	"runtime"
+	"slices"
+
+	"github.com/semroute/semroute/internal/simd"
+)
+
+// Filter narrows a TopK search and orders its ties.
+type Filter struct {
+	// Keep says which vectors may be returned (nil: all). It is called
+	// only for vectors whose score could place them in the result, from
+	// several goroutines at once on a large slab.
+	Keep func(i int32) bool
+	// Before orders vectors of equal score: a before b (nil: the lower
+	// index first).
+	Before func(a, b int32) bool
+}
+
+// TopK returns the k vectors most similar to q (unit length) among those
+// f keeps, best first, appended to dst[:0]: exactly what scoring every
+// vector with Dot and sorting by score (ties by f.Before) gives.
+//
+// On a quantized slab it ranks every vector by the int8 copy against a
+// finely quantized query (a quarter of the bytes of a float32 scan) and
+// scores exactly only the vectors whose int8 score lies within the copy's
+// error bound of the k-th best: the bound is |q·v − q̂·v̂| ≤ |q − q̂| +
+// (1 + |q − q̂|)·|v − v̂| (Cauchy–Schwarz, with each row's rounding error
+// measured when it was quantized); a vector left out has an upper bound
+// below k others' lower bounds, so it cannot be among the k best. Unlike Nearest's fixed few
+// candidates, nothing is approximate.
+func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []Result {
+	dst = dst[:0]
+	n := s.Len()
+	if k <= 0 || n == 0 || len(q) != s.dim {
+		return dst
+	}
+	if s.cdim == 0 || sc == nil {
+		for i := range n {
+			if f.Keep == nil || f.Keep(int32(i)) {
+				dst = insertOrdered(dst, k, Result{int32(i), Dot(q, s.Vector(i))}, f.Before)
+			}
+		}
+		return dst
+	}
+	if len(sc.q16) != s.cdim {
+		sc.q16 = make([]int16, s.cdim)
+	}
+	qs := simd.QuantizeInt16(sc.q16[:s.dim], q)
+	clear(sc.q16[s.dim:])
+	// slack covers the rounding of the bounds' float32 arithmetic (a few
+	// ulps of numbers below 2) and of Dot's float32 sum (about dim ulps).
+	p := pass{q16: sc.q16, qs: qs, epsQ: float32(residual16(q, sc.q16, qs)), slack: float32(4e-6 + float64(s.dim)*1.2e-7)}
+	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
+	best, cands := s.approxAll(sc, p, n, k, f.Keep)
+	floor := p.floor(best, k)
+	for _, part := range cands {
+		for _, c := range part {
+			if c.Score >= floor {
+				dst = insertOrdered(dst, k, Result{c.Index, Dot(q, s.Vector(int(c.Index)))}, f.Before)
+			}
+		}
+	}
+	return dst
+}
+
+// pass is a TopK query as its int8 pass sees it: quantized, with the
+// scale back to floats, the length of its rounding error, and the margin
+// for the rounding of the bounds themselves.
+type pass struct {
+	q16             []int16
+	qs, epsQ, slack float32
+}
+
+// bounds are the least and the most row i's score can be, given its int8
+// dot with the query: the int8 score less and plus |q − q̂| + (1 +
+// |q − q̂|)·|v − v̂|.
+func (p *pass) bounds(s *Slab, dot int32, i int) (lo, hi float32) {
+	a := float32(dot) * s.scales[i] * p.qs
+	e := p.epsQ + (1+p.epsQ)*s.resid[i]
+	return a - e, a + e
+}
+
+// floor is the least upper bound a row needs to be scored exactly: the
+// k-th best lower bound in top, less the slack once for each side (none
+// while top holds fewer than k).
+func (p *pass) floor(top []Result, k int) float32 {
+	if len(top) < k {
+		return float32(math.Inf(-1))
+	}
+	return top[k-1].Score - 2*p.slack
+}
+
+// approxAll fills sc.dots with every row's int8 dot and returns the k kept
+// rows with the best lower bounds on their scores, and the kept rows whose
+// upper bounds may reach the k-th of those (by part, each row's upper
+// bound as its Score; a superset, which TopK cuts to the floor of all),
+// split across the slab's workers when the slab is large.
+func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) ([]Result, [][]Result) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(sc.cparts) < workers {
+		sc.parts, sc.cparts = make([][]Result, workers), make([][]Result, workers)
+	}
+	if n*s.dim < parallelFloor || workers == 1 {
+		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.dots, sc.top[:0], sc.cparts[0][:0])
+		return sc.top, sc.cparts[:1]
+	}
+	s.once.Do(s.start)
+	sc.pass = p
+	per := (n + workers - 1) / workers
+	parts := 0
+	for w := 0; w < workers; w++ {
+		a, b := w*per, min((w+1)*per, n)
+		if a >= b {
+			break
+		}
+		sc.wg.Add(1)
+		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], cand: &sc.cparts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
+		parts++
+	}
+	sc.wg.Wait()
+	best := sc.top[:0]
+	for _, part := range sc.parts[:parts] {
+		for _, r := range part {
+			best = insert(best, k, r)
+		}
+	}
+	sc.top = best
+	return best, sc.cparts[:parts]
+}
+
+// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi];
+// it returns the k kept rows of the range with the best lower bounds
+// (appended to top) and the kept rows whose upper bounds reach the k-th
+// of those (appended to cand, with their upper bounds as Score).
+func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, top, cand []Result) ([]Result, []Result) {
+	simd.DotsInt16Int8(p.q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
+	floor := float32(math.Inf(-1))
+	for i := lo; i < hi; i++ {
+		a, _ := p.bounds(s, dots[i], i)
+		if len(top) == k && a <= floor {
+			continue
+		}
+		if keep != nil && !keep(int32(i)) {
+			continue
+		}
+		top = insert(top, k, Result{int32(i), a})
+		if len(top) == k {
+			floor = top[k-1].Score
+		}
+	}
+	floor = p.floor(top, k)
+	for i := lo; i < hi; i++ {
+		if _, b := p.bounds(s, dots[i], i); b >= floor && (keep == nil || keep(int32(i))) {
+			cand = append(cand, Result{int32(i), b})
+		}
+	}
+	return top, cand
+}
+
+// insertOrdered is insert with ties ordered by before (nil: lower index
+// first).
+func insertOrdered(dst []Result, k int, r Result, before func(a, b int32) bool) []Result {
+	better := func(x, y Result) bool {
+		if x.Score != y.Score {
+			return x.Score > y.Score
+		}
+		if before == nil {
+			return x.Index < y.Index
+		}
+		return before(x.Index, y.Index)
+	}
+	if len(dst) == k {
+		if !better(r, dst[k-1]) {
+			return dst
+		}
+		dst = dst[:k-1]
+	}
+	i := len(dst)
+	dst = append(dst, r)
+	for i > 0 && better(r, dst[i-1]) {
+		dst[i] = dst[i-1]
+		i--
+	}
+	dst[i] = r
+	return dst
+}
+
+// residual16 is |q − scale·q16| over q's length, rounded up.
+func residual16(q []float32, q16 []int16, scale float32) float64 {
+	var ss float64
+	for j, x := range q {
+		d := float64(x) - float64(scale)*float64(q16[j])
+		ss += d * d
+	}
+	return math.Nextafter(math.Sqrt(ss), math.Inf(1))
+}
+
+// quantizeRow appends row i's int8 code, scale and rounding error.
+func (s *Slab) quantizeRow(i int) {
+	v := s.Vector(i)
+	at := len(s.codes)
+	s.codes = slices.Grow(s.codes, s.cdim)[:at+s.cdim]
+	code := s.codes[at:]
+	scale := simd.Quantize(code, v)
+	var ss float64
+	for j, x := range v {
+		d := float64(x) - float64(scale)*float64(code[j])
+		ss += d * d
+	}
+	r := math.Nextafter32(float32(math.Sqrt(ss)), float32(math.Inf(1)))
+	s.scales = append(s.scales, scale)
+	s.resid = append(s.resid, r)
+}
+
+// Append adds v, which must be of length Dim and unit length (it is kept
+// as given, bit for bit), and quantizes it if the slab is quantized. It
+// returns v's index. Not safe while the slab is searched.
+func (s *Slab) Append(v []float32) int {
+	s.data = append(s.data, v[:s.dim]...)
+	i := s.Len() - 1
+	if s.cdim > 0 {
+		s.quantizeRow(i)
+	}
+	return i
+}
+
+// Retain keeps the vectors i for which keep(i) is true, in their order,
+// and drops the rest. Not safe while the slab is searched.
+func (s *Slab) Retain(keep func(i int) bool) {
+	n, d, c := s.Len(), s.dim, s.cdim
+	w := 0
+	for i := range n {
+		if !keep(i) {
+			continue
+		}
+		copy(s.data[w*d:(w+1)*d], s.data[i*d:(i+1)*d])
+		if c > 0 {
+			copy(s.codes[w*c:(w+1)*c], s.codes[i*c:(i+1)*c])
+			s.scales[w], s.resid[w] = s.scales[i], s.resid[i]
+		}
+		w++
+	}
+	s.data = s.data[:w*d]
+	if c > 0 {
+		s.codes, s.scales, s.resid = s.codes[:w*c], s.scales[:w], s.resid[:w]
+	}
+}
