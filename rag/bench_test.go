@@ -3,9 +3,7 @@ package rag
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/semroute/semroute/datasets"
@@ -41,29 +39,8 @@ func BenchmarkSearch(b *testing.B) {
 func BenchmarkSearchSynthetic(b *testing.B) {
 	emb := localtest.Open(b)
 	for _, n := range []int{10_000, 100_000} {
-		rng := rand.New(rand.NewPCG(uint64(n), 3))
-		topics := make([][]string, 2000)
-		for i := range topics {
-			for range 12 {
-				topics[i] = append(topics[i], emb.Word(300+rng.IntN(30000)))
-			}
-		}
-		text := func(topic []string, words int) string {
-			var s strings.Builder
-			for range words {
-				if rng.IntN(3) == 0 {
-					s.WriteString(topic[rng.IntN(len(topic))])
-				} else {
-					s.WriteString(emb.Word(rng.IntN(300)))
-				}
-				s.WriteByte(' ')
-			}
-			return s.String()
-		}
-		docs := make([]Document, n)
-		for i := range docs {
-			docs[i] = Document{ID: fmt.Sprint(i), Title: fmt.Sprint("doc ", i), Text: text(topics[rng.IntN(len(topics))], 80)}
-		}
+		syn := NewSynthetic(emb.Word, uint64(n))
+		docs := syn.Docs(n)
 		idx, _ := chromem.Open("")
 		c, _ := Open(context.Background(), "bench", Options{Index: idx, Embedder: emb})
 		if _, err := c.Ingest(context.Background(), docs); err != nil {
@@ -71,7 +48,7 @@ func BenchmarkSearchSynthetic(b *testing.B) {
 		}
 		queries := make([]string, 300)
 		for i := range queries {
-			queries[i] = text(topics[rng.IntN(len(topics))], 8)
+			queries[i] = syn.Query()
 		}
 		// The retrievers alone at fusion's depth, candidates(5) = 50.
 		b.Run(fmt.Sprintf("chunks=%d/bm25-top50", n), func(b *testing.B) {

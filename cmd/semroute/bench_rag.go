@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -34,29 +32,8 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintln(tw, "semroute bench rag: synthetic 80-word documents (one chunk each) from 2,000 topics, in-memory chromem-go index")
 	fmt.Fprintln(tw, "\nchunks\tingest\theap/chunk\tmode\tp50\tp99")
 	for _, n := range ints(*sizes) {
-		rng := rand.New(rand.NewPCG(uint64(n), 3))
-		topics := make([][]string, 2000)
-		for i := range topics {
-			for range 12 {
-				topics[i] = append(topics[i], emb.Word(300+rng.IntN(30000)))
-			}
-		}
-		text := func(topic []string, words int) string {
-			var b strings.Builder
-			for range words {
-				if rng.IntN(3) == 0 {
-					b.WriteString(topic[rng.IntN(len(topic))])
-				} else {
-					b.WriteString(emb.Word(rng.IntN(300)))
-				}
-				b.WriteByte(' ')
-			}
-			return b.String()
-		}
-		docs := make([]rag.Document, n)
-		for i := range docs {
-			docs[i] = rag.Document{ID: fmt.Sprint(i), Title: fmt.Sprint("doc ", i), Text: text(topics[rng.IntN(len(topics))], 80)}
-		}
+		syn := rag.NewSynthetic(emb.Word, uint64(n))
+		docs := syn.Docs(n)
 		before := heapInUse()
 		idx, _ := chromem.Open("")
 		col, err := rag.Open(ctx, "bench", rag.Options{Index: idx, Embedder: emb})
@@ -75,7 +52,7 @@ func runBenchRAG(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		for _, mode := range []string{rag.ModeBM25, rag.ModeVector, rag.ModeHybrid} {
 			lat := make([]time.Duration, *queries)
 			for i := range lat {
-				q := text(topics[rng.IntN(len(topics))], 8)
+				q := syn.Query()
 				t0 := time.Now()
 				if _, err := col.Search(ctx, rag.Query{Text: q, K: 5, Mode: mode}); err != nil {
 					return err

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"embed"
-	"io/fs"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 )
@@ -25,19 +23,11 @@ const dashboardCSP = "default-src 'self'; script-src 'self'; style-src 'self'; i
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
 
 func (s *Server) dashboardRoutes(e *gin.Engine) {
-	e.GET("/dashboard", dashboardAsset("dashboard/index.html", "text/html; charset=utf-8"))
-	e.GET("/dashboard/app.js", dashboardAsset("dashboard/app.js", "text/javascript; charset=utf-8"))
-	e.GET("/dashboard/app.css", dashboardAsset("dashboard/app.css", "text/css; charset=utf-8"))
-}
-
-func dashboardAsset(name, contentType string) gin.HandlerFunc {
-	data, err := fs.ReadFile(dashboardFiles, name)
-	if err != nil {
-		panic("dashboard: embedded file missing: " + name) // a build defect, caught by every test
-	}
-	return func(c *gin.Context) {
-		pageHeaders(c.Writer.Header(), dashboardCSP)
-		c.Header("X-Frame-Options", "DENY")
-		c.Data(http.StatusOK, contentType, data)
+	for _, f := range []struct{ path, name, contentType string }{
+		{"/dashboard", "dashboard/index.html", "text/html; charset=utf-8"},
+		{"/dashboard/app.js", "dashboard/app.js", "text/javascript; charset=utf-8"},
+		{"/dashboard/app.css", "dashboard/app.css", "text/css; charset=utf-8"},
+	} {
+		e.GET(f.path, pageAsset(dashboardFiles, f.name, f.contentType, dashboardCSP))
 	}
 }

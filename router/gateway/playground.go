@@ -37,11 +37,14 @@ const (
 const reportFile = "report.html"
 
 func (s *Server) playgroundRoutes(e *gin.Engine) {
-	page := s.playgroundAsset("playground/index.html", "text/html; charset=utf-8")
+	asset := func(name, contentType string) gin.HandlerFunc {
+		return pageAsset(playgroundFiles, name, contentType, playgroundCSP)
+	}
+	page := asset("playground/index.html", "text/html; charset=utf-8")
 	e.GET("/", page)
 	e.GET("/playground", page)
-	e.GET("/playground/app.js", s.playgroundAsset("playground/app.js", "text/javascript; charset=utf-8"))
-	e.GET("/playground/app.css", s.playgroundAsset("playground/app.css", "text/css; charset=utf-8"))
+	e.GET("/playground/app.js", asset("playground/app.js", "text/javascript; charset=utf-8"))
+	e.GET("/playground/app.css", asset("playground/app.css", "text/css; charset=utf-8"))
 	e.GET("/playground/info", s.playgroundInfo)
 	e.GET("/playground/report", s.playgroundReport)
 }
@@ -53,13 +56,15 @@ func pageHeaders(h http.Header, csp string) {
 	h.Set("Cache-Control", "no-store")
 }
 
-func (s *Server) playgroundAsset(name, contentType string) gin.HandlerFunc {
-	data, err := fs.ReadFile(playgroundFiles, name)
+// pageAsset serves one embedded file of a page (the playground's, the
+// dashboard's) with the page's headers.
+func pageAsset(files fs.FS, name, contentType, csp string) gin.HandlerFunc {
+	data, err := fs.ReadFile(files, name)
 	if err != nil {
-		panic("playground: embedded file missing: " + name) // a build defect, caught by every test
+		panic("gateway: embedded file missing: " + name) // a build defect, caught by every test
 	}
 	return func(c *gin.Context) {
-		pageHeaders(c.Writer.Header(), playgroundCSP)
+		pageHeaders(c.Writer.Header(), csp)
 		c.Header("X-Frame-Options", "DENY")
 		c.Data(http.StatusOK, contentType, data)
 	}
