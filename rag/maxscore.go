@@ -113,6 +113,7 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	s := &searcher{b: b, qs: qs, cs: cs, prefix: prefix, avg: avg, k: k, keep: keep, sc: sc, theta: math.Inf(-1),
 		better: func(x, y hit) bool { return x.score > y.score || x.score == y.score && before(x.slot, y.slot) }}
 	s.top = make([]hit, 0, k)
+	s.from = make([]int, len(cs))
 	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
 		if !s.window(w0, min(w0+window, int32(len(b.length)))) {
 			break
@@ -126,6 +127,7 @@ type searcher struct {
 	b      *bm25
 	qs     []qterm
 	cs     []cursor // the query words' parts, by bound
+	from   []int    // from[j]: where cs[j] stood when the window began
 	prefix []float64
 	avg    float64
 	k      int
@@ -153,6 +155,7 @@ func (s *searcher) window(w0, w1 int32) bool {
 	sc, length := s.sc, s.b.length
 	for j := range s.cs[ne:] {
 		c := &s.cs[ne+j]
+		s.from[ne+j] = c.cur
 		idf := s.qs[c.term].idf
 		tf := sc.tf[c.term*window : (c.term+1)*window]
 		for ; c.cur < len(c.p.slots) && c.p.slots[c.cur] < w1; c.cur++ {
@@ -174,11 +177,16 @@ func (s *searcher) window(w0, w1 int32) bool {
 				s.consider(w0, int32(i), ne)
 			}
 			sc.partial[i] = 0
-			for _, c := range s.cs[ne:] {
-				sc.tf[c.term*window+i] = 0
-			}
 		}
 		sc.seen[wi] = 0
+	}
+	// The essential words' frequencies back to 0, posting by posting:
+	// fewer stores than every seen slot times every essential word.
+	for j, c := range s.cs[ne:] {
+		tf := sc.tf[c.term*window : (c.term+1)*window]
+		for _, d := range c.p.slots[s.from[ne+j]:c.cur] {
+			tf[d-w0] = 0
+		}
 	}
 	return true
 }
