@@ -84,7 +84,6 @@ type Scratch struct {
 	q8     []int8
 	q16    []int16
 	dots   []int32
-	ubs    []float32 // TopK's upper bounds, by row
 	cand   []Result
 	top    []Result
 	cparts [][]Result
@@ -104,7 +103,6 @@ type job struct {
 	// is set.
 	pass *pass
 	dots []int32
-	ubs  []float32
 	keep func(int32) bool
 }
 
@@ -156,7 +154,7 @@ func (s *Slab) start() {
 		go func() {
 			for j := range s.jobs {
 				if j.pass != nil {
-					*j.out, *j.cand = j.s.approx(j.pass, j.lo, j.hi, j.k, j.keep, j.dots, j.ubs, (*j.out)[:0], (*j.cand)[:0])
+					*j.out, *j.cand = j.s.approx(j.pass, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0], (*j.cand)[:0])
 				} else {
 					*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
 				}

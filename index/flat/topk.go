@@ -54,7 +54,6 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 	// ulps of numbers below 2) and of Dot's float32 sum (about dim ulps).
 	p := pass{q16: sc.q16, qs: qs, epsQ: float32(residual16(q, sc.q16, qs)), slack: float32(4e-6 + float64(s.dim)*1.2e-7)}
 	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
-	sc.ubs = slices.Grow(sc.ubs[:0], n)[:n]
 	best, cands := s.approxAll(sc, p, n, k, f.Keep)
 	floor := p.floor(best, k)
 	for _, part := range cands {
@@ -94,8 +93,7 @@ func (p *pass) floor(top []Result, k int) float32 {
 	return top[k-1].Score - 2*p.slack
 }
 
-// approxAll fills sc.dots with every row's int8 dot (sc.ubs with its
-// upper bound) and returns the k kept
+// approxAll fills sc.dots with every row's int8 dot and returns the k kept
 // rows with the best lower bounds on their scores, and the kept rows whose
 // upper bounds may reach the k-th of those (by part, each row's upper
 // bound as its Score; a superset, which TopK cuts to the floor of all),
@@ -106,7 +104,7 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 		sc.parts, sc.cparts = make([][]Result, workers), make([][]Result, workers)
 	}
 	if n*s.dim < parallelFloor || workers == 1 {
-		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.dots, sc.ubs, sc.top[:0], sc.cparts[0][:0])
+		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.dots, sc.top[:0], sc.cparts[0][:0])
 		return sc.top, sc.cparts[:1]
 	}
 	s.once.Do(s.start)
@@ -119,7 +117,7 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 			break
 		}
 		sc.wg.Add(1)
-		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], cand: &sc.cparts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, ubs: sc.ubs, keep: keep}
+		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], cand: &sc.cparts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
 		parts++
 	}
 	sc.wg.Wait()
@@ -133,34 +131,29 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 	return best, sc.cparts[:parts]
 }
 
-// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi] and
-// their upper bounds into ubs[lo:hi]; it returns the k kept rows of the
-// range with the best lower bounds (appended to top) and the kept rows
-// whose upper bounds reach the k-th of those (appended to cand, with their
-// upper bounds as Score). Each row's bounds are computed once: the second
-// loop only compares.
-func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, ubs []float32, top, cand []Result) ([]Result, []Result) {
+// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi];
+// it returns the k kept rows of the range with the best lower bounds
+// (appended to top) and the kept rows whose upper bounds reach the k-th
+// of those (appended to cand, with their upper bounds as Score). One loop
+// does both: a row goes to cand when its upper bound reaches the k-th
+// lower bound found so far, a floor that only rises, so cand is a superset
+// of the rows reaching the last one (TopK cuts it to the floor of all),
+// and a row below it cannot be among the k best lower bounds either.
+func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, top, cand []Result) ([]Result, []Result) {
 	simd.DotsInt16Int8(p.q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
-	floor := float32(math.Inf(-1))
-	ubs = ubs[:hi]
+	floor, cfloor := float32(math.Inf(-1)), float32(math.Inf(-1))
 	for i := lo; i < hi; i++ {
 		a, b := p.bounds(s, dots[i], i)
-		ubs[i] = b
-		if len(top) == k && a <= floor {
+		if b < cfloor || keep != nil && !keep(int32(i)) {
 			continue
 		}
-		if keep != nil && !keep(int32(i)) {
+		cand = append(cand, Result{int32(i), b})
+		if len(top) == k && a <= floor {
 			continue
 		}
 		top = insert(top, k, Result{int32(i), a})
 		if len(top) == k {
-			floor = top[k-1].Score
-		}
-	}
-	floor = p.floor(top, k)
-	for i := lo; i < hi; i++ {
-		if b := ubs[i]; b >= floor && (keep == nil || keep(int32(i))) {
-			cand = append(cand, Result{int32(i), b})
+			floor, cfloor = top[k-1].Score, p.floor(top, k)
 		}
 	}
 	return top, cand
