@@ -245,9 +245,11 @@ func (s *searcher) score(d, i int32) {
 	}
 }
 
-// The chunks prime scores first: those of the parts of at most primeList
-// postings, largest bounds first, while they are at most primeMax.
-const primeList, primeMax = 1024, 4096
+// The chunks prime scores first: those of the parts of at most one
+// posting in primeList slots, largest bounds first, while they are at most
+// one in primeMax slots (and 4,096): each costs a probe of every list, so
+// on a small corpus, where every list is short, they must stay few.
+const primeList, primeMax = 64, 32
 
 // prime returns a score the k-th best chunk is sure to reach, to prune
 // with from the first window on: the k-th best exact score among the
@@ -260,12 +262,13 @@ const primeList, primeMax = 1024, 4096
 func (s *searcher) prime() float64 {
 	none := math.Inf(-1)
 	var slots []int32
+	n := len(s.b.length)
 	for j := len(s.cs) - 1; j >= 0; j-- {
 		p := s.cs[j].p
-		if len(p.slots) > primeList {
+		if len(p.slots) > n/primeList {
 			continue
 		}
-		if len(slots)+len(p.slots) > primeMax {
+		if len(slots)+len(p.slots) > min(n/primeMax, 4096) {
 			break
 		}
 		slots = append(slots, p.slots...)
