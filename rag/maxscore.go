@@ -247,9 +247,11 @@ func (s *searcher) score(d, i int32) {
 
 // The chunks prime scores first: those of the parts of at most one
 // posting in primeList slots, largest bounds first, while they are at most
-// one in primeMax slots (and 4,096): each costs a probe of every list, so
-// on a small corpus, where every list is short, they must stay few.
-const primeList, primeMax = 64, 32
+// one in primeMax slots: each costs a probe of every list, so they must
+// stay few against the corpus (at 1,024 postings a part, the common words'
+// frequency-2 parts at 100,000 chunks came in, and BM25's top 5 took
+// 1.2–1.4 ms instead of 0.3).
+const primeList, primeMax = 256, 256
 
 // prime returns a score the k-th best chunk is sure to reach, to prune
 // with from the first window on: the k-th best exact score among the
@@ -268,7 +270,7 @@ func (s *searcher) prime() float64 {
 		if len(p.slots) > n/primeList {
 			continue
 		}
-		if len(slots)+len(p.slots) > min(n/primeMax, 4096) {
+		if len(slots)+len(p.slots) > n/primeMax {
 			break
 		}
 		slots = append(slots, p.slots...)
