@@ -109,7 +109,10 @@ func (c *corpus) nearest(q []float32, k int, keep func(int32) bool) []hit {
 	}
 	sc := c.scratch.Get().(*flat.Scratch)
 	defer c.scratch.Put(sc)
-	f := flat.Filter{Before: c.before, Keep: func(s int32) bool { return c.ids[s] != "" && (keep == nil || keep(s)) }}
+	f := flat.Filter{Before: c.before}
+	if keep != nil || c.live < len(c.ids) { // every slot live and no filter: nothing to ask
+		f.Keep = func(s int32) bool { return c.ids[s] != "" && (keep == nil || keep(s)) }
+	}
 	res := c.vec.TopK(q, k, f, nil, sc)
 	out := make([]hit, len(res))
 	for i, r := range res {

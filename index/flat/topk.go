@@ -134,27 +134,26 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 // approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi];
 // it returns the k kept rows of the range with the best lower bounds
 // (appended to top) and the kept rows whose upper bounds reach the k-th
-// of those (appended to cand, with their upper bounds as Score).
+// of those (appended to cand, with their upper bounds as Score). One loop
+// does both: a row goes to cand when its upper bound reaches the k-th
+// lower bound found so far, a floor that only rises, so cand is a superset
+// of the rows reaching the last one (TopK cuts it to the floor of all),
+// and a row below it cannot be among the k best lower bounds either.
 func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, top, cand []Result) ([]Result, []Result) {
 	simd.DotsInt16Int8(p.q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
-	floor := float32(math.Inf(-1))
+	floor, cfloor := float32(math.Inf(-1)), float32(math.Inf(-1))
 	for i := lo; i < hi; i++ {
-		a, _ := p.bounds(s, dots[i], i)
-		if len(top) == k && a <= floor {
+		a, b := p.bounds(s, dots[i], i)
+		if b < cfloor || keep != nil && !keep(int32(i)) {
 			continue
 		}
-		if keep != nil && !keep(int32(i)) {
+		cand = append(cand, Result{int32(i), b})
+		if len(top) == k && a <= floor {
 			continue
 		}
 		top = insert(top, k, Result{int32(i), a})
 		if len(top) == k {
-			floor = top[k-1].Score
-		}
-	}
-	floor = p.floor(top, k)
-	for i := lo; i < hi; i++ {
-		if _, b := p.bounds(s, dots[i], i); b >= floor && (keep == nil || keep(int32(i))) {
-			cand = append(cand, Result{int32(i), b})
+			floor, cfloor = top[k-1].Score, p.floor(top, k)
 		}
 	}
 	return top, cand

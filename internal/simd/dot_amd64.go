@@ -4,6 +4,10 @@ import "golang.org/x/sys/cpu"
 
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useVNNI is set where DotsInt16Int8 can use 512-bit registers and
+// VPDPWSSD (AVX512_VNNI, with AVX512BW for the sign extension).
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
 
@@ -21,3 +25,6 @@ func dotsI16I8AVX2(q *int16, rows *int8, n, count int, out *int32)
 
 //go:noescape
 func dotsI16I8x4AVX2(q *int16, rows *int8, n, count int, out *int32)
+
+//go:noescape
+func dotsI16I8x4VNNI(q *int16, rows *int8, n, count int, out *int32)

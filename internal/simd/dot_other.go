@@ -15,3 +15,7 @@ func axpyI8AVX2(dst *float32, x *int8, n int, a float32) { panic("unreachable") 
 func dotsI16I8AVX2(q *int16, rows *int8, n, count int, out *int32) { panic("unreachable") }
 
 func dotsI16I8x4AVX2(q *int16, rows *int8, n, count int, out *int32) { panic("unreachable") }
+
+const useVNNI = false
+
+func dotsI16I8x4VNNI(q *int16, rows *int8, n, count int, out *int32) { panic("unreachable") }

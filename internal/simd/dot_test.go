@@ -160,7 +160,7 @@ func TestPrefetchNeverFaults(t *testing.T) {
 
 func TestDotsInt16Int8MatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, n := range []int{1, 10, 16, 48, 100, 256, 272, 8192} {
+	for _, n := range []int{1, 10, 16, 32, 48, 96, 100, 256, 272, 8192} { // multiples of 32: the VNNI kernel where the CPU has it
 		for _, count := range []int{0, 1, 3, 4, 7, 64} {
 			q, rows := make([]int16, n), make([]int8, n*count)
 			bound := Int16Int8Bound(n)
@@ -187,7 +187,7 @@ func TestDotsInt16Int8MatchesGo(t *testing.T) {
 					want += int64(x) * int64(rows[r*n+j])
 				}
 				if int64(out[r]) != want {
-					t.Errorf("n=%d count=%d row %d: %d, want %d (avx2 %v)", n, count, r, out[r], want, useAVX2)
+					t.Errorf("n=%d count=%d row %d: %d, want %d (avx2 %v, vnni %v)", n, count, r, out[r], want, useAVX2, useVNNI)
 				}
 			}
 			if out[count] != 12345 {
@@ -215,6 +215,12 @@ func BenchmarkDotsInt16Int8(b *testing.B) {
 	if !useAVX2 {
 		return
 	}
+	b.Run("rows=4-avx2", func(b *testing.B) { // the 256-bit four-row kernel, where VNNI is used
+		b.SetBytes(n * count)
+		for b.Loop() {
+			dotsI16I8x4AVX2(&q[0], &rows[0], n, count, &out[0])
+		}
+	})
 	b.Run("rows=1", func(b *testing.B) { // the one-row kernel alone
 		b.SetBytes(n * count)
 		for b.Loop() {

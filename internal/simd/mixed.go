@@ -37,7 +37,10 @@ func DotsInt16Int8(q []int16, rows []int8, out []int32) {
 		// run alternately: 93–202 µs against 127–276 µs on the shared
 		// machine).
 		four := count &^ 3
-		if four > 0 {
+		switch {
+		case four > 0 && useVNNI && n%32 == 0:
+			dotsI16I8x4VNNI(&q[0], &rows[0], n, four, &out[0])
+		case four > 0:
 			dotsI16I8x4AVX2(&q[0], &rows[0], n, four, &out[0])
 		}
 		if four < count {
