@@ -1,11 +1,8 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -13,9 +10,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/intents"
-	"github.com/semroute/semroute/router"
-	"github.com/semroute/semroute/router/config"
 )
 
 // discard is an exporter that drops every span: what tracing costs the
@@ -31,19 +25,8 @@ func (discard) Shutdown(context.Context) error                             { ret
 // them), and traced with none sampled (sample: 0).
 func BenchmarkChatTraced(b *testing.B) {
 	emb := localtest.Open(b)
-	mock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9}}`)
-	}))
-	defer mock.Close()
-	cfg := router.Synthetic(emb.Word, 100, 100, 1)
-	cfg.Models = []config.Model{{Name: "mock", Provider: "openai", BaseURL: mock.URL + "/v1", Model: "m", Balance: "weight", TimeoutMS: 10000}}
-	t := intents.Target{Model: intents.Models{"mock"}}
-	for i := range cfg.Intents {
-		cfg.Intents[i].Target = t
-	}
-	cfg.Fallback, cfg.Index.DataDir = t, b.TempDir()
+	mock := benchUpstream(b)
+	cfg := benchConfig(b, emb.Word, mock.URL)
 	body := fmt.Appendf(nil, `{"model":"auto","messages":[{"role":"user","content":%q}]}`, cfg.Intents[3].Utterances[0]+" please")
 	for _, bc := range []struct {
 		name    string
@@ -64,12 +47,7 @@ func BenchmarkChatTraced(b *testing.B) {
 			defer hs.Close()
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := http.Post(hs.URL+"/v1/chat/completions", "application/json", bytes.NewReader(body))
-				if err != nil || resp.StatusCode != 200 {
-					b.Fatal(err, resp.StatusCode)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				benchPost(b, hs.URL+"/v1/chat/completions", body)
 			}
 		})
 	}
