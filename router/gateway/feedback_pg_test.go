@@ -3,14 +3,11 @@ package gateway
 import (
 	"context"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
-	"github.com/semroute/semroute/intents/intentspg"
+	"github.com/semroute/semroute/internal/postgres"
 	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/feedback/feedbackpg"
 )
@@ -29,26 +26,8 @@ func TestFeedbackReplicas(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var urls []string
-	for i := range 2 {
-		var store *pgvector.Store
-		if i == 0 {
-			store = pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema}) // drops the schema at the end
-		} else if store, err = pgvector.Open(ctx, pgvector.Options{DSN: dsn, Schema: schema}); err != nil {
-			t.Fatal(err)
-		}
-		if i > 0 {
-			defer store.Close()
-		}
-		srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store,
-			Intents: intentspg.New(store.DB()), Feedback: feedbackpg.New(store.DB())})
-		if err := srv.Load(ctx, cfg); err != nil {
-			t.Fatal(err)
-		}
-		srv.Watch(ctx)
-		defer srv.closeFeedback()
-		hs := httptest.NewServer(srv.Handler())
-		defer hs.Close()
-		urls = append(urls, hs.URL)
+	for _, r := range pgReplicas(ctx, t, cfg, func(db *postgres.DB, o *Options) { o.Feedback = feedbackpg.New(db) }) {
+		urls = append(urls, r.http.URL)
 	}
 	const prompt = "will it rain tomorrow in paris"
 	id, before := chatID(t, urls[0], clientKey, prompt)

@@ -2,16 +2,12 @@ package gateway
 
 import (
 	"context"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
-	"github.com/semroute/semroute/intents/intentspg"
+	"github.com/semroute/semroute/internal/postgres"
 	"github.com/semroute/semroute/router/cache/cachepg"
 	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
@@ -32,27 +28,9 @@ func TestReplicasShareTheJudge(t *testing.T) {
 	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var replicas []*harness
-	for i := range 2 {
-		var store *pgvector.Store
-		if i == 0 {
-			store = pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema}) // drops the schema at the end
-		} else {
-			if store, err = pgvector.Open(ctx, pgvector.Options{DSN: dsn, Schema: schema}); err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-		}
-		srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()), Logger: testLogger(t),
-			Suggestions: suggestpg.New(store.DB()), JudgeCache: cachepg.New(store.DB(), time.Hour)})
-		if err := srv.Load(ctx, cfg); err != nil {
-			t.Fatal(err)
-		}
-		srv.Watch(ctx)
-		hs := httptest.NewServer(srv.Handler())
-		defer hs.Close()
-		replicas = append(replicas, &harness{srv: srv, http: hs})
-	}
+	replicas := pgReplicas(ctx, t, cfg, func(db *postgres.DB, o *Options) {
+		o.Suggestions, o.JudgeCache = suggestpg.New(db), cachepg.New(db, time.Hour)
+	})
 	a, b := replicas[0], replicas[1]
 	const tunes = "crank up some tunes for the drive"
 	if d := a.route(t, "app-secret", tunes); d.DecidedBy != "judge" || intentOf(d) != "music" || d.Judge.Cache != "" {

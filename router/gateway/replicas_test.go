@@ -14,6 +14,7 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/intents/intentspg"
+	"github.com/semroute/semroute/internal/postgres"
 	"github.com/semroute/semroute/router/config"
 )
 
@@ -30,24 +31,8 @@ func TestReplicasShareIntents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var urls []string
-	for i := range 2 {
-		var store *pgvector.Store
-		if i == 0 {
-			store = pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema}) // drops the schema at the end
-		} else {
-			if store, err = pgvector.Open(ctx, pgvector.Options{DSN: dsn, Schema: schema}); err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-		}
-		srv := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB())})
-		if err := srv.Load(ctx, cfg); err != nil {
-			t.Fatal(err)
-		}
-		srv.Watch(ctx)
-		hs := httptest.NewServer(srv.Handler())
-		defer hs.Close()
-		urls = append(urls, hs.URL)
+	for _, r := range pgReplicas(ctx, t, cfg, nil) {
+		urls = append(urls, r.http.URL)
 	}
 	if resp, err := http.Get(urls[1] + "/readyz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("readyz: %v %v", resp, err)
@@ -93,4 +78,40 @@ func TestReplicasShareIntents(t *testing.T) {
 	if names := third.st.Load().cfg.Intents; len(names) != len(cfg.Intents)+1 {
 		t.Errorf("a new replica has %d intents, want %d", len(names), len(cfg.Intents)+1)
 	}
+}
+
+// pgReplicas starts two servers on cfg (its index a pgvector one), each
+// with its own connection to the one schema (the first drops it at the
+// end) and the intents kept there; more adds a replica's other stores.
+// Each watches for the other's changes until ctx ends.
+func pgReplicas(ctx context.Context, t *testing.T, cfg *config.Config, more func(*postgres.DB, *Options)) []*harness {
+	t.Helper()
+	opt := pgvector.Options{DSN: cfg.Index.DSN, Schema: cfg.Index.Schema}
+	var out []*harness
+	for i := range 2 {
+		var store *pgvector.Store
+		if i == 0 {
+			store = pgtest.Open(t, opt) // drops the schema at the end
+		} else {
+			var err error
+			if store, err = pgvector.Open(ctx, opt); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+		}
+		o := Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()), Logger: testLogger(t)}
+		if more != nil {
+			more(store.DB(), &o)
+		}
+		srv := New(o)
+		if err := srv.Load(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		srv.Watch(ctx)
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		t.Cleanup(srv.closeFeedback)
+		out = append(out, &harness{srv: srv, http: hs})
+	}
+	return out
 }
