@@ -107,14 +107,7 @@ func TestCalibrationCapOnValidation(t *testing.T) {
 // holdOut splits rows into a training part and, for each label, a seeded
 // share frac of its rows held out.
 func holdOut(rows []intents.Example, frac float64, seed uint64) (train, held []intents.Example) {
-	byLabel := map[string][]int{}
-	var labels []string
-	for i, r := range rows {
-		if _, ok := byLabel[r.Label]; !ok {
-			labels = append(labels, r.Label)
-		}
-		byLabel[r.Label] = append(byLabel[r.Label], i)
-	}
+	labels, byLabel := groupByLabel(rows)
 	rng := rand.New(rand.NewPCG(seed, 0xf35))
 	out := make([]bool, len(rows))
 	for _, l := range labels { // in order of first appearance: deterministic

@@ -133,14 +133,7 @@ func cascadePoint(rows []Scored, g *router.Gate, cands [][]string, t float64) Ca
 // random by seed (the same seed, the same rows), in the order of rows: a
 // few-shot training set. Out-of-scope rows count as a label of their own.
 func SampleShots(rows []intents.Example, n int, seed uint64) []intents.Example {
-	byLabel := map[string][]int{}
-	var labels []string
-	for i, r := range rows {
-		if _, ok := byLabel[r.Label]; !ok {
-			labels = append(labels, r.Label)
-		}
-		byLabel[r.Label] = append(byLabel[r.Label], i)
-	}
+	labels, byLabel := groupByLabel(rows)
 	rng := rand.New(rand.NewPCG(seed, 0xf35))
 	var keep []int
 	for _, l := range labels { // in order of first appearance: deterministic
@@ -154,4 +147,17 @@ func SampleShots(rows []intents.Example, n int, seed uint64) []intents.Example {
 		out[i] = rows[k]
 	}
 	return out
+}
+
+// groupByLabel returns rows' labels in the order they first appear and,
+// for each, the indexes of its rows.
+func groupByLabel(rows []intents.Example) (labels []string, byLabel map[string][]int) {
+	byLabel = map[string][]int{}
+	for i, r := range rows {
+		if _, ok := byLabel[r.Label]; !ok {
+			labels = append(labels, r.Label)
+		}
+		byLabel[r.Label] = append(byLabel[r.Label], i)
+	}
+	return labels, byLabel
 }
