@@ -2,6 +2,7 @@ package flat
 
 import (
 	"math"
+	mathbits "math/bits"
 	"runtime"
 	"slices"
 
@@ -131,6 +132,11 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 	return best, sc.cparts[:parts]
 }
 
+// approxBlock is how many rows approx takes at a time: their int8 dots,
+// then one vector comparison per eight rows against the floor so far
+// (simd.ReachMasks), then the scalar work for the rows it marks only.
+const approxBlock = 2048
+
 // approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi];
 // it returns the k kept rows of the range with the best lower bounds
 // (appended to top) and the kept rows whose upper bounds reach the k-th
@@ -138,22 +144,33 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 // does both: a row goes to cand when its upper bound reaches the k-th
 // lower bound found so far, a floor that only rises, so cand is a superset
 // of the rows reaching the last one (TopK cuts it to the floor of all),
-// and a row below it cannot be among the k best lower bounds either.
+// and a row below it cannot be among the k best lower bounds either. Each
+// block's masks are taken against the floor at the block's start, lower
+// than or equal to each row's own, so they leave out only rows the loop
+// would skip.
 func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, top, cand []Result) ([]Result, []Result) {
-	simd.DotsInt16Int8(p.q16, s.codes[lo*s.cdim:hi*s.cdim], dots[lo:hi])
 	floor, cfloor := float32(math.Inf(-1)), float32(math.Inf(-1))
-	for i := lo; i < hi; i++ {
-		a, b := p.bounds(s, dots[i], i)
-		if b < cfloor || keep != nil && !keep(int32(i)) {
-			continue
-		}
-		cand = append(cand, Result{int32(i), b})
-		if len(top) == k && a <= floor {
-			continue
-		}
-		top = insert(top, k, Result{int32(i), a})
-		if len(top) == k {
-			floor, cfloor = top[k-1].Score, p.floor(top, k)
+	var masks [approxBlock / 8]uint8
+	for b := lo; b < hi; b += approxBlock {
+		e := min(b+approxBlock, hi)
+		simd.DotsInt16Int8(p.q16, s.codes[b*s.cdim:e*s.cdim], dots[b:e])
+		simd.ReachMasks(dots[b:e], s.scales[b:e], s.resid[b:e], p.qs, p.epsQ, 1+p.epsQ, cfloor, masks[:])
+		for m, bits := range masks[:(e-b+7)/8] {
+			for ; bits != 0; bits &= bits - 1 {
+				i := b + 8*m + mathbits.TrailingZeros8(bits)
+				lb, ub := p.bounds(s, dots[i], i)
+				if ub < cfloor || keep != nil && !keep(int32(i)) {
+					continue
+				}
+				cand = append(cand, Result{int32(i), ub})
+				if len(top) == k && lb <= floor {
+					continue
+				}
+				top = insert(top, k, Result{int32(i), lb})
+				if len(top) == k {
+					floor, cfloor = top[k-1].Score, p.floor(top, k)
+				}
+			}
 		}
 	}
 	return top, cand

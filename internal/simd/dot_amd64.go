@@ -28,3 +28,6 @@ func dotsI16I8x4AVX2(q *int16, rows *int8, n, count int, out *int32)
 
 //go:noescape
 func dotsI16I8x4VNNI(q *int16, rows *int8, n, count int, out *int32)
+
+//go:noescape
+func reachMasksAVX2(dots *int32, scales, resid *float32, n int, qs, epsQ, onePlus, floor float32, masks *uint8)

@@ -19,3 +19,7 @@ func dotsI16I8x4AVX2(q *int16, rows *int8, n, count int, out *int32) { panic("un
 const useVNNI = false
 
 func dotsI16I8x4VNNI(q *int16, rows *int8, n, count int, out *int32) { panic("unreachable") }
+
+func reachMasksAVX2(dots *int32, scales, resid *float32, n int, qs, epsQ, onePlus, floor float32, masks *uint8) {
+	panic("unreachable")
+}
