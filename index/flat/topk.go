@@ -101,8 +101,12 @@ func (p *pass) floor(top []Result, k int) float32 {
 // split across the slab's workers when the slab is large.
 func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) ([]Result, [][]Result) {
 	workers := runtime.GOMAXPROCS(0)
-	if len(sc.cparts) < workers {
-		sc.parts, sc.cparts = make([][]Result, workers), make([][]Result, workers)
+	// More parts than workers, taken by whichever worker is free, so that
+	// a core busy with something else (BM25 beside a hybrid search) holds
+	// up one small part, not half the scan.
+	parts := min(4*workers, max(workers, n/(4*approxBlock)))
+	if len(sc.cparts) < parts {
+		sc.parts, sc.cparts = make([][]Result, parts), make([][]Result, parts)
 	}
 	if n*s.dim < parallelFloor || workers == 1 {
 		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.dots, sc.top[:0], sc.cparts[0][:0])
@@ -110,15 +114,11 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 	}
 	s.once.Do(s.start)
 	sc.pass = p
-	per := (n + workers - 1) / workers
-	parts := 0
-	for w := 0; w < workers; w++ {
-		a, b := w*per, min((w+1)*per, n)
-		if a >= b {
-			break
-		}
+	per := (n + parts - 1) / parts
+	parts = 0
+	for a := 0; a < n; a += per {
 		sc.wg.Add(1)
-		s.jobs <- job{s: s, lo: a, hi: b, k: k, out: &sc.parts[w], cand: &sc.cparts[w], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
+		s.jobs <- job{s: s, lo: a, hi: min(a+per, n), k: k, out: &sc.parts[parts], cand: &sc.cparts[parts], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
 		parts++
 	}
 	sc.wg.Wait()
