@@ -88,6 +88,7 @@ type Scratch struct {
 	top    []Result
 	cparts [][]Result
 	pass   pass
+	floor  sharedFloor
 	addrs  []uintptr
 }
 

@@ -5,6 +5,7 @@ import (
 	mathbits "math/bits"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"github.com/semroute/semroute/internal/simd"
 )
@@ -73,6 +74,27 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 type pass struct {
 	q16             []int16
 	qs, epsQ, slack float32
+	// shared is the highest floor any part of the scan has reached (the
+	// float32's bits), so that a part starting late need not fill its own
+	// top k before it can skip rows.
+	shared *sharedFloor
+}
+
+// sharedFloor is a floor that parts scanning at once raise together.
+type sharedFloor struct{ bits atomic.Uint32 }
+
+func (f *sharedFloor) reset() { f.bits.Store(math.Float32bits(float32(math.Inf(-1)))) }
+
+func (f *sharedFloor) load() float32 { return math.Float32frombits(f.bits.Load()) }
+
+// raise makes the floor v if v is higher.
+func (f *sharedFloor) raise(v float32) {
+	for {
+		old := f.bits.Load()
+		if math.Float32frombits(old) >= v || f.bits.CompareAndSwap(old, math.Float32bits(v)) {
+			return
+		}
+	}
 }
 
 // bounds are the least and the most row i's score can be, given its int8
@@ -113,6 +135,8 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 		return sc.top, sc.cparts[:1]
 	}
 	s.once.Do(s.start)
+	sc.floor.reset()
+	p.shared = &sc.floor
 	sc.pass = p
 	per := (n + parts - 1) / parts
 	parts = 0
@@ -153,6 +177,12 @@ func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int3
 	var masks [approxBlock / 8]uint8
 	for b := lo; b < hi; b += approxBlock {
 		e := min(b+approxBlock, hi)
+		if p.shared != nil {
+			// Another part's k-th lower bound is a floor here too: with
+			// k rows of the slab at or above it, a row whose upper bound
+			// is below it is neither among the k best nor a candidate.
+			cfloor = max(cfloor, p.shared.load())
+		}
 		simd.DotsInt16Int8(p.q16, s.codes[b*s.cdim:e*s.cdim], dots[b:e])
 		simd.ReachMasks(dots[b:e], s.scales[b:e], s.resid[b:e], p.qs, p.epsQ, 1+p.epsQ, cfloor, masks[:])
 		for m, bits := range masks[:(e-b+7)/8] {
@@ -168,9 +198,12 @@ func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int3
 				}
 				top = insert(top, k, Result{int32(i), lb})
 				if len(top) == k {
-					floor, cfloor = top[k-1].Score, p.floor(top, k)
+					floor, cfloor = top[k-1].Score, max(cfloor, p.floor(top, k))
 				}
 			}
+		}
+		if p.shared != nil && len(top) == k {
+			p.shared.raise(cfloor)
 		}
 	}
 	return top, cand
