@@ -17,7 +17,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/semroute/semroute/internal/simd"
 )
@@ -297,14 +296,7 @@ func (s *Slab) Nearest(q []float32, lo, hi int, sc *Scratch) (Result, bool) {
 	sc.cand = cand
 	// The candidates' float32 rows lie anywhere in the slab: ask for all
 	// their lines at once rather than miss row after row.
-	sc.addrs = sc.addrs[:0]
-	for _, c := range cand {
-		v := s.Vector(int(c.Index))
-		for j := 0; j < len(v); j += 16 {
-			sc.addrs = append(sc.addrs, uintptr(unsafe.Pointer(&v[j])))
-		}
-	}
-	simd.Prefetch(sc.addrs)
+	s.prefetchRows(sc, cand)
 	best := Result{Index: -1, Score: float32(math.Inf(-1))}
 	for _, c := range cand {
 		if e := Dot(q, s.Vector(int(c.Index))); e > best.Score || (e == best.Score && c.Index < best.Index) {

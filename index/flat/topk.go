@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/semroute/semroute/internal/simd"
 )
@@ -58,14 +59,39 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
 	best, cands := s.approxAll(sc, p, n, k, f.Keep)
 	floor := p.floor(best, k)
+	rescore := sc.cand[:0]
 	for _, part := range cands {
 		for _, c := range part {
 			if c.Score >= floor {
-				dst = insertOrdered(dst, k, Result{c.Index, Dot(q, s.Vector(int(c.Index)))}, f.Before)
+				rescore = append(rescore, c)
 			}
 		}
 	}
+	sc.cand = rescore
+	// The rows to score again lie anywhere in the float32 slab: ask for
+	// the next few rows' lines while scoring these, not one miss after
+	// another.
+	const ahead = 8
+	s.prefetchRows(sc, rescore[:min(ahead, len(rescore))])
+	for i, c := range rescore {
+		if i%ahead == 0 {
+			s.prefetchRows(sc, rescore[min(i+ahead, len(rescore)):min(i+2*ahead, len(rescore))])
+		}
+		dst = insertOrdered(dst, k, Result{c.Index, Dot(q, s.Vector(int(c.Index)))}, f.Before)
+	}
 	return dst
+}
+
+// prefetchRows starts loading the float32 rows of rs.
+func (s *Slab) prefetchRows(sc *Scratch, rs []Result) {
+	sc.addrs = sc.addrs[:0]
+	for _, r := range rs {
+		v := s.Vector(int(r.Index))
+		for j := 0; j < len(v); j += 16 {
+			sc.addrs = append(sc.addrs, uintptr(unsafe.Pointer(&v[j])))
+		}
+	}
+	simd.Prefetch(sc.addrs)
 }
 
 // pass is a TopK query as its int8 pass sees it: quantized, with the
