@@ -102,7 +102,6 @@ type job struct {
 	// A TopK first pass (int8 rows against the quantized query) when pass
 	// is set.
 	pass *pass
-	dots []int32
 	keep func(int32) bool
 }
 
@@ -154,7 +153,7 @@ func (s *Slab) start() {
 		go func() {
 			for j := range s.jobs {
 				if j.pass != nil {
-					*j.out, *j.cand = j.s.approx(j.pass, j.lo, j.hi, j.k, j.keep, j.dots, (*j.out)[:0], (*j.cand)[:0])
+					*j.out, *j.cand = j.s.approx(j.pass, j.lo, j.hi, j.k, j.keep, (*j.out)[:0], (*j.cand)[:0])
 				} else {
 					*j.out = j.s.scan(j.q, j.lo, j.hi, j.k, (*j.out)[:0])
 				}

@@ -56,7 +56,6 @@ func (s *Slab) TopK(q []float32, k int, f Filter, dst []Result, sc *Scratch) []R
 	// slack covers the rounding of the bounds' float32 arithmetic (a few
 	// ulps of numbers below 2) and of Dot's float32 sum (about dim ulps).
 	p := pass{q16: sc.q16, qs: qs, epsQ: float32(residual16(q, sc.q16, qs)), slack: float32(4e-6 + float64(s.dim)*1.2e-7)}
-	sc.dots = slices.Grow(sc.dots[:0], n)[:n]
 	best, cands := s.approxAll(sc, p, n, k, f.Keep)
 	floor := p.floor(best, k)
 	rescore := sc.cand[:0]
@@ -142,7 +141,7 @@ func (p *pass) floor(top []Result, k int) float32 {
 	return top[k-1].Score - 2*p.slack
 }
 
-// approxAll fills sc.dots with every row's int8 dot and returns the k kept
+// approxAll takes every row's int8 dot and returns the k kept
 // rows with the best lower bounds on their scores, and the kept rows whose
 // upper bounds may reach the k-th of those (by part, each row's upper
 // bound as its Score; a superset, which TopK cuts to the floor of all),
@@ -157,7 +156,7 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 		sc.parts, sc.cparts = make([][]Result, parts), make([][]Result, parts)
 	}
 	if n*s.dim < parallelFloor || workers == 1 {
-		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.dots, sc.top[:0], sc.cparts[0][:0])
+		sc.top, sc.cparts[0] = s.approx(&p, 0, n, k, keep, sc.top[:0], sc.cparts[0][:0])
 		return sc.top, sc.cparts[:1]
 	}
 	s.once.Do(s.start)
@@ -168,7 +167,7 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 	parts = 0
 	for a := 0; a < n; a += per {
 		sc.wg.Add(1)
-		s.jobs <- job{s: s, lo: a, hi: min(a+per, n), k: k, out: &sc.parts[parts], cand: &sc.cparts[parts], wg: &sc.wg, pass: &sc.pass, dots: sc.dots, keep: keep}
+		s.jobs <- job{s: s, lo: a, hi: min(a+per, n), k: k, out: &sc.parts[parts], cand: &sc.cparts[parts], wg: &sc.wg, pass: &sc.pass, keep: keep}
 		parts++
 	}
 	sc.wg.Wait()
@@ -187,7 +186,7 @@ func (s *Slab) approxAll(sc *Scratch, p pass, n, k int, keep func(int32) bool) (
 // (simd.ReachMasks), then the scalar work for the rows it marks only.
 const approxBlock = 2048
 
-// approx writes the int8 dots of rows lo ≤ i < hi into dots[lo:hi];
+// approx takes the int8 dots of rows lo ≤ i < hi a block at a time;
 // it returns the k kept rows of the range with the best lower bounds
 // (appended to top) and the kept rows whose upper bounds reach the k-th
 // of those (appended to cand, with their upper bounds as Score). One loop
@@ -198,8 +197,9 @@ const approxBlock = 2048
 // block's masks are taken against the floor at the block's start, lower
 // than or equal to each row's own, so they leave out only rows the loop
 // would skip.
-func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int32, top, cand []Result) ([]Result, []Result) {
+func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, top, cand []Result) ([]Result, []Result) {
 	floor, cfloor := float32(math.Inf(-1)), float32(math.Inf(-1))
+	var dots [approxBlock]int32
 	var masks [approxBlock / 8]uint8
 	for b := lo; b < hi; b += approxBlock {
 		e := min(b+approxBlock, hi)
@@ -209,12 +209,13 @@ func (s *Slab) approx(p *pass, lo, hi, k int, keep func(int32) bool, dots []int3
 			// is below it is neither among the k best nor a candidate.
 			cfloor = max(cfloor, p.shared.load())
 		}
-		simd.DotsInt16Int8(p.q16, s.codes[b*s.cdim:e*s.cdim], dots[b:e])
-		simd.ReachMasks(dots[b:e], s.scales[b:e], s.resid[b:e], p.qs, p.epsQ, 1+p.epsQ, cfloor, masks[:])
+		simd.DotsInt16Int8(p.q16, s.codes[b*s.cdim:e*s.cdim], dots[:e-b])
+		simd.ReachMasks(dots[:e-b], s.scales[b:e], s.resid[b:e], p.qs, p.epsQ, 1+p.epsQ, cfloor, masks[:])
 		for m, bits := range masks[:(e-b+7)/8] {
 			for ; bits != 0; bits &= bits - 1 {
-				i := b + 8*m + mathbits.TrailingZeros8(bits)
-				lb, ub := p.bounds(s, dots[i], i)
+				j := 8*m + mathbits.TrailingZeros8(bits)
+				i := b + j
+				lb, ub := p.bounds(s, dots[j], i)
 				if ub < cfloor || keep != nil && !keep(int32(i)) {
 					continue
 				}
