@@ -24,6 +24,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/moderation/handoff"
+	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/feedback"
@@ -54,6 +55,11 @@ type Options struct {
 	// config's data_dir. With a store that can Watch (PostgreSQL), replicas
 	// pick up each other's changes.
 	Intents IntentStore
+	// RAGSync keeps the rag collections of replicas that share the index
+	// in step (rag/ragpg with pgvector): writers lock and bump a version,
+	// and, when it can Watch, each replica catches up on the others'
+	// changes. Nil: the collections are this process's alone.
+	RAGSync rag.Coordinator
 	// Suggestions keeps the routing judge's suggested utterances and
 	// JudgeCache its answers; nil means a log in the config's data_dir
 	// and an in-process cache.
@@ -126,10 +132,12 @@ type Server struct {
 
 // changes are how the config and intents change: mu serialises reloads,
 // intent changes and the builds they make; watching is set once Watch
-// follows other replicas' changes.
+// follows other replicas' intent changes, and watchingRAG their rag
+// collections' changes.
 type changes struct {
-	mu       sync.Mutex
-	watching atomic.Bool
+	mu          sync.Mutex
+	watching    atomic.Bool
+	watchingRAG atomic.Bool
 }
 
 // opened are the stores opened on first use (Options' or logs in
@@ -228,12 +236,14 @@ func (s *Server) resync() {
 }
 
 // Watch follows other replicas' intent changes until ctx ends, when the
-// intent store can (PostgreSQL); Serve calls it.
+// intent store can (PostgreSQL), and their rag collections' changes, when
+// Options.RAGSync can; Serve calls it.
 func (s *Server) Watch(ctx context.Context) {
 	st := s.st.Load()
 	if st == nil {
 		return
 	}
+	s.watchCollections(ctx)
 	w, ok := st.store.(watcher)
 	if !ok || !s.changes.watching.CompareAndSwap(false, true) {
 		return
