@@ -128,16 +128,15 @@ type Server struct {
 	tr      trace.Tracer // nil: tracing off
 	seen    observed     // each model's latency and output, for per-request limits
 	fb      feedbackSide // route records and feedback
+	catchup ragSyncs     // the rag collections' catching up with other replicas
 }
 
 // changes are how the config and intents change: mu serialises reloads,
 // intent changes and the builds they make; watching is set once Watch
-// follows other replicas' intent changes, and watchingRAG their rag
-// collections' changes.
+// follows other replicas' changes.
 type changes struct {
-	mu          sync.Mutex
-	watching    atomic.Bool
-	watchingRAG atomic.Bool
+	mu       sync.Mutex
+	watching atomic.Bool
 }
 
 // opened are the stores opened on first use (Options' or logs in
