@@ -35,6 +35,17 @@ type Index interface {
 	Close() error
 }
 
+// Getter is an Index that fetches records by ID. A replica catching up
+// with another's ingest (rag's Collection.Sync) reads just the chunks of
+// the documents that changed: with 100,000 chunks, a List would move every
+// chunk's text and vector (some 200 MB at 256 dimensions) for a change of
+// a few, where a Get of those is one lookup by primary key.
+type Getter interface {
+	// Get returns the records with these IDs, in no particular order;
+	// missing IDs are left out.
+	Get(ctx context.Context, collection string, ids ...string) ([]Record, error)
+}
+
 // ErrDimension is returned when a vector's length does not match the
 // collection's.
 var ErrDimension = errors.New("vector dimension does not match the collection")

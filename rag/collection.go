@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/semroute/semroute/embed"
 	"github.com/semroute/semroute/index"
@@ -39,13 +40,17 @@ type Options struct {
 	// Floor is the least cosine similarity between the query and the best
 	// passage; below it retrieval reports that nothing relevant was found.
 	Floor float64
+	// Coordinator keeps the replicas sharing Index in step (ragpg, with
+	// the pgvector backend): nil, the collection is this process's alone.
+	Coordinator Coordinator
 }
 
 // Collection is one named set of documents.
 type Collection struct {
 	name   string
 	opt    Options
-	ingest sync.Mutex // one ingest or delete at a time
+	ingest sync.Mutex   // one ingest, delete or sync at a time
+	synced atomic.Int64 // the Coordinator's version the copy is of; -1: none
 	mu     sync.RWMutex
 	docs   map[string]docEntry
 	chunks map[string]Chunk // by chunk ID, current versions only
@@ -89,26 +94,29 @@ func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
 	if opt.VectorWeight == 0 {
 		opt.VectorWeight = 0.2
 	}
-	c := &Collection{name: name, opt: opt, docs: map[string]docEntry{}, chunks: map[string]Chunk{}, mem: newCorpus(!searchesItself(opt.Index))}
-	manifest, err := opt.Index.List(ctx, c.docColl())
-	if err != nil {
-		return nil, fmt.Errorf("rag %s: %w", name, err)
+	c := &Collection{name: name, opt: opt, chunks: map[string]Chunk{}, mem: newCorpus(!searchesItself(opt.Index))}
+	c.synced.Store(-1)
+	if co := opt.Coordinator; co != nil { // read before the manifest: a change after it bumps it again
+		v, err := co.Version(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("rag %s: read the version: %w", name, err)
+		}
+		c.synced.Store(v)
 	}
-	for _, r := range manifest {
-		n, _ := strconv.Atoi(r.Metadata["chunks"])
-		c.docs[r.ID] = docEntry{hash: r.Metadata["hash"], chunks: n, title: r.Metadata["title"], source: r.Metadata["source"]}
+	var err error
+	if c.docs, err = c.manifest(ctx); err != nil {
+		return nil, err
 	}
 	recs, err := opt.Index.List(ctx, c.chunkColl())
 	if err != nil {
 		return nil, fmt.Errorf("rag %s: %w", name, err)
 	}
-	var orphans []string
-	var other []index.Record
+	var orphans, other []index.Record
 	fp := opt.Embedder.Fingerprint().String()
 	for _, r := range recs {
 		ch := chunkOf(r)
-		if d, ok := c.docs[ch.Doc]; !ok || d.hash != r.Metadata["hash"] {
-			orphans = append(orphans, r.ID)
+		if !referenced(c.docs, r) {
+			orphans = append(orphans, r)
 			continue
 		}
 		if c.mem.vectors && len(r.Vector) == 0 { // a backend whose List leaves vectors out
@@ -124,12 +132,7 @@ func Open(ctx context.Context, name string, opt Options) (*Collection, error) {
 		c.chunks[r.ID] = ch
 		c.mem.add(r.ID, indexedText(ch), r.Vector)
 	}
-	if len(orphans) > 0 {
-		if err := opt.Index.Delete(ctx, c.chunkColl(), orphans...); err != nil {
-			return nil, fmt.Errorf("rag %s: removing %d chunks of unfinished ingests: %w", name, len(orphans), err)
-		}
-	}
-	if err := c.reembed(ctx, other, fp); err != nil {
+	if err := c.settle(ctx, orphans, other, fp); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -216,85 +219,90 @@ type Stats struct {
 // its old chunks to its new ones at once: the new chunks are written first,
 // then the manifest entry that points to them, and only then are the old
 // ones deleted, so a crash at any point leaves the old or the new version.
+// With a Coordinator it runs under the replicas' write lock, from the
+// store's manifest as it is (write).
 func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error) {
 	c.ingest.Lock()
 	defer c.ingest.Unlock()
 	var st Stats
-	for _, d := range docs {
-		if strings.TrimSpace(d.ID) == "" {
-			return st, fmt.Errorf("rag %s: a document has no id", c.name)
-		}
-		hash := docHash(d)
-		c.mu.RLock()
-		old, had := c.docs[d.ID]
-		c.mu.RUnlock()
-		if had && old.hash == hash {
-			st.Unchanged++
-			continue
-		}
-		chunks := Split(d, c.opt.Chunk)
-		if len(chunks) == 0 {
-			return st, fmt.Errorf("rag %s: document %q has no text", c.name, d.ID)
-		}
-		texts := make([]string, len(chunks))
-		for i, ch := range chunks {
-			texts[i] = indexedText(ch)
-		}
-		vecs, err := c.opt.Embedder.Embed(ctx, texts)
-		if err != nil {
-			return st, fmt.Errorf("rag %s: embed %q: %w", c.name, d.ID, err)
-		}
-		recs := make([]index.Record, 0, len(chunks))
-		units := make([][]float32, len(chunks)) // as the store keeps them
-		ids := make([]string, len(chunks))
-		for i, ch := range chunks {
-			ids[i] = chunkID(d.ID, hash, ch.Position)
-			if zero(vecs[i]) {
-				vecs[i] = append([]float32(nil), vecs[i]...)
-				vecs[i][0] = 1e-3 // a chunk with no known word still needs a direction
+	err := c.write(ctx, func() (touched bool, err error) {
+		for _, d := range docs {
+			if strings.TrimSpace(d.ID) == "" {
+				return touched, fmt.Errorf("rag %s: a document has no id", c.name)
 			}
-			units[i] = slices.Clone(vecs[i])
-			flat.Normalize(units[i])
-			recs = append(recs, index.Record{ID: ids[i], Text: ch.Text, Vector: vecs[i], Metadata: map[string]string{
-				"doc": d.ID, "hash": hash, "title": ch.Title, "source": ch.Source, "heading": ch.Heading, "position": strconv.Itoa(ch.Position),
-				"embedder": c.opt.Embedder.Fingerprint().String()}})
-		}
-		if err := c.opt.Index.Upsert(ctx, c.chunkColl(), recs); err != nil {
-			return st, fmt.Errorf("rag %s: store the chunks of %q: %w", c.name, d.ID, err)
-		}
-		entry := index.Record{ID: d.ID, Vector: one, Metadata: map[string]string{"hash": hash, "chunks": strconv.Itoa(len(chunks)), "title": d.Title, "source": d.Source}}
-		if err := c.opt.Index.Upsert(ctx, c.docColl(), []index.Record{entry}); err != nil {
-			return st, fmt.Errorf("rag %s: store the manifest of %q: %w", c.name, d.ID, err)
-		}
-		// The new version is live; retire the old one.
-		c.mu.Lock()
-		var stale []string
-		if had {
-			for p := range old.chunks {
-				id := chunkID(d.ID, old.hash, p)
-				stale = append(stale, id)
-				c.mem.remove(id, indexedText(c.chunks[id]))
-				delete(c.chunks, id)
+			hash := docHash(d)
+			if old, had := c.docs[d.ID]; had && old.hash == hash {
+				st.Unchanged++
+				continue
 			}
-		}
-		c.docs[d.ID] = docEntry{hash: hash, chunks: len(chunks), title: d.Title, source: d.Source}
-		for i, ch := range chunks {
-			c.chunks[ids[i]] = ch
-			c.mem.add(ids[i], texts[i], units[i])
-		}
-		c.mu.Unlock()
-		if len(stale) > 0 {
-			if err := c.opt.Index.Delete(ctx, c.chunkColl(), stale...); err != nil {
-				return st, fmt.Errorf("rag %s: remove the old chunks of %q: %w", c.name, d.ID, err)
+			touched = true
+			n, err := c.ingestOne(ctx, d, hash)
+			if err != nil {
+				return touched, err
 			}
+			st.Documents++
+			st.Chunks += n
 		}
-		st.Documents++
-		st.Chunks += len(chunks)
-	}
+		return touched, nil
+	})
 	c.mu.Lock()
 	c.mem.compact()
 	c.mu.Unlock()
-	return st, nil
+	return st, err
+}
+
+// ingestOne stores a document's new version and retires its old one,
+// returning its number of chunks; the caller holds c.ingest.
+func (c *Collection) ingestOne(ctx context.Context, d Document, hash string) (int, error) {
+	chunks := Split(d, c.opt.Chunk)
+	if len(chunks) == 0 {
+		return 0, fmt.Errorf("rag %s: document %q has no text", c.name, d.ID)
+	}
+	texts := make([]string, len(chunks))
+	for i, ch := range chunks {
+		texts[i] = indexedText(ch)
+	}
+	vecs, err := c.opt.Embedder.Embed(ctx, texts)
+	if err != nil {
+		return 0, fmt.Errorf("rag %s: embed %q: %w", c.name, d.ID, err)
+	}
+	recs := make([]index.Record, 0, len(chunks))
+	units := make([][]float32, len(chunks)) // as the store keeps them
+	ids := make([]string, len(chunks))
+	for i, ch := range chunks {
+		ids[i] = chunkID(d.ID, hash, ch.Position)
+		if zero(vecs[i]) {
+			vecs[i] = append([]float32(nil), vecs[i]...)
+			vecs[i][0] = 1e-3 // a chunk with no known word still needs a direction
+		}
+		units[i] = slices.Clone(vecs[i])
+		flat.Normalize(units[i])
+		recs = append(recs, index.Record{ID: ids[i], Text: ch.Text, Vector: vecs[i], Metadata: map[string]string{
+			"doc": d.ID, "hash": hash, "title": ch.Title, "source": ch.Source, "heading": ch.Heading, "position": strconv.Itoa(ch.Position),
+			"embedder": c.opt.Embedder.Fingerprint().String()}})
+	}
+	if err := c.opt.Index.Upsert(ctx, c.chunkColl(), recs); err != nil {
+		return 0, fmt.Errorf("rag %s: store the chunks of %q: %w", c.name, d.ID, err)
+	}
+	entry := index.Record{ID: d.ID, Vector: one, Metadata: map[string]string{"hash": hash, "chunks": strconv.Itoa(len(chunks)), "title": d.Title, "source": d.Source}}
+	if err := c.opt.Index.Upsert(ctx, c.docColl(), []index.Record{entry}); err != nil {
+		return 0, fmt.Errorf("rag %s: store the manifest of %q: %w", c.name, d.ID, err)
+	}
+	// The new version is live; retire the old one.
+	c.mu.Lock()
+	stale := c.drop(d.ID)
+	c.docs[d.ID] = docEntry{hash: hash, chunks: len(chunks), title: d.Title, source: d.Source}
+	for i, ch := range chunks {
+		c.chunks[ids[i]] = ch
+		c.mem.add(ids[i], texts[i], units[i])
+	}
+	c.mu.Unlock()
+	if len(stale) > 0 {
+		if err := c.opt.Index.Delete(ctx, c.chunkColl(), stale...); err != nil {
+			return 0, fmt.Errorf("rag %s: remove the old chunks of %q: %w", c.name, d.ID, err)
+		}
+	}
+	return len(chunks), nil
 }
 
 func zero(v []float32) bool {
@@ -312,31 +320,26 @@ func chunkID(doc, hash string, pos int) string { return doc + "@" + hash + "#" +
 var ErrNotFound = errors.New("no such document")
 
 // Delete removes a document: its manifest entry first (it is gone at once),
-// then its chunks.
+// then its chunks. With a Coordinator it runs under the replicas' write
+// lock, so a document another replica ingested is found, and one it
+// deleted is not.
 func (c *Collection) Delete(ctx context.Context, id string) error {
 	c.ingest.Lock()
 	defer c.ingest.Unlock()
-	c.mu.RLock()
-	d, ok := c.docs[id]
-	c.mu.RUnlock()
-	if !ok {
-		return fmt.Errorf("rag %s: %w %q", c.name, ErrNotFound, id)
-	}
-	if err := c.opt.Index.Delete(ctx, c.docColl(), id); err != nil {
-		return err
-	}
-	var ids []string
-	c.mu.Lock()
-	delete(c.docs, id)
-	for p := range d.chunks {
-		cid := chunkID(id, d.hash, p)
-		ids = append(ids, cid)
-		c.mem.remove(cid, indexedText(c.chunks[cid]))
-		delete(c.chunks, cid)
-	}
-	c.mem.compact()
-	c.mu.Unlock()
-	return c.opt.Index.Delete(ctx, c.chunkColl(), ids...)
+	return c.write(ctx, func() (bool, error) {
+		if _, ok := c.docs[id]; !ok {
+			return false, fmt.Errorf("rag %s: %w %q", c.name, ErrNotFound, id)
+		}
+		if err := c.opt.Index.Delete(ctx, c.docColl(), id); err != nil {
+			return true, err
+		}
+		c.mu.Lock()
+		ids := c.drop(id)
+		delete(c.docs, id)
+		c.mem.compact()
+		c.mu.Unlock()
+		return true, c.opt.Index.Delete(ctx, c.chunkColl(), ids...)
+	})
 }
 
 // Documents is the number of documents; Chunks the number of chunks.

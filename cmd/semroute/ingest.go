@@ -12,7 +12,9 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/rag"
+	"github.com/semroute/semroute/rag/ragpg"
 )
 
 func runIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -49,7 +51,11 @@ func runIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	defer idx.Close()
-	col, err := rag.Open(ctx, rc.Name, rag.OptionsOf(rc, idx, emb))
+	o := rag.OptionsOf(rc, idx, emb)
+	if pg, ok := idx.(*pgvector.Store); ok { // the serving replicas hear of it, and no two writers interleave
+		o.Coordinator = ragpg.New(pg.DB())
+	}
+	col, err := rag.Open(ctx, rc.Name, o)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/semroute/semroute/index/pgvector"
 	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/moderation/handoff/handoffpg"
+	"github.com/semroute/semroute/rag/ragpg"
 	"github.com/semroute/semroute/router/cache/cachepg"
 	"github.com/semroute/semroute/router/feedback/feedbackpg"
 	"github.com/semroute/semroute/router/gateway"
@@ -61,6 +62,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if pg, ok := idx.(*pgvector.Store); ok {
 		opt.Intents = intentspg.New(pg.DB()) // replicas share the intents and tickets through the database
 		opt.Tickets = handoffpg.New(pg.DB())
+		opt.RAGSync = ragpg.New(pg.DB()) // and the rag collections: writers lock, readers catch up on NOTIFY
 		opt.Spend = spendpg.New(pg.DB())
 		if cfg.Cache != nil {
 			opt.Cache = cachepg.New(pg.DB(), time.Duration(cfg.Cache.TTLS)*time.Second)

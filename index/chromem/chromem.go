@@ -47,7 +47,10 @@ type Index struct {
 	retry   int
 }
 
-var _ index.Index = (*Index)(nil)
+var (
+	_ index.Index  = (*Index)(nil)
+	_ index.Getter = (*Index)(nil)
+)
 
 // LogName is the index's log in its directory.
 const LogName = "index.log"
@@ -397,6 +400,23 @@ func (x *Index) List(ctx context.Context, collection string) ([]index.Record, er
 		return nil, fmt.Errorf("list %q: %w", collection, err)
 	}
 	return recs, nil
+}
+
+// Get returns the records with these IDs.
+func (x *Index) Get(ctx context.Context, collection string, ids ...string) ([]index.Record, error) {
+	c, _ := x.find(collection)
+	if c == nil {
+		return nil, nil
+	}
+	var out []index.Record
+	for _, id := range ids {
+		d, err := c.GetByID(ctx, id)
+		if err != nil { // chromem-go's only error: no such ID
+			continue
+		}
+		out = append(out, index.Record{ID: d.ID, Text: d.Content, Metadata: d.Metadata, Vector: d.Embedding})
+	}
+	return out, nil
 }
 
 // listAll returns every record of c: chromem-go v0.7.0 has no listing call,

@@ -87,6 +87,28 @@ func Run(t *testing.T, open func(t *testing.T) index.Index) {
 			t.Errorf("Delete with no IDs removed %d records", 1-len(recs))
 		}
 	})
+	t.Run("get by IDs", func(t *testing.T) {
+		x := open(t)
+		g, ok := x.(index.Getter)
+		if !ok {
+			t.Skip("the backend has no Get")
+		}
+		if recs, err := g.Get(ctx, "none", "a"); err != nil || len(recs) != 0 {
+			t.Fatalf("get from a missing collection: %v %v", recs, err)
+		}
+		x.Upsert(ctx, "c", []index.Record{rec("a", 1, 0, 0), rec("b", 0, 1, 0), rec("c", 0, 0, 1)})
+		recs, err := g.Get(ctx, "c", "c", "a", "never-there")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
+		if len(recs) != 2 || recs[0].ID != "a" || recs[1].ID != "c" || recs[1].Text != "text c" || recs[1].Metadata["k"] != "c" || len(recs[1].Vector) != 3 || recs[1].Vector[2] < 0.99 {
+			t.Errorf("get c, a and a missing ID: %+v", recs)
+		}
+		if recs, err := g.Get(ctx, "c"); err != nil || len(recs) != 0 {
+			t.Errorf("get of no IDs: %v %v", recs, err)
+		}
+	})
 	t.Run("collections are separate", func(t *testing.T) {
 		x := open(t)
 		x.Upsert(ctx, "one", []index.Record{rec("a", 1, 0, 0)})

@@ -9,7 +9,8 @@
 // stores semroute keeps in the same database sit beside the interfaces
 // they implement: intents/intentspg, moderation/handoff/handoffpg,
 // router/spend/spendpg, router/cache/cachepg and
-// router/judge/suggest/suggestpg, each opened on [Store.DB]. So this
+// router/judge/suggest/suggestpg, and rag/ragpg (which keeps replicas'
+// rag collections in step), each opened on [Store.DB]. So this
 // package imports nothing under router/ or moderation/ (internal/layout's
 // test checks it). pgtest opens a Store for tests.
 //

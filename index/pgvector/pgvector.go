@@ -47,6 +47,11 @@ type Store struct {
 	tables map[string]collection // by collection name
 }
 
+var (
+	_ index.Index  = (*Store)(nil)
+	_ index.Getter = (*Store)(nil)
+)
+
 type collection struct {
 	table   string // quoted, schema-qualified
 	index   string // the HNSW index, quoted, schema-qualified
@@ -373,18 +378,43 @@ func (s *Store) List(ctx context.Context, name string) ([]index.Record, error) {
 	if err != nil {
 		return nil, wrap("list", err)
 	}
+	out, err := scanRecords(rows)
+	return out, wrap("list", err)
+}
+
+// Get returns the records with these IDs: one lookup by primary key.
+func (s *Store) Get(ctx context.Context, name string, ids ...string) ([]index.Record, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	c, ok, err := s.lookup(ctx, name, 0, false)
+	if err != nil || !ok {
+		return nil, wrap("get", err)
+	}
+	rows, err := s.db.Pool().Query(ctx, "SELECT id, text, metadata, embedding::real[] FROM "+c.table+" WHERE id = ANY($1)", ids)
+	if err != nil {
+		return nil, wrap("get", err)
+	}
+	out, err := scanRecords(rows)
+	return out, wrap("get", err)
+}
+
+// scanRecords reads rows of id, text, metadata and embedding.
+func scanRecords(rows pgx.Rows) ([]index.Record, error) {
 	defer rows.Close()
 	var out []index.Record
 	for rows.Next() {
 		var r index.Record
 		var meta []byte
 		if err := rows.Scan(&r.ID, &r.Text, &meta, &r.Vector); err != nil {
-			return nil, wrap("list", err)
+			return nil, err
 		}
 		json.Unmarshal(meta, &r.Metadata)
 		out = append(out, r)
 	}
-	return out, wrap("list", rows.Err())
+	return out, rows.Err()
 }
 
 // Reindex rebuilds a collection's HNSW index (for benchmarks of the build).

@@ -13,6 +13,8 @@
 //   - router/cache/cachepg: the response cache (and the routing judge's
 //     cached answers);
 //   - router/judge/suggest/suggestpg: the routing judge's suggestions.
+//   - rag/ragpg: each rag collection's version and write lock, which keep
+//     replicas' collections in step.
 //
 // Why this shape and not one package holding every store: a package of
 // stores would import router/spend, router/cache, router/judge/suggest,

@@ -116,6 +116,13 @@ var migrations = []string{
 	);
 	CREATE INDEX ON {schema}.semroute_feedback (at);
 	CREATE INDEX ON {schema}.semroute_feedback (request_id);`,
+	// 8: each rag collection's version (rag/ragpg): every ingest or delete
+	// bumps it and NOTIFYs the other replicas, which catch up
+	// (rag.Collection.Sync).
+	`CREATE TABLE {schema}.semroute_rag_versions (
+		collection text PRIMARY KEY,
+		version bigint NOT NULL
+	);`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

@@ -15,6 +15,7 @@ import (
 	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/intents/intentspg"
 	"github.com/semroute/semroute/internal/postgres"
+	"github.com/semroute/semroute/rag/ragpg"
 	"github.com/semroute/semroute/router/config"
 )
 
@@ -82,7 +83,8 @@ func TestReplicasShareIntents(t *testing.T) {
 
 // pgReplicas starts two servers on cfg (its index a pgvector one), each
 // with its own connection to the one schema (the first drops it at the
-// end) and the intents kept there; more adds a replica's other stores.
+// end), the intents kept there and the rag collections kept in step
+// through it (as cmd wires them); more adds a replica's other stores.
 // Each watches for the other's changes until ctx ends.
 func pgReplicas(ctx context.Context, t *testing.T, cfg *config.Config, more func(*postgres.DB, *Options)) []*harness {
 	t.Helper()
@@ -99,7 +101,8 @@ func pgReplicas(ctx context.Context, t *testing.T, cfg *config.Config, more func
 			}
 			t.Cleanup(func() { store.Close() })
 		}
-		o := Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()), Logger: testLogger(t)}
+		o := Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: store, Intents: intentspg.New(store.DB()),
+			RAGSync: ragpg.New(store.DB()), Logger: testLogger(t)}
 		if more != nil {
 			more(store.DB(), &o)
 		}

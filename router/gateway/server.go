@@ -24,6 +24,7 @@ import (
 	"github.com/semroute/semroute/index"
 	"github.com/semroute/semroute/intents"
 	"github.com/semroute/semroute/moderation/handoff"
+	"github.com/semroute/semroute/rag"
 	"github.com/semroute/semroute/router/cache"
 	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/feedback"
@@ -54,6 +55,11 @@ type Options struct {
 	// config's data_dir. With a store that can Watch (PostgreSQL), replicas
 	// pick up each other's changes.
 	Intents IntentStore
+	// RAGSync keeps the rag collections of replicas that share the index
+	// in step (rag/ragpg with pgvector): writers lock and bump a version,
+	// and, when it can Watch, each replica catches up on the others'
+	// changes. Nil: the collections are this process's alone.
+	RAGSync rag.Coordinator
 	// Suggestions keeps the routing judge's suggested utterances and
 	// JudgeCache its answers; nil means a log in the config's data_dir
 	// and an in-process cache.
@@ -122,6 +128,7 @@ type Server struct {
 	tr      trace.Tracer // nil: tracing off
 	seen    observed     // each model's latency and output, for per-request limits
 	fb      feedbackSide // route records and feedback
+	catchup ragSyncs     // the rag collections' catching up with other replicas
 }
 
 // changes are how the config and intents change: mu serialises reloads,
@@ -228,12 +235,14 @@ func (s *Server) resync() {
 }
 
 // Watch follows other replicas' intent changes until ctx ends, when the
-// intent store can (PostgreSQL); Serve calls it.
+// intent store can (PostgreSQL), and their rag collections' changes, when
+// Options.RAGSync can; Serve calls it.
 func (s *Server) Watch(ctx context.Context) {
 	st := s.st.Load()
 	if st == nil {
 		return
 	}
+	s.watchCollections(ctx)
 	w, ok := st.store.(watcher)
 	if !ok || !s.changes.watching.CompareAndSwap(false, true) {
 		return

@@ -115,7 +115,9 @@ func (s *Server) collections(ctx context.Context, open map[string]*rag.Collectio
 		if s.opt.Index == nil {
 			return nil, fmt.Errorf("rag collection %q needs an index", rc.Name)
 		}
-		c, err := rag.Open(ctx, rc.Name, rag.OptionsOf(&rc, s.opt.Index, s.opt.Embedder))
+		o := rag.OptionsOf(&rc, s.opt.Index, s.opt.Embedder)
+		o.Coordinator = s.opt.RAGSync
+		c, err := rag.Open(ctx, rc.Name, o)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,156 @@
+package ragpg
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/semroute/semroute/internal/postgres"
+	"github.com/semroute/semroute/rag"
+)
+
+// Store coordinates the replicas' rag collections through the database.
+type Store struct {
+	db *postgres.DB
+}
+
+var _ rag.Coordinator = (*Store)(nil)
+
+// New returns db's coordinator.
+func New(db *postgres.DB) *Store { return &Store{db: db} }
+
+// channel is the NOTIFY channel of this schema's collections; a
+// notification's payload is the collection's name.
+func (s *Store) channel() string { return "semroute_rag." + s.db.SchemaName() }
+
+// lockKey is the collection's advisory lock: a hash of the schema and the
+// name (advisory locks are per database, shared by its schemas).
+func (s *Store) lockKey(collection string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("semroute rag\x00" + s.db.SchemaName() + "\x00" + collection))
+	return int64(h.Sum64())
+}
+
+// Lock takes the collection's write lock: a session advisory lock on a
+// connection taken out of the pool until unlock, so that an ingest, which
+// embeds while it writes and may take minutes, holds no transaction open.
+// It waits for as long as ctx lets it. A replica that dies holding it
+// releases it with its connection.
+func (s *Store) Lock(ctx context.Context, collection string) (func(), error) {
+	conn, err := s.db.Pool().Acquire(ctx)
+	if err != nil {
+		return nil, postgres.Wrap("lock rag collection", err)
+	}
+	key := s.lockKey(collection)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		discard(conn) // the lock may have been granted as the wait was cancelled
+		return nil, postgres.Wrap("lock rag collection", err)
+	}
+	return func() {
+		ctx, cancel := s.db.Ctx(context.Background())
+		defer cancel()
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", key).Scan(&ok); err != nil || !ok {
+			discard(conn) // never back to the pool holding the lock
+			return
+		}
+		conn.Release()
+	}, nil
+}
+
+// discard closes a pooled connection, which ends its session and its
+// advisory locks, and gives it back to the pool, which drops it.
+func discard(conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn.Conn().Close(ctx)
+	conn.Release()
+}
+
+// Bump adds one to the collection's version and notifies the other
+// replicas (on commit); it returns the new version.
+func (s *Store) Bump(ctx context.Context, collection string) (int64, error) {
+	ctx, cancel := s.db.Ctx(ctx)
+	defer cancel()
+	var v int64
+	err := pgx.BeginFunc(ctx, s.db.Pool(), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, "INSERT INTO "+s.db.Schema()+".semroute_rag_versions AS v (collection, version) VALUES ($1, 1) "+
+			"ON CONFLICT (collection) DO UPDATE SET version = v.version + 1 RETURNING version", collection).Scan(&v)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel(), collection)
+		return err
+	})
+	return v, postgres.Wrap("bump rag collection version", err)
+}
+
+// Version is the collection's version, 0 before its first change.
+func (s *Store) Version(ctx context.Context, collection string) (int64, error) {
+	ctx, cancel := s.db.Ctx(ctx)
+	defer cancel()
+	var v int64
+	err := s.db.Pool().QueryRow(ctx, "SELECT version FROM "+s.db.Schema()+".semroute_rag_versions WHERE collection = $1", collection).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return v, postgres.Wrap("read rag collection version", err)
+}
+
+// Watch calls changed with a collection's name whenever another replica
+// may have changed it (on each notification), and with "" (every
+// collection) every resync interval, as a safety net for notifications
+// lost while disconnected, and once it listens (at first and after each
+// reconnect: a change made before sent it no notification). It
+// reconnects after errors, backing off up to 10 s, and returns when ctx
+// ends.
+func (s *Store) Watch(ctx context.Context, resync time.Duration, log *slog.Logger, changed func(collection string)) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listen(ctx, resync, changed)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("rag: listening for other replicas' changes failed; retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (s *Store) listen(ctx context.Context, resync time.Duration, changed func(string)) error {
+	conn, err := s.db.Pool().Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A LISTENing connection must not go back to the pool.
+	c := conn.Hijack()
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel()}.Sanitize()); err != nil {
+		return err
+	}
+	// What changed before LISTEN (since the collections were opened, or
+	// while reconnecting) sent no notification this connection hears.
+	changed("")
+	for {
+		wctx, cancel := context.WithTimeout(ctx, resync)
+		n, err := c.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			changed(n.Payload)
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			changed("") // the periodic resync
+		default:
+			return err
+		}
+	}
+}

@@ -1,0 +1,403 @@
+package ragpg_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/semroute/semroute/embed/local/localtest"
+	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/index/pgvector"
+	"github.com/semroute/semroute/index/pgvector/pgtest"
+	"github.com/semroute/semroute/rag"
+	"github.com/semroute/semroute/rag/ragpg"
+)
+
+// replica is one semroute's view of the database: its own store (its own
+// connections) and coordinator.
+type replica struct {
+	store *counting
+	co    *ragpg.Store
+}
+
+// counting is a pgvector store that counts its Lists, to show what a Sync
+// reads.
+type counting struct {
+	*pgvector.Store
+	lists atomic.Int32
+}
+
+func (c *counting) List(ctx context.Context, name string) ([]index.Record, error) {
+	c.lists.Add(1)
+	return c.Store.List(ctx, name)
+}
+
+// replicas opens two replicas of one fresh schema.
+func replicas(t *testing.T) (a, b replica) {
+	t.Helper()
+	first := pgtest.Open(t, pgvector.Options{}) // drops the schema at the end
+	second, err := pgvector.Open(context.Background(), pgvector.Options{DSN: pgtest.DSN(t), Schema: first.DB().SchemaName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	return replica{&counting{Store: first}, ragpg.New(first.DB())}, replica{&counting{Store: second}, ragpg.New(second.DB())}
+}
+
+func (r replica) open(t *testing.T, name string) *rag.Collection {
+	t.Helper()
+	c, err := rag.Open(context.Background(), name, rag.Options{Index: r.store, Embedder: localtest.Open(t), Coordinator: r.co})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// found returns the documents and texts of c's passages for q in mode.
+func found(t *testing.T, c *rag.Collection, mode, q string) string {
+	t.Helper()
+	ps, err := c.Search(context.Background(), rag.Query{Text: q, K: 10, Mode: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Doc+": "+p.Text)
+	}
+	return strings.Join(out, "\n")
+}
+
+var modes = []string{rag.ModeBM25, rag.ModeVector, rag.ModeHybrid}
+
+// TestVersionAndLock: versions start at 0 and count bumps, per
+// collection; the lock excludes another replica's until released, also
+// after a wait for it was given up, and locks one collection only.
+func TestVersionAndLock(t *testing.T) {
+	ctx := context.Background()
+	a, b := replicas(t)
+	if v, err := b.co.Version(ctx, "kb"); err != nil || v != 0 {
+		t.Fatalf("fresh version: %d %v", v, err)
+	}
+	for want := int64(1); want <= 2; want++ {
+		if v, err := a.co.Bump(ctx, "kb"); err != nil || v != want {
+			t.Fatalf("bump: %d %v, want %d", v, err, want)
+		}
+	}
+	if v, err := b.co.Version(ctx, "kb"); err != nil || v != 2 {
+		t.Errorf("version read by the other replica: %d %v, want 2", v, err)
+	}
+	if v, err := b.co.Version(ctx, "other"); err != nil || v != 0 {
+		t.Errorf("another collection's version: %d %v, want 0", v, err)
+	}
+	unlock, err := a.co.Lock(ctx, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	if _, err := b.co.Lock(short, "kb"); err == nil {
+		t.Fatal("B took the lock A holds")
+	}
+	cancel()
+	generous, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	other, err := b.co.Lock(generous, "other")
+	if err != nil {
+		t.Fatalf("another collection's lock waited on kb's: %v", err)
+	}
+	other()
+	unlock()
+	// B's abandoned wait left no lock behind in its pool.
+	again, err := b.co.Lock(generous, "kb")
+	if err != nil {
+		t.Fatalf("B could not lock kb once A released it: %v", err)
+	}
+	again()
+	if again, err := a.co.Lock(generous, "kb"); err != nil {
+		t.Fatalf("A could not lock kb once B released it: %v", err)
+	} else {
+		again()
+	}
+}
+
+// TestSyncFollowsAnotherReplica: B opened the collection before A's
+// changes; each Sync brings it what A ingested, replaced and deleted, in
+// every mode, reading the manifest and the changed documents' chunks
+// alone, and nothing at all when the version did not move. B deletes what
+// A ingested, and not what A deleted; B writing over a version A replaced
+// leaves no orphan.
+func TestSyncFollowsAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	ra, rb := replicas(t)
+	a, b := ra.open(t, "kb"), rb.open(t, "kb")
+	kettle := rag.Document{ID: "kettle", Title: "Kettle", Text: "The kettle boils a litre of water in four minutes."}
+	desk := rag.Document{ID: "desk", Title: "Desk", Text: "The standing desk rises from 65 to 130 centimetres."}
+	if _, err := a.Ingest(ctx, []rag.Document{kettle, desk}); err != nil {
+		t.Fatal(err)
+	}
+	sync := func() {
+		t.Helper()
+		before := rb.store.lists.Load()
+		if err := b.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := rb.store.lists.Load() - before; n != 1 {
+			t.Errorf("a sync after a change listed %d collections, want the manifest alone", n)
+		}
+	}
+	sync()
+	for _, mode := range modes {
+		if got := found(t, b, mode, "how long does the kettle take to boil"); !strings.HasPrefix(got, "kettle: The kettle boils a litre") {
+			t.Errorf("B, %s, after A's ingest:\n%s", mode, got)
+		}
+	}
+	if b.Documents() != 2 || b.Chunks() != a.Chunks() {
+		t.Errorf("B has %d documents in %d chunks, A %d in %d", b.Documents(), b.Chunks(), a.Documents(), a.Chunks())
+	}
+	before := rb.store.lists.Load()
+	if err := b.Sync(ctx); err != nil || rb.store.lists.Load() != before {
+		t.Errorf("a sync with the version unchanged listed %d collections (%v), want none", rb.store.lists.Load()-before, err)
+	}
+
+	kettle2 := kettle
+	kettle2.Text = "The new kettle boils a litre of water in two minutes."
+	if _, err := a.Ingest(ctx, []rag.Document{kettle2}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	for _, mode := range modes {
+		got := found(t, b, mode, "how long does the kettle take to boil")
+		if !strings.Contains(got, "two minutes") || strings.Contains(got, "four minutes") {
+			t.Errorf("B, %s, after A replaced the kettle:\n%s", mode, got)
+		}
+	}
+
+	if err := a.Delete(ctx, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	for _, mode := range modes {
+		if got := found(t, b, mode, "standing desk height centimetres"); strings.Contains(got, "desk: ") {
+			t.Errorf("B, %s, after A deleted the desk:\n%s", mode, got)
+		}
+	}
+	if err := b.Delete(ctx, "desk"); !errors.Is(err, rag.ErrNotFound) {
+		t.Errorf("B deleting what A deleted: %v, want ErrNotFound", err)
+	}
+
+	// Without a Sync of its own, B deletes what A ingested since, and
+	// replaces what A replaced since: its writes start from the store's
+	// manifest.
+	lamp := rag.Document{ID: "lamp", Title: "Lamp", Text: "The lamp has three brightness settings."}
+	if _, err := a.Ingest(ctx, []rag.Document{lamp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, "lamp"); err != nil {
+		t.Errorf("B deleting what A ingested: %v", err)
+	}
+	kettle3 := kettle
+	kettle3.Text = "The third kettle boils a litre of water in ninety seconds."
+	if _, err := a.Ingest(ctx, []rag.Document{kettle3}); err != nil {
+		t.Fatal(err)
+	}
+	kettle4 := kettle
+	kettle4.Text = "The fourth kettle boils a litre of water in one minute."
+	if _, err := b.Ingest(ctx, []rag.Document{kettle4}); err != nil {
+		t.Fatal(err)
+	}
+	checkConsistent(t, ra.store, "kb", 1)
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*rag.Collection{a, b} {
+		if got := found(t, c, rag.ModeHybrid, "how long does the kettle take to boil"); got != "kettle: "+kettle4.Text {
+			t.Errorf("after B replaced the kettle A had replaced:\n%s", got)
+		}
+	}
+}
+
+// checkConsistent checks the store's collection: every manifest entry has
+// all its chunks, no chunk is an orphan, and there are docs documents.
+func checkConsistent(t *testing.T, idx index.Index, name string, docs int) map[string]bool {
+	t.Helper()
+	ctx := context.Background()
+	manifest, err := idx.List(ctx, "rag."+name+".docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := idx.List(ctx, "rag."+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]bool{}
+	for _, m := range manifest {
+		n, _ := strconv.Atoi(m.Metadata["chunks"])
+		for p := range n {
+			live[m.ID+"@"+m.Metadata["hash"]+"#"+strconv.Itoa(p)] = true
+		}
+	}
+	stored := map[string]bool{}
+	for _, c := range chunks {
+		stored[c.ID] = true
+		if !live[c.ID] {
+			t.Errorf("orphan chunk %s", c.ID)
+		}
+	}
+	for id := range live {
+		if !stored[id] {
+			t.Errorf("the manifest points to chunk %s, which is not stored", id)
+		}
+	}
+	if len(manifest) != docs {
+		t.Errorf("%d documents in the manifest, want %d", len(manifest), docs)
+	}
+	return live
+}
+
+// TestWritersAtOnce: two replicas ingest new versions of the same
+// documents and delete them, at once, round after round. The store ends
+// consistent, and after a Sync both hold exactly its chunks.
+func TestWritersAtOnce(t *testing.T) {
+	ctx := context.Background()
+	ra, rb := replicas(t)
+	cols := []*rag.Collection{ra.open(t, "kb"), rb.open(t, "kb")}
+	const rounds = 8
+	var wg sync.WaitGroup
+	for i, c := range cols {
+		wg.Go(func() {
+			for round := range rounds {
+				var docs []rag.Document
+				for d := range 4 {
+					docs = append(docs, rag.Document{ID: fmt.Sprint("doc", d), Title: fmt.Sprint("Doc ", d),
+						Text: fmt.Sprintf("Replica %d wrote this in round %d.\n\n%s", i, round, strings.Repeat(fmt.Sprintf("The kettle boils in %d minutes. ", round+d), 40*(1+d%2)))})
+				}
+				if _, err := c.Ingest(ctx, docs); err != nil {
+					t.Errorf("replica %d, round %d: %v", i, round, err)
+					return
+				}
+				if err := c.Delete(ctx, fmt.Sprint("doc", (i+round)%4)); err != nil && !errors.Is(err, rag.ErrNotFound) {
+					t.Errorf("replica %d, round %d: delete: %v", i, round, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	manifest, err := ra.store.List(ctx, "rag.kb.docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := checkConsistent(t, ra.store, "kb", len(manifest))
+	for i, c := range cols {
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c.Documents() != len(manifest) || c.Chunks() != len(live) {
+			t.Errorf("replica %d holds %d documents in %d chunks, the store %d in %d", i, c.Documents(), c.Chunks(), len(manifest), len(live))
+		}
+		ps, err := c.Search(ctx, rag.Query{Text: "which replica wrote this round kettle", K: 50, Mode: rag.ModeBM25})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range ps {
+			ids = append(ids, p.ChunkID)
+			if !live[p.ChunkID] {
+				t.Errorf("replica %d returned chunk %s, not in the store", i, p.ChunkID)
+			}
+		}
+		if len(ids) != min(50, len(live)) || len(slices.Compact(slices.Sorted(slices.Values(ids)))) != len(ids) {
+			t.Errorf("replica %d returned %d chunks, the store has %d", i, len(ids), len(live))
+		}
+	}
+}
+
+// TestWatchHearsChanges: a replica that Syncs on Watch's calls finds
+// another's ingest soon after it, without a Sync of its own.
+func TestWatchHearsChanges(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ra, rb := replicas(t)
+	a, b := ra.open(t, "kb"), rb.open(t, "kb")
+	done := make(chan struct{})
+	go func() {
+		rb.co.Watch(ctx, time.Hour, slog.New(slog.DiscardHandler), func(name string) {
+			if name == "" || name == "kb" {
+				b.Sync(ctx)
+			}
+		})
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	doc := rag.Document{ID: "kettle", Title: "Kettle", Text: "The kettle boils a litre of water in four minutes."}
+	start := time.Now()
+	if _, err := a.Ingest(ctx, []rag.Document{doc}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if found(t, b, rag.ModeBM25, "kettle boils") != "" {
+			t.Logf("B found A's document %v after A's ingest returned", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B never found A's document")
+		}
+	}
+}
+
+// paused is a store whose first write of a manifest entry waits until
+// released: an ingest caught between its chunks and its manifest entry.
+type paused struct {
+	*pgvector.Store
+	reached, release chan struct{}
+	once             sync.Once
+}
+
+func (p *paused) Upsert(ctx context.Context, name string, recs []index.Record) error {
+	if strings.HasSuffix(name, ".docs") {
+		p.once.Do(func() { close(p.reached); <-p.release })
+	}
+	return p.Store.Upsert(ctx, name, recs)
+}
+
+// TestOpenSparesAnIngestInFlight: a replica opening the collection while
+// another's ingest has written its chunks but not yet its manifest entry
+// takes them for orphans of a crashed ingest; it must not delete them
+// (the manifest would then point to nothing), and it does not: it
+// deletes orphans under the write lock, after reading the manifest again.
+func TestOpenSparesAnIngestInFlight(t *testing.T) {
+	ctx := context.Background()
+	ra, rb := replicas(t)
+	p := &paused{Store: ra.store.Store, reached: make(chan struct{}), release: make(chan struct{})}
+	a, err := rag.Open(ctx, "kb", rag.Options{Index: p, Embedder: localtest.Open(t), Coordinator: ra.co})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingested := make(chan error, 1)
+	go func() {
+		_, err := a.Ingest(ctx, []rag.Document{{ID: "kettle", Title: "Kettle", Text: "The kettle boils a litre of water in four minutes."}})
+		ingested <- err
+	}()
+	<-p.reached
+	opened := make(chan error, 1)
+	go func() {
+		_, err := rag.Open(ctx, "kb", rag.Options{Index: rb.store, Embedder: localtest.Open(t), Coordinator: rb.co})
+		opened <- err
+	}()
+	for rb.store.lists.Load() < 2 { // B has read the manifest and the chunks
+		time.Sleep(time.Millisecond)
+	}
+	close(p.release)
+	if err := <-ingested; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatal(err)
+	}
+	checkConsistent(t, ra.store, "kb", 1)
+}

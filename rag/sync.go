@@ -1,0 +1,288 @@
+package rag
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/semroute/semroute/index"
+	"github.com/semroute/semroute/index/flat"
+)
+
+// Coordinator keeps the replicas that share a collection's store in step:
+// ragpg's, on PostgreSQL, with the pgvector backend. Writers hold its lock
+// and bump the collection's version once they changed it; the other
+// replicas hear of the bump (ragpg's Watch) and Sync.
+type Coordinator interface {
+	// Lock holds the collection's write lock, across replicas, until
+	// unlock is called.
+	Lock(ctx context.Context, collection string) (unlock func(), err error)
+	// Bump records a change of the collection, tells the other replicas,
+	// and returns the new version.
+	Bump(ctx context.Context, collection string) (int64, error)
+	// Version is the collection's current version (0 before any change).
+	Version(ctx context.Context, collection string) (int64, error)
+}
+
+// Sync catches the collection up with its store: the documents another
+// replica added, replaced or deleted since this copy last looked. With a
+// Coordinator it first compares versions (one small query) and stops
+// there when nothing changed; otherwise it reads the manifest, fetches the
+// chunks of just the documents whose hash differs from its own (by their
+// IDs, with an index.Getter), and only then swaps them in under the write
+// lock, which searches wait on for the swap alone. On a backend only this
+// process writes (chromem) it finds nothing to do.
+func (c *Collection) Sync(ctx context.Context) error {
+	c.ingest.Lock()
+	defer c.ingest.Unlock()
+	return c.sync(ctx)
+}
+
+// sync is Sync; the caller holds c.ingest, so c.docs changes under no one
+// else.
+func (c *Collection) sync(ctx context.Context) error {
+	v := int64(-1)
+	if co := c.opt.Coordinator; co != nil {
+		var err error
+		if v, err = co.Version(ctx, c.name); err != nil {
+			return fmt.Errorf("rag %s: read the version: %w", c.name, err)
+		}
+		if v == c.synced.Load() {
+			return nil
+		}
+	}
+	live, err := c.manifest(ctx)
+	if err != nil {
+		return err
+	}
+	var changed, gone []string
+	for id, e := range live {
+		if have, ok := c.docs[id]; !ok || have.hash != e.hash {
+			changed = append(changed, id)
+		}
+	}
+	for id := range c.docs {
+		if _, ok := live[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	loaded, err := c.load(ctx, live, changed)
+	if err != nil {
+		return err
+	}
+	if len(changed)+len(gone) > 0 {
+		c.mu.Lock()
+		for _, id := range gone {
+			c.drop(id)
+			delete(c.docs, id)
+		}
+		for _, id := range changed {
+			cs, ok := loaded[id]
+			if !ok {
+				continue // replaced again meanwhile: the next sync takes it
+			}
+			c.drop(id)
+			for _, l := range cs {
+				c.chunks[l.id] = l.ch
+				c.mem.add(l.id, indexedText(l.ch), l.unit)
+			}
+			c.docs[id] = live[id]
+		}
+		c.mem.compact()
+		c.mu.Unlock()
+	}
+	if len(loaded) == len(changed) {
+		c.synced.Store(v)
+	}
+	return nil
+}
+
+// loaded is a chunk read from the store, with its unit vector when the
+// corpus keeps vectors.
+type loaded struct {
+	id   string
+	ch   Chunk
+	unit []float32
+}
+
+// getBatch bounds the IDs of one Get.
+const getBatch = 1000
+
+// load reads the chunks of docs as live has them, by document. A document
+// some of whose chunks are missing (another replica replaced it between
+// the manifest's read and this one) is left out.
+func (c *Collection) load(ctx context.Context, live map[string]docEntry, docs []string) (map[string][]loaded, error) {
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	var ids []string
+	for _, d := range docs {
+		e := live[d]
+		for p := range e.chunks {
+			id := chunkID(d, e.hash, p)
+			ids = append(ids, id)
+			want[id] = true
+		}
+	}
+	var recs []index.Record
+	if g, ok := c.opt.Index.(index.Getter); ok {
+		for lo := 0; lo < len(ids); lo += getBatch {
+			part, err := g.Get(ctx, c.chunkColl(), ids[lo:min(lo+getBatch, len(ids))]...)
+			if err != nil {
+				return nil, fmt.Errorf("rag %s: read %d chunks: %w", c.name, len(ids), err)
+			}
+			recs = append(recs, part...)
+		}
+	} else { // a backend without Get: the whole collection, to keep those wanted
+		all, err := c.opt.Index.List(ctx, c.chunkColl())
+		if err != nil {
+			return nil, fmt.Errorf("rag %s: %w", c.name, err)
+		}
+		recs = all
+	}
+	out := map[string][]loaded{}
+	for _, r := range recs {
+		if !want[r.ID] {
+			continue
+		}
+		l := loaded{id: r.ID, ch: chunkOf(r)}
+		if c.mem.vectors {
+			if len(r.Vector) == 0 || (c.mem.vec != nil && len(r.Vector) != c.mem.vec.Dim()) {
+				continue
+			}
+			l.unit = slices.Clone(r.Vector)
+			flat.Normalize(l.unit)
+		}
+		out[l.ch.Doc] = append(out[l.ch.Doc], l)
+	}
+	for d, cs := range out {
+		if len(cs) != live[d].chunks {
+			delete(out, d)
+		}
+	}
+	return out, nil
+}
+
+// manifest reads the store's manifest.
+func (c *Collection) manifest(ctx context.Context) (map[string]docEntry, error) {
+	recs, err := c.opt.Index.List(ctx, c.docColl())
+	if err != nil {
+		return nil, fmt.Errorf("rag %s: %w", c.name, err)
+	}
+	out := make(map[string]docEntry, len(recs))
+	for _, r := range recs {
+		n, _ := strconv.Atoi(r.Metadata["chunks"])
+		out[r.ID] = docEntry{hash: r.Metadata["hash"], chunks: n, title: r.Metadata["title"], source: r.Metadata["source"]}
+	}
+	return out, nil
+}
+
+// referenced reports whether the manifest points to a stored chunk.
+func referenced(docs map[string]docEntry, r index.Record) bool {
+	d, ok := docs[r.Metadata["doc"]]
+	return ok && d.hash == r.Metadata["hash"]
+}
+
+// drop takes a document's chunks out of the copy and returns their IDs;
+// the caller holds c.ingest and c.mu.
+func (c *Collection) drop(doc string) []string {
+	d, ok := c.docs[doc]
+	if !ok {
+		return nil
+	}
+	ids := make([]string, 0, d.chunks)
+	for p := range d.chunks {
+		id := chunkID(doc, d.hash, p)
+		ids = append(ids, id)
+		if ch, ok := c.chunks[id]; ok {
+			c.mem.remove(id, indexedText(ch))
+			delete(c.chunks, id)
+		}
+	}
+	return ids
+}
+
+// write runs f, which changes the store, as the collection's one writer:
+// with a Coordinator under its lock across replicas and after catching up
+// with the store, so that f never acts on a manifest another replica
+// changed (replacing a document whose chunks it no longer knows, leaving
+// them orphaned); and once f touched the store, whether or not it then
+// failed, the version is bumped, which tells the others. Without one, on
+// a shared store, it still catches up first. The caller holds c.ingest.
+func (c *Collection) write(ctx context.Context, f func() (touched bool, err error)) error {
+	co := c.opt.Coordinator
+	if co == nil {
+		if searchesItself(c.opt.Index) {
+			if err := c.sync(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := f()
+		return err
+	}
+	unlock, err := co.Lock(ctx, c.name)
+	if err != nil {
+		return fmt.Errorf("rag %s: take the write lock: %w", c.name, err)
+	}
+	defer unlock()
+	if err := c.sync(ctx); err != nil {
+		return err
+	}
+	touched, err := f()
+	if !touched {
+		return err
+	}
+	v, berr := co.Bump(context.WithoutCancel(ctx), c.name)
+	switch {
+	case berr == nil && c.synced.Load() == v-1: // no one else writes under the lock
+		c.synced.Store(v)
+	case berr != nil && err == nil:
+		err = fmt.Errorf("rag %s: stored, but telling the other replicas failed (they catch up at their next resync): %w", c.name, berr)
+	}
+	return err
+}
+
+// settle deletes the chunks Open found orphaned and embeds again those
+// stored with another embedder. With a Coordinator it does so under the
+// write lock, after reading the manifest again: another replica's ingest
+// may have been between its chunks and its manifest entry when Open read
+// them, and what looked orphaned then is live now (deleting it would
+// leave that replica's manifest pointing to nothing).
+func (c *Collection) settle(ctx context.Context, orphans, other []index.Record, fp string) error {
+	if len(orphans)+len(other) == 0 {
+		return nil
+	}
+	if co := c.opt.Coordinator; co != nil {
+		unlock, err := co.Lock(ctx, c.name)
+		if err != nil {
+			return fmt.Errorf("rag %s: take the write lock: %w", c.name, err)
+		}
+		defer unlock()
+		live, err := c.manifest(ctx)
+		if err != nil {
+			return err
+		}
+		orphans = slices.DeleteFunc(orphans, func(r index.Record) bool { return referenced(live, r) })
+		var keep []index.Record
+		for _, r := range other {
+			if referenced(live, r) {
+				keep = append(keep, r)
+			} else {
+				orphans = append(orphans, r)
+			}
+		}
+		other = keep
+	}
+	if len(orphans) > 0 {
+		ids := make([]string, len(orphans))
+		for i, r := range orphans {
+			ids[i] = r.ID
+		}
+		if err := c.opt.Index.Delete(ctx, c.chunkColl(), ids...); err != nil {
+			return fmt.Errorf("rag %s: removing %d chunks of unfinished ingests: %w", c.name, len(ids), err)
+		}
+	}
+	return c.reembed(ctx, other, fp)
+}
