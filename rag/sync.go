@@ -286,3 +286,49 @@ func (c *Collection) settle(ctx context.Context, orphans, other []index.Record, 
 	}
 	return c.reembed(ctx, other, fp)
 }
+
+// StoreCheck is what Verify found in a collection's store.
+type StoreCheck struct {
+	Documents int             // manifest entries
+	Live      map[string]bool // the chunk IDs the manifest points to
+	Orphans   []string        // stored chunks no manifest entry points to
+	Missing   []string        // chunks the manifest points to that are not stored
+}
+
+// Verify reads collection name's manifest and chunks from idx and reports
+// whether they fit together: a writer that stopped midway leaves orphans
+// (Open removes them); two writers interleaving without the Coordinator's
+// lock can leave a manifest pointing to chunks another deleted.
+func Verify(ctx context.Context, idx index.Index, name string) (StoreCheck, error) {
+	c := &Collection{name: name}
+	manifest, err := idx.List(ctx, c.docColl())
+	if err != nil {
+		return StoreCheck{}, fmt.Errorf("rag %s: %w", name, err)
+	}
+	chunks, err := idx.List(ctx, c.chunkColl())
+	if err != nil {
+		return StoreCheck{}, fmt.Errorf("rag %s: %w", name, err)
+	}
+	st := StoreCheck{Documents: len(manifest), Live: map[string]bool{}}
+	for _, m := range manifest {
+		n, _ := strconv.Atoi(m.Metadata["chunks"])
+		for p := range n {
+			st.Live[chunkID(m.ID, m.Metadata["hash"], p)] = true
+		}
+	}
+	stored := map[string]bool{}
+	for _, r := range chunks {
+		stored[r.ID] = true
+		if !st.Live[r.ID] {
+			st.Orphans = append(st.Orphans, r.ID)
+		}
+	}
+	for id := range st.Live {
+		if !stored[id] {
+			st.Missing = append(st.Missing, id)
+		}
+	}
+	slices.Sort(st.Orphans)
+	slices.Sort(st.Missing)
+	return st, nil
+}

@@ -125,3 +125,43 @@ func TestSyncInOneProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyFindsOrphansAndMissingChunks: Verify reports a chunk no
+// manifest entry points to and a manifest entry whose chunk is gone, and
+// nothing on a store an ingest left whole.
+func TestVerifyFindsOrphansAndMissingChunks(t *testing.T) {
+	ctx := context.Background()
+	idx, _ := chromem.Open("")
+	defer idx.Close()
+	c, err := Open(ctx, "kb", Options{Index: idx, Embedder: localtest.Open(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ingest(ctx, []Document{
+		{ID: "kettle", Text: "The kettle boils a litre of water in four minutes."},
+		{ID: "desk", Text: "The standing desk rises from 65 to 130 centimetres."},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Verify(ctx, idx, "kb")
+	if err != nil || st.Documents != 2 || len(st.Live) != 2 || len(st.Orphans)+len(st.Missing) != 0 {
+		t.Fatalf("whole store: %+v, %v", st, err)
+	}
+	desk := c.docs["desk"]
+	gone := chunkID("desk", desk.hash, 0)
+	if err := idx.Delete(ctx, c.chunkColl(), gone); err != nil {
+		t.Fatal(err)
+	}
+	stray := index.Record{ID: "lamp@0000#0", Text: "a lamp", Vector: make([]float32, len(c.mem.vector(chunkID("kettle", c.docs["kettle"].hash, 0)))), Metadata: map[string]string{"doc": "lamp"}}
+	stray.Vector[0] = 1
+	if err := idx.Upsert(ctx, c.chunkColl(), []index.Record{stray}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Verify(ctx, idx, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(st.Orphans) != "[lamp@0000#0]" || fmt.Sprint(st.Missing) != "["+gone+"]" || st.Documents != 2 {
+		t.Errorf("Verify = %+v, want the orphan lamp@0000#0 and the missing %s", st, gone)
+	}
+}

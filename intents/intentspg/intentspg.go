@@ -3,7 +3,6 @@ package intentspg
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -98,49 +97,9 @@ func (is *Store) Save(ctx context.Context, list []intents.Intent) (int64, error)
 }
 
 // Watch calls changed whenever another replica may have changed the
-// intents: on each notification, and every resync interval as a safety net
-// for notifications lost while disconnected. It reconnects after errors
-// and returns when ctx ends.
+// intents: on each notification, and when changes may have gone unheard
+// (once it listens, after each reconnect and every resync interval:
+// postgres.DB.Listen). It returns when ctx ends.
 func (is *Store) Watch(ctx context.Context, resync time.Duration, log *slog.Logger, changed func()) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := is.listen(ctx, resync, changed)
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("intents: listening for changes failed; retrying", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-		changed() // catch up on what the gap may have hidden
-	}
-}
-
-func (is *Store) listen(ctx context.Context, resync time.Duration, changed func()) error {
-	conn, err := is.db.Pool().Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	// A LISTENing connection must not go back to the pool.
-	c := conn.Hijack()
-	defer c.Close(context.Background())
-	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{is.channel()}.Sanitize()); err != nil {
-		return err
-	}
-	for {
-		wctx, cancel := context.WithTimeout(ctx, resync)
-		_, err := c.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			changed()
-		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-			changed() // the periodic resync
-		default:
-			return err
-		}
-	}
+	is.db.Listen(ctx, is.channel(), resync, log, "intents", func(string) { changed() })
 }

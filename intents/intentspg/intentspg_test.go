@@ -42,8 +42,14 @@ func TestStore(t *testing.T) {
 		{Name: "weather", Utterances: []string{"will it rain"}, Target: intents.Target{Model: intents.Models{"fast"}}},
 		{Name: "billing", Utterances: []string{"refund my order"}, Target: intents.Target{Handoff: "billing"}},
 	}
-	// Save until the watcher hears one: a NOTIFY sent before it LISTENs is
-	// not heard (the hourly resync would catch up).
+	// The watcher calls once it listens (what changed before is caught up
+	// then); after that only a notification (or the hourly resync) calls.
+	select {
+	case <-heard:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watcher never started listening")
+	}
+	// Save until the watcher hears one.
 	var saved int64
 	for heardIt := false; !heardIt; {
 		v, err := s.Save(ctx, want)

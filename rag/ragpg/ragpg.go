@@ -104,53 +104,9 @@ func (s *Store) Version(ctx context.Context, collection string) (int64, error) {
 
 // Watch calls changed with a collection's name whenever another replica
 // may have changed it (on each notification), and with "" (every
-// collection) every resync interval, as a safety net for notifications
-// lost while disconnected, and once it listens (at first and after each
-// reconnect: a change made before sent it no notification). It
-// reconnects after errors, backing off up to 10 s, and returns when ctx
-// ends.
+// collection) when changes may have gone unheard: once it listens, after
+// each reconnect and every resync interval (postgres.DB.Listen). It
+// returns when ctx ends.
 func (s *Store) Watch(ctx context.Context, resync time.Duration, log *slog.Logger, changed func(collection string)) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := s.listen(ctx, resync, changed)
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("rag: listening for other replicas' changes failed; retrying", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
-}
-
-func (s *Store) listen(ctx context.Context, resync time.Duration, changed func(string)) error {
-	conn, err := s.db.Pool().Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	// A LISTENing connection must not go back to the pool.
-	c := conn.Hijack()
-	defer c.Close(context.Background())
-	if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel()}.Sanitize()); err != nil {
-		return err
-	}
-	// What changed before LISTEN (since the collections were opened, or
-	// while reconnecting) sent no notification this connection hears.
-	changed("")
-	for {
-		wctx, cancel := context.WithTimeout(ctx, resync)
-		n, err := c.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			changed(n.Payload)
-		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-			changed("") // the periodic resync
-		default:
-			return err
-		}
-	}
+	s.db.Listen(ctx, s.channel(), resync, log, "rag", changed)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,38 +226,17 @@ func TestSyncFollowsAnotherReplica(t *testing.T) {
 // all its chunks, no chunk is an orphan, and there are docs documents.
 func checkConsistent(t *testing.T, idx index.Index, name string, docs int) map[string]bool {
 	t.Helper()
-	ctx := context.Background()
-	manifest, err := idx.List(ctx, "rag."+name+".docs")
+	st, err := rag.Verify(context.Background(), idx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := idx.List(ctx, "rag."+name)
-	if err != nil {
-		t.Fatal(err)
+	if len(st.Orphans)+len(st.Missing) > 0 {
+		t.Errorf("orphan chunks %v; the manifest points to chunks not stored: %v", st.Orphans, st.Missing)
 	}
-	live := map[string]bool{}
-	for _, m := range manifest {
-		n, _ := strconv.Atoi(m.Metadata["chunks"])
-		for p := range n {
-			live[m.ID+"@"+m.Metadata["hash"]+"#"+strconv.Itoa(p)] = true
-		}
+	if st.Documents != docs {
+		t.Errorf("%d documents in the manifest, want %d", st.Documents, docs)
 	}
-	stored := map[string]bool{}
-	for _, c := range chunks {
-		stored[c.ID] = true
-		if !live[c.ID] {
-			t.Errorf("orphan chunk %s", c.ID)
-		}
-	}
-	for id := range live {
-		if !stored[id] {
-			t.Errorf("the manifest points to chunk %s, which is not stored", id)
-		}
-	}
-	if len(manifest) != docs {
-		t.Errorf("%d documents in the manifest, want %d", len(manifest), docs)
-	}
-	return live
+	return st.Live
 }
 
 // TestWritersAtOnce: two replicas ingest new versions of the same

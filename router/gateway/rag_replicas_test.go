@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,36 +194,17 @@ func TestReplicasIngestAtOnce(t *testing.T) {
 	}
 	wg.Wait()
 	idx := a.srv.opt.Index
-	manifest, err := idx.List(ctx, "rag.handbook.docs")
+	st, err := rag.Verify(ctx, idx, "handbook")
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := idx.List(ctx, "rag.handbook")
-	if err != nil {
-		t.Fatal(err)
+	if len(st.Orphans)+len(st.Missing) > 0 {
+		t.Errorf("orphan chunks %v; the manifest points to chunks not stored: %v", st.Orphans, st.Missing)
 	}
-	live := map[string]bool{}
-	for _, m := range manifest {
-		n, _ := strconv.Atoi(m.Metadata["chunks"])
-		for p := range n {
-			live[m.ID+"@"+m.Metadata["hash"]+"#"+strconv.Itoa(p)] = true
-		}
+	if st.Documents != 3 {
+		t.Errorf("%d documents in the manifest, want 3", st.Documents)
 	}
-	stored := map[string]bool{}
-	for _, c := range chunks {
-		stored[c.ID] = true
-		if !live[c.ID] {
-			t.Errorf("orphan chunk %s: no manifest entry points to it", c.ID)
-		}
-	}
-	for id := range live {
-		if !stored[id] {
-			t.Errorf("the manifest points to chunk %s, which is not stored", id)
-		}
-	}
-	if len(manifest) != 3 {
-		t.Errorf("%d documents in the manifest, want 3", len(manifest))
-	}
+	live := st.Live
 	// Both servers come to answer with the stored chunks, and all of them.
 	for i, r := range []*harness{a, b} {
 		eventually(t, fmt.Sprintf("replica %d answers from the store's versions", i), func() bool {
