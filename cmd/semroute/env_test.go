@@ -13,19 +13,9 @@ import (
 // $SEMROUTE_PG_DSN, which the command reads (the router package reads no
 // variable); with neither, the config is refused naming index.dsn.
 func TestPgvectorDSNFromEnv(t *testing.T) {
-	data, err := os.ReadFile("../../datasets/demo/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const memory = "index: {kind: memory, data_dir: ../../data/demo}"
-	if !strings.Contains(string(data), memory) {
-		t.Fatalf("the demo config has no line %q", memory)
-	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	os.WriteFile(path, []byte(strings.Replace(string(data), memory, "index: {kind: pgvector}", 1)), 0o644)
-
+	path := demoConfigWithIndex(t, "index: {kind: pgvector}")
 	t.Setenv("SEMROUTE_PG_DSN", "")
-	_, err = loadConfig(path, "")
+	_, err := loadConfig(path, "")
 	if err == nil || !strings.Contains(err.Error(), "index.dsn: missing; give the PostgreSQL DSN here or in SEMROUTE_PG_DSN") {
 		t.Fatalf("no DSN anywhere: %v, want the index.dsn problem", err)
 	}
@@ -57,4 +47,23 @@ func TestVectorsPathFromEnv(t *testing.T) {
 	if got := vectorsPath(""); got != local.DefaultPath() {
 		t.Errorf("vectorsPath(\"\") without the variable = %q, want %q", got, local.DefaultPath())
 	}
+}
+
+// demoConfigWithIndex writes the demo config with its index line replaced
+// by index, and returns the file's path.
+func demoConfigWithIndex(t *testing.T, index string) string {
+	t.Helper()
+	data, err := os.ReadFile("../../datasets/demo/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const memory = "index: {kind: memory, data_dir: ../../data/demo}"
+	if !strings.Contains(string(data), memory) {
+		t.Fatalf("the demo config has no line %q", memory)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), memory, index, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

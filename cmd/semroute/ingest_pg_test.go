@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
@@ -22,17 +19,7 @@ import (
 func TestIngestTellsReplicas(t *testing.T) {
 	ctx := context.Background()
 	st := pgtest.Open(t, pgvector.Options{}) // makes the schema, drops it at the end
-	data, err := os.ReadFile("../../datasets/demo/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const memory = "index: {kind: memory, data_dir: ../../data/demo}"
-	if !strings.Contains(string(data), memory) {
-		t.Fatalf("the demo config has no line %q", memory)
-	}
-	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	pg := fmt.Sprintf("index: {kind: pgvector, dsn: %q, schema: %s}", pgtest.DSN(t), st.DB().SchemaName())
-	os.WriteFile(cfg, []byte(strings.Replace(string(data), memory, pg, 1)), 0o644)
+	cfg := demoConfigWithIndex(t, fmt.Sprintf("index: {kind: pgvector, dsn: %q, schema: %s}", pgtest.DSN(t), st.DB().SchemaName()))
 
 	serving, err := rag.Open(ctx, "products", rag.Options{Index: st, Embedder: localtest.Open(t), Coordinator: ragpg.New(st.DB())})
 	if err != nil {

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/internal/postgres"
-	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/feedback/feedbackpg"
 )
 
@@ -16,13 +14,8 @@ import (
 // by one takes feedback through the other, which lists it and applies the
 // correction; the first then routes the prompt to the corrected intent.
 func TestFeedbackReplicas(t *testing.T) {
-	dsn, schema := pgtest.DSN(t), pgtest.Schema()
 	h := feedbackHarness(t, "feedback: {keep_prompts: true}\n") // for the config file and the fake upstreams
-	cfg, err := config.Load(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	cfg := pgConfig(t, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var urls []string

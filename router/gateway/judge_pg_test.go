@@ -6,10 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/internal/postgres"
 	"github.com/semroute/semroute/router/cache/cachepg"
-	"github.com/semroute/semroute/router/config"
 	"github.com/semroute/semroute/router/judge/suggest/suggestpg"
 )
 
@@ -18,14 +16,9 @@ import (
 // route) and its suggestions; one accepted through either replica is
 // routed by the other.
 func TestReplicasShareTheJudge(t *testing.T) {
-	dsn, schema := pgtest.DSN(t), pgtest.Schema()
 	h, jf := startJudged(t, "below: 0.5", keysYAML()) // for the config file and the fakes
 	jf.setAnswer(func(string, string) string { return `{"intent": "music"}` })
-	cfg, err := config.Load(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	cfg := pgConfig(t, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	replicas := pgReplicas(ctx, t, cfg, func(db *postgres.DB, o *Options) {

@@ -11,9 +11,7 @@ import (
 
 	"github.com/semroute/semroute/embed/local/localtest"
 	"github.com/semroute/semroute/index/pgvector"
-	"github.com/semroute/semroute/index/pgvector/pgtest"
 	"github.com/semroute/semroute/rag"
-	"github.com/semroute/semroute/router/config"
 )
 
 // ragReplicas starts two servers on one PostgreSQL schema, with the
@@ -21,15 +19,10 @@ import (
 // ingested into the collection before they start.
 func ragReplicas(ctx context.Context, t *testing.T, seed []rag.Document) (a, b *harness) {
 	t.Helper()
-	dsn, schema := pgtest.DSN(t), pgtest.Schema()
 	h := adminHarness(t) // for the config file and the fake upstreams
-	cfg, err := config.Load(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	cfg := pgConfig(t, h)
 	if len(seed) > 0 {
-		st, err := pgvector.Open(ctx, pgvector.Options{DSN: dsn, Schema: schema})
+		st, err := pgvector.Open(ctx, pgvector.Options{DSN: cfg.Index.DSN, Schema: cfg.Index.Schema})
 		if err != nil {
 			t.Fatal(err)
 		}

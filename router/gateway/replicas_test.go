@@ -22,13 +22,8 @@ import (
 // TestReplicasShareIntents: two servers on one PostgreSQL. An intent made
 // through one is routed by the other soon after, through LISTEN/NOTIFY.
 func TestReplicasShareIntents(t *testing.T) {
-	dsn, schema := pgtest.DSN(t), pgtest.Schema()
 	h := adminHarness(t) // for the config file and the fake upstreams
-	cfg, err := config.Load(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: dsn, Schema: schema}
+	cfg := pgConfig(t, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var urls []string
@@ -71,7 +66,7 @@ func TestReplicasShareIntents(t *testing.T) {
 	}
 	t.Logf("replica 2 routed the new intent %v after replica 1 acknowledged it", took.Round(time.Millisecond))
 	// A third replica started now begins with the stored intents.
-	st3 := pgtest.Open(t, pgvector.Options{DSN: dsn, Schema: schema})
+	st3 := pgtest.Open(t, pgvector.Options{DSN: cfg.Index.DSN, Schema: cfg.Index.Schema})
 	third := New(Options{LookupEnv: os.LookupEnv, Embedder: localtest.Open(t), Index: st3, Intents: intentspg.New(st3.DB())})
 	if err := third.Load(ctx, cfg); err != nil {
 		t.Fatal(err)
@@ -117,4 +112,16 @@ func pgReplicas(ctx context.Context, t *testing.T, cfg *config.Config, more func
 		out = append(out, &harness{srv: srv, http: hs})
 	}
 	return out
+}
+
+// pgConfig is h's config with the index on the test PostgreSQL (pgtest's
+// DSN and schema), for servers that share it as replicas do.
+func pgConfig(t *testing.T, h *harness) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Index = config.IndexConfig{Kind: "pgvector", DSN: pgtest.DSN(t), Schema: pgtest.Schema()}
+	return cfg
 }
