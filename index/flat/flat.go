@@ -87,7 +87,6 @@ type Scratch struct {
 	top    []Result
 	cparts [][]Result
 	pass   pass
-	floor  sharedFloor
 	addrs  []uintptr
 }
 
