@@ -24,65 +24,78 @@ type bm25 struct {
 	length []int32 // words per slot; -1 once removed
 	total  int64   // words over live slots
 	live   int
-	pool   sync.Pool // *scratch
+	// minLen and maxLen bound every slot's length (they only loosen
+	// until compaction): search's bounds by length are tabled between them.
+	minLen, maxLen int32
+	pool           sync.Pool // *scratch
 }
 
-// postings are one word's chunks, in two parts by how often the word
-// occurs in them: once (most postings of most words; 4 bytes each, the
-// slot alone) or more often (slot and frequency). Splitting them gives
-// search two bounds per word instead of one: a common word's postings of
-// frequency 1 can add much less than its rare frequency-5 ones, and with
-// that tighter bound they turn non-essential sooner. df is the live
-// document frequency.
+// postings are one word's chunks, in parts by how often the word occurs
+// in them: parts[f-1] has the chunks where it occurs f times, for f below
+// nParts (4 bytes a posting, the slot alone: every frequency is f), and
+// parts[nParts-1] those where it occurs nParts times or more (slot and
+// frequency). Splitting them gives search a bound per part instead of one
+// per word: a common word's frequency-1 and frequency-2 postings, most of
+// them, can add much less than its rare frequency-5 ones, and with those
+// tighter bounds they turn non-essential sooner. A chunk is in one part
+// of each of its words. df is the live document frequency.
 type postings struct {
-	once, more part
-	df         int32
+	parts [nParts]part
+	df    int32
 }
+
+const nParts = 3
 
 // part is a list of postings sorted by slot, with what bounds the word's
 // score in any of them: the largest frequency and the shortest chunk
 // (bounds that only loosen until compaction).
 type part struct {
 	slots  []int32
-	tfs    []int32 // nil in the once part: all 1
+	tfs    []int32 // nil in the parts of one frequency: all maxTF
 	maxTF  int32
 	minLen int32
-}
-
-func (p *part) add(slot, tf, length int32) {
-	p.slots = append(p.slots, slot)
-	if tf > 1 {
-		p.tfs = append(p.tfs, tf)
-	}
-	p.maxTF = max(p.maxTF, tf)
-	p.minLen = min(p.minLen, length)
 }
 
 // tf is the frequency of the i-th posting.
 func (p *part) tf(i int) int32 {
 	if p.tfs == nil {
-		return 1
+		return p.maxTF
 	}
 	return p.tfs[i]
 }
 
 func newPostings() postings {
-	return postings{once: part{minLen: math.MaxInt32}, more: part{minLen: math.MaxInt32}}
+	var p postings
+	for i := range p.parts {
+		p.parts[i].minLen = math.MaxInt32
+	}
+	return p
 }
 
 func (p *postings) add(slot, tf, length int32) {
-	if tf == 1 {
-		p.once.add(slot, 1, length)
-	} else {
-		p.more.add(slot, tf, length)
+	q := &p.parts[min(tf, nParts)-1]
+	q.slots = append(q.slots, slot)
+	if tf >= nParts {
+		q.tfs = append(q.tfs, tf)
 	}
+	q.maxTF = max(q.maxTF, tf)
+	q.minLen = min(q.minLen, length)
 	p.df++
+}
+
+// size is how many postings the word has, removed chunks' included.
+func (p *postings) size() int {
+	n := 0
+	for i := range p.parts {
+		n += len(p.parts[i].slots)
+	}
+	return n
 }
 
 const bm25K1, bm25B = 1.2, 0.75
 
 func newBM25() *bm25 {
-	return &bm25{dict: map[string]int32{}, pool: sync.Pool{New: func() any { return &scratch{partial: make([]float64, window)} }}}
+	return &bm25{dict: map[string]int32{}, minLen: math.MaxInt32, pool: sync.Pool{New: func() any { return &scratch{partial: make([]float64, window)} }}}
 }
 
 // terms are a text's lowercase words, as the embedder's tokenizer cuts them.
@@ -117,6 +130,7 @@ func counts(text string) (words []string, tf []int32, n int) {
 func (b *bm25) add(slot int32, text string) {
 	words, tf, n := counts(text)
 	b.length = append(b.length, int32(n))
+	b.minLen, b.maxLen = min(b.minLen, int32(n)), max(b.maxLen, int32(n))
 	b.total += int64(n)
 	b.live++
 	for i, w := range words {
@@ -154,9 +168,11 @@ func (b *bm25) compact(remap []int32) {
 	dict := make(map[string]int32, len(b.dict))
 	lists := make([]postings, 0, len(b.lists))
 	length := b.length[:0]
+	b.minLen, b.maxLen = math.MaxInt32, 0
 	for s, l := range b.length {
 		if remap[s] >= 0 {
 			length = append(length, l)
+			b.minLen, b.maxLen = min(b.minLen, l), max(b.maxLen, l)
 		}
 	}
 	for w, li := range b.dict {
@@ -165,7 +181,8 @@ func (b *bm25) compact(remap []int32) {
 			continue
 		}
 		p := newPostings()
-		for _, o := range []*part{&old.once, &old.more} {
+		for oi := range old.parts {
+			o := &old.parts[oi]
 			for i, s := range o.slots {
 				if r := remap[s]; r >= 0 {
 					p.add(r, o.tf(i), length[r])
@@ -173,7 +190,9 @@ func (b *bm25) compact(remap []int32) {
 			}
 		}
 		if p.df > 0 {
-			p.once.slots, p.more.slots, p.more.tfs = slices.Clip(p.once.slots), slices.Clip(p.more.slots), slices.Clip(p.more.tfs)
+			for i := range p.parts {
+				p.parts[i].slots, p.parts[i].tfs = slices.Clip(p.parts[i].slots), slices.Clip(p.parts[i].tfs)
+			}
 			dict[w] = int32(len(lists))
 			lists = append(lists, p)
 		}

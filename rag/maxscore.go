@@ -30,24 +30,44 @@ type cursor struct {
 	term int     // the word's place in the query
 	ub   float64 // the most the word adds to a chunk of this part
 	cur  int     // the next posting to look at
+	// probed is how many candidates the last window that had the part
+	// non-essential looked for in it, perWindow how many postings it has
+	// in a window on average.
+	probed, perWindow int
 }
 
-// seek moves the cursor to the first posting at or after slot d,
-// galloping: the non-essential lists are long and probed far apart.
+// seek moves the cursor to the first posting at or after slot d.
 func (t *cursor) seek(d int32) {
-	s := t.p.slots
-	i := t.cur
-	if i >= len(s) || s[i] >= d {
-		return
+	if t.cur < len(t.p.slots) && t.p.slots[t.cur] < d {
+		t.cur = gallop(t.p.slots, t.cur, d)
+	}
+}
+
+// gallop returns the place of the first slot at or after d in s, given
+// that s[i] < d: a few steps one by one, as candidates are often near,
+// then galloping, as the non-essential lists are long and may be probed
+// far apart.
+func gallop(s []int32, i int, d int32) int {
+	for range 4 {
+		if i++; i >= len(s) || s[i] >= d {
+			return i
+		}
 	}
 	step := 1
 	for i+step < len(s) && s[i+step] < d {
 		i += step
 		step *= 2
 	}
-	hi := min(i+step, len(s))
-	pos, _ := slices.BinarySearch(s[i+1:hi], d)
-	t.cur = i + 1 + pos
+	lo, hi := i+1, min(i+step, len(s)) // s[lo-1] < d ≤ s[hi] (or hi = len(s))
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m] < d {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // rel is the relative margin a bound must clear before it prunes: bounds
@@ -65,7 +85,20 @@ type scratch struct {
 	tf      []int32   // tf[t*window+i]: query word t's frequency in slot w0+i (0: absent)
 	partial []float64 // the essential words' scores of slot w0+i, for bounds
 	seen    [window / 64]uint64
+	// bound[l*(len(cs)+1)+j]: the most the parts cs[:j] add to a chunk
+	// of minLen+l words, filled for length l when stamp[l] == gen.
+	bound []float64
+	stamp []uint32
+	gen   uint32
+	wmax  []float64 // by query word, while a column of bound is filled
+	cands []cand    // a window's candidates
+	live  []cand    // those still in the running
 }
+
+// lengthSpan is how many lengths search tables bounds for, from the
+// shortest chunk's up: a longer chunk is bounded as one of the longest
+// tabled length (a looser bound, since a word adds less to a longer chunk).
+const lengthSpan = 512
 
 // search returns the k best chunks by BM25 score among live slots keep
 // accepts (nil: all), best first, ties in before's order: exactly what
@@ -94,26 +127,28 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	}
 	var cs []cursor // by bound, smallest first
 	for t, q := range qs {
-		for _, p := range []*part{&q.p.once, &q.p.more} {
-			if len(p.slots) > 0 {
+		for i := range q.p.parts {
+			if p := &q.p.parts[i]; len(p.slots) > 0 {
 				cs = append(cs, cursor{p: p, term: t, ub: termScore(q.idf, float64(p.maxTF), float64(p.minLen), avg)})
 			}
 		}
 	}
 	slices.SortFunc(cs, func(x, y cursor) int { return cmpFloat(x.ub, y.ub) })
-	prefix := make([]float64, len(cs)+1) // prefix[i]: the bounds of cs[:i]
-	for i, c := range cs {
-		prefix[i+1] = prefix[i] + c.ub
-	}
 	sc := b.pool.Get().(*scratch)
 	defer b.pool.Put(sc)
 	if len(sc.tf) < len(qs)*window {
 		sc.tf = make([]int32, len(qs)*window)
 	}
-	s := &searcher{b: b, qs: qs, cs: cs, prefix: prefix, avg: avg, k: k, keep: keep, sc: sc,
+	s := &searcher{b: b, qs: qs, cs: cs, avg: avg, k: k, keep: keep, sc: sc,
 		better: func(x, y hit) bool { return x.score > y.score || x.score == y.score && before(x.slot, y.slot) }}
 	s.top = make([]hit, 0, k)
 	s.from = make([]int, len(cs))
+	s.tableBounds()
+	for i := range s.cs {
+		s.cs[i].perWindow = int(int64(len(s.cs[i].p.slots)) * window / int64(len(b.length)))
+	}
+	s.fillBounds(0)
+	s.prefix = sc.bound[:len(cs)+1]
 	s.theta = s.prime()
 	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
 		if !s.window(w0, min(w0+window, int32(len(b.length)))) {
@@ -127,14 +162,16 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 type searcher struct {
 	b      *bm25
 	qs     []qterm
-	cs     []cursor // the query words' parts, by bound
-	from   []int    // from[j]: where cs[j] stood when the window began
-	prefix []float64
+	cs     []cursor  // the query words' parts, by bound
+	from   []int     // from[j]: where cs[j] stood when the window began
+	prefix []float64 // prefix[j]: the bound of cs[:j] in any chunk
 	avg    float64
 	k      int
 	keep   func(int32) bool
 	better func(x, y hit) bool
 	sc     *scratch
+	lo     int32 // the shortest length tabled in sc.bound
+	span   int32 // how many lengths sc.bound has
 	top    []hit
 	theta  float64 // the k-th score once k are held
 }
@@ -153,9 +190,48 @@ func (s *searcher) window(w0, w1 int32) bool {
 	if ne == len(s.cs) {
 		return false
 	}
+	// A part the last window probed for more candidates than it has
+	// postings in a window is cheaper read: it turns essential.
+	for ne > 0 && s.cs[ne-1].probed > s.cs[ne-1].perWindow {
+		ne--
+	}
+	sc := s.sc
+	s.essential(w0, w1, ne)
+	all := s.candidates(w0, ne)
+	live := append(sc.live[:0], all...)
+	for j := ne - 1; j >= 0 && len(live) > 0; j-- {
+		live = s.probe(j, w0, live)
+	}
+	for _, x := range live {
+		s.score(w0+x.i, x.i)
+	}
+	sc.live = live[:0]
+	// Back to 0: the candidates' partial scores and non-essential
+	// frequencies, and the essential words' frequencies posting by posting
+	// (fewer stores than every seen slot times every essential word).
+	for _, x := range all {
+		sc.partial[x.i] = 0
+		for _, c := range s.cs[:ne] {
+			sc.tf[c.term*window+int(x.i)] = 0
+		}
+	}
+	for j, c := range s.cs[ne:] {
+		tf := sc.tf[c.term*window : (c.term+1)*window]
+		for _, d := range c.p.slots[s.from[ne+j]:c.cur] {
+			tf[d-w0] = 0
+		}
+	}
+	return true
+}
+
+// essential adds the essential parts cs[ne:]' postings in the window to
+// the dense frequencies and partial scores, term at a time, and marks the
+// slots they reach as seen.
+func (s *searcher) essential(w0, w1 int32, ne int) {
 	sc, length := s.sc, s.b.length
 	for j := range s.cs[ne:] {
 		c := &s.cs[ne+j]
+		c.seek(w0) // it may have been non-essential, probed short of w0
 		s.from[ne+j] = c.cur
 		idf := s.qs[c.term].idf
 		tf := sc.tf[c.term*window : (c.term+1)*window]
@@ -170,60 +246,111 @@ func (s *searcher) window(w0, w1 int32) bool {
 			sc.seen[i/64] |= 1 << (i % 64)
 		}
 	}
-	base := s.prefix[ne]
+}
+
+// cand is a slot of the window that may make the top k: w0+i, with the
+// offset of its length's column in sc.bound.
+type cand struct{ i, off int32 }
+
+// candidates are the seen slots, in order, whose partial score and the
+// bound of the non-essential parts for their length could make the top k;
+// the others' partial scores go back to 0, and seen is cleared.
+func (s *searcher) candidates(w0 int32, ne int) []cand {
+	sc, length := s.sc, s.b.length
+	n := int32(len(s.cs) + 1)
+	out := sc.cands[:0]
 	for wi, bits := range sc.seen {
 		for ; bits != 0; bits &= bits - 1 {
-			i := wi*64 + mathbits.TrailingZeros64(bits)
-			if !s.cannot(sc.partial[i] + base) {
-				s.consider(w0, int32(i), ne)
+			i := int32(wi*64 + mathbits.TrailingZeros64(bits))
+			l := min(length[w0+i]-s.lo, s.span-1)
+			if sc.stamp[l] != sc.gen {
+				s.fillBounds(l)
 			}
-			sc.partial[i] = 0
+			if s.cannot(sc.partial[i] + sc.bound[l*n+int32(ne)]) {
+				sc.partial[i] = 0
+				continue
+			}
+			out = append(out, cand{i, l * n})
 		}
 		sc.seen[wi] = 0
 	}
-	// The essential words' frequencies back to 0, posting by posting:
-	// fewer stores than every seen slot times every essential word.
-	for j, c := range s.cs[ne:] {
-		tf := sc.tf[c.term*window : (c.term+1)*window]
-		for _, d := range c.p.slots[s.from[ne+j]:c.cur] {
-			tf[d-w0] = 0
-		}
-	}
-	return true
+	sc.cands = out
+	return out
 }
 
-// consider probes the non-essential parts cs[:ne] for slot w0+i, which
-// an essential word reached and whose bound could make the top k, while it
-// still can, and scores it exactly if it does.
-func (s *searcher) consider(w0, i int32, ne int) {
-	d := w0 + i
-	upper := s.sc.partial[i] + s.prefix[ne]
-	if s.probe(d, i, ne, upper) {
-		s.score(d, i)
+// probe looks for the candidates in the non-essential part cs[j] (the
+// parts above it in cs[:ne] already looked in), adds those it has to their
+// frequencies and partial scores, and returns the candidates that can
+// still make the top k once cs[:j] are bounded. A word already found in a
+// candidate is not looked for: a chunk is in one part of each of its
+// words.
+func (s *searcher) probe(j int, w0 int32, live []cand) []cand {
+	sc, c := s.sc, &s.cs[j]
+	slots, cur := c.p.slots, c.cur
+	idf := s.qs[c.term].idf
+	tf := sc.tf[c.term*window : (c.term+1)*window]
+	out := live[:0]
+	c.probed = len(live)
+	for _, x := range live {
+		if tf[x.i] == 0 {
+			d := w0 + x.i
+			if cur < len(slots) && slots[cur] < d {
+				cur = gallop(slots, cur, d)
+			}
+			if cur < len(slots) && slots[cur] == d {
+				f := c.p.tf(cur)
+				tf[x.i] = f
+				sc.partial[x.i] += termScore(idf, float64(f), float64(s.b.length[d]), s.avg)
+			}
+		}
+		if !s.cannot(sc.partial[x.i] + sc.bound[x.off+int32(j)]) {
+			out = append(out, x)
+		}
 	}
-	for _, c := range s.cs[:ne] {
-		s.sc.tf[c.term*window+int(i)] = 0
+	c.cur = cur
+	return out
+}
+
+// tableBounds makes sc.bound ready for this search's lengths and parts.
+func (s *searcher) tableBounds() {
+	sc := s.sc
+	s.lo, s.span = s.b.minLen, min(s.b.maxLen-s.b.minLen+1, lengthSpan)
+	if need := int(s.span) * (len(s.cs) + 1); len(sc.bound) < need {
+		sc.bound = make([]float64, need)
+	}
+	if len(sc.stamp) < int(s.span) {
+		sc.stamp = make([]uint32, lengthSpan)
+	}
+	if len(sc.wmax) < len(s.qs) {
+		sc.wmax = make([]float64, len(s.qs))
+	}
+	if sc.gen++; sc.gen == 0 { // wrapped: every stamp may look current
+		clear(sc.stamp)
+		sc.gen = 1
 	}
 }
 
-// probe adds the non-essential parts cs[:ne] that have slot d (w0+i) to
-// its frequencies, largest bound first, and reports false as soon as d can
-// no longer make the top k.
-func (s *searcher) probe(d, i int32, ne int, upper float64) bool {
-	for j := ne - 1; j >= 0; j-- {
-		c := &s.cs[j]
-		upper -= c.ub
-		c.seek(d)
-		if c.cur < len(c.p.slots) && c.p.slots[c.cur] == d {
-			tf := c.p.tf(c.cur)
-			s.sc.tf[c.term*window+int(i)] = tf
-			upper += termScore(s.qs[c.term].idf, float64(tf), float64(s.b.length[d]), s.avg)
-		}
-		if s.cannot(upper) {
-			return false
+// fillBounds fills the column of sc.bound for length lo+l: the bound of
+// cs[:j] for each j, each word counted once, by the largest bound of its
+// parts in cs[:j] (a chunk is in one part of each of its words), each
+// part's bound taken at lo+l words or its shortest chunk's length, the
+// larger (a chunk of lo+l words or more adds no more).
+func (s *searcher) fillBounds(l int32) {
+	sc := s.sc
+	sc.stamp[l] = sc.gen
+	n := len(s.cs) + 1
+	col := sc.bound[int(l)*n : int(l+1)*n]
+	wmax := sc.wmax[:len(s.qs)]
+	clear(wmax)
+	col[0] = 0
+	for j, c := range s.cs {
+		u := termScore(s.qs[c.term].idf, float64(c.p.maxTF), float64(max(s.lo+l, c.p.minLen)), s.avg)
+		col[j+1] = col[j]
+		if m := wmax[c.term]; u > m {
+			col[j+1] += u - m
+			wmax[c.term] = u
 		}
 	}
-	return true
 }
 
 // score adds slot d's (w0+i) words' scores in query order, as exhaustive
@@ -245,12 +372,12 @@ func (s *searcher) score(d, i int32) {
 	}
 }
 
-// The chunks prime scores first: those of the parts of at most one
-// posting in primeList slots, largest bounds first, while they are at most
-// one in primeMax slots: each costs a probe of every list, so they must
-// stay few against the corpus (at 1,024 postings a part, the common words'
-// frequency-2 parts at 100,000 chunks came in, and BM25's top 5 took
-// 1.2–1.4 ms instead of 0.3).
+// The chunks prime scores first: those of the words of at most one
+// posting in primeList slots, their parts largest bounds first, while they
+// are at most one in primeMax slots: each may cost a probe of every other
+// list, so they must stay few against the corpus (at 1,024 postings a
+// part, the common words' frequency-2 parts at 100,000 chunks came in, and
+// BM25's top 5 took 1.2–1.4 ms instead of 0.3).
 const primeList, primeMax = 256, 256
 
 // prime returns a score the k-th best chunk is sure to reach, to prune
@@ -261,53 +388,141 @@ const primeList, primeMax = 256, 256
 // stay essential and their long lists are read. It is a floor, not a
 // result: those chunks are scored again in their windows, never pruned
 // there (each scores at least the floor), so the top k is the same.
+//
+// It is itself pruned as the windows are: what the rare words add to each
+// chunk is known from their postings, and the k-th best of those partial
+// scores is a floor for the k-th best exact one, so a chunk whose partial
+// score and the other parts' bounds stay under it is dropped; the other
+// parts are probed largest bound first, the long lists of frequency 1
+// last, when the fewest chunks remain.
 func (s *searcher) prime() float64 {
 	none := math.Inf(-1)
-	var slots []int32
-	n := len(s.b.length)
+	n, nq := len(s.b.length), len(s.qs)
+	src := make([]bool, len(s.cs))
+	var ents []primeEnt
 	for j := len(s.cs) - 1; j >= 0; j-- {
-		p := s.cs[j].p
-		if len(p.slots) > n/primeList {
+		c := &s.cs[j]
+		if s.qs[c.term].p.size() > n/primeList {
 			continue
 		}
-		if len(slots)+len(p.slots) > n/primeMax {
+		if len(ents)+len(c.p.slots) > n/primeMax {
 			break
 		}
-		slots = append(slots, p.slots...)
-	}
-	if len(slots) < s.k {
-		return none
-	}
-	slices.Sort(slots)
-	slots = slices.Compact(slots)
-	nq := len(s.qs)
-	tfs := make([]int32, len(slots)*nq)
-	for _, c := range s.cs {
-		t := cursor{p: c.p}
-		for i, d := range slots {
-			if t.seek(d); t.cur < len(c.p.slots) && c.p.slots[t.cur] == d {
-				tfs[i*nq+c.term] = c.p.tf(t.cur)
-			}
+		src[j] = true
+		for i, d := range c.p.slots {
+			ents = append(ents, primeEnt{d, int32(c.term), c.p.tf(i)})
 		}
 	}
-	scores := make([]float64, 0, len(slots))
+	if len(ents) < s.k {
+		return none
+	}
+	slices.SortFunc(ents, func(x, y primeEnt) int { return int(x.slot) - int(y.slot) })
+	var slots []int32 // the chunks, in order
+	tfs := make([]int32, 0, len(ents)*nq)
+	for _, e := range ents {
+		if len(slots) == 0 || slots[len(slots)-1] != e.slot {
+			slots = append(slots, e.slot)
+			tfs = append(tfs, make([]int32, nq)...)
+		}
+		tfs[(len(slots)-1)*nq+int(e.term)] = e.tf
+	}
+	part := make([]float64, len(slots)) // what the words found so far add
+	var cand []int32                    // the live chunks keep accepts, by place in slots
 	for i, d := range slots {
 		if s.b.length[d] < 0 || s.keep != nil && !s.keep(d) {
 			continue
 		}
-		l, sum := float64(s.b.length[d]), 0.0
-		for o, tf := range tfs[i*nq : (i+1)*nq] { // query order, as score adds them
-			if tf > 0 {
-				sum += termScore(s.qs[o].idf, float64(tf), l, s.avg)
-			}
-		}
-		scores = append(scores, sum)
+		part[i] = s.sum(d, tfs[i*nq:(i+1)*nq])
+		cand = append(cand, int32(i))
 	}
-	if len(scores) < s.k {
+	if len(cand) < s.k {
 		return none
 	}
-	slices.Sort(scores)
-	return scores[len(scores)-s.k]
+	floor := kth(part, cand, s.k)
+	rest, after := s.primeRest(src)
+	cand = dropUnder(cand, part, after[0], floor)
+	for t, j := range rest {
+		c := &s.cs[j]
+		cur := 0
+		for _, i := range cand {
+			at := int(i)*nq + c.term
+			if tfs[at] != 0 { // in another part of the word
+				continue
+			}
+			d := slots[i]
+			if cur < len(c.p.slots) && c.p.slots[cur] < d {
+				cur = gallop(c.p.slots, cur, d)
+			}
+			if cur < len(c.p.slots) && c.p.slots[cur] == d {
+				tfs[at] = c.p.tf(cur)
+				part[i] += termScore(s.qs[c.term].idf, float64(tfs[at]), float64(s.b.length[d]), s.avg)
+			}
+		}
+		cand = dropUnder(cand, part, after[t+1], floor)
+	}
+	for _, i := range cand { // exactly, in query order
+		part[i] = s.sum(slots[i], tfs[int(i)*nq:(int(i)+1)*nq])
+	}
+	return kth(part, cand, s.k)
+}
+
+// primeEnt is a posting of a part prime scores from.
+type primeEnt struct{ slot, term, tf int32 }
+
+// primeRest returns the parts prime probes, those not in src, largest
+// bound first, and after[t]: the bound of rest[t:], each word counted once
+// by its largest part there.
+func (s *searcher) primeRest(src []bool) (rest []int, after []float64) {
+	for j := len(s.cs) - 1; j >= 0; j-- {
+		if !src[j] {
+			rest = append(rest, j)
+		}
+	}
+	after = make([]float64, len(rest)+1)
+	wmax := make([]float64, len(s.qs))
+	for t := len(rest) - 1; t >= 0; t-- {
+		c := &s.cs[rest[t]]
+		after[t] = after[t+1]
+		if m := wmax[c.term]; c.ub > m {
+			after[t] += c.ub - m
+			wmax[c.term] = c.ub
+		}
+	}
+	return rest, after
+}
+
+// dropUnder keeps the chunks of cand whose partial score and bound could
+// reach floor.
+func dropUnder(cand []int32, part []float64, bound, floor float64) []int32 {
+	out := cand[:0]
+	for _, i := range cand {
+		if (part[i]+bound)*(1+rel)+rel >= floor {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// kth returns the k-th largest of score over cand (at least k of them).
+func kth(score []float64, cand []int32, k int) float64 {
+	v := make([]float64, len(cand))
+	for x, i := range cand {
+		v[x] = score[i]
+	}
+	slices.Sort(v)
+	return v[len(v)-k]
+}
+
+// sum is slot d's score from its query words' frequencies tfs, added in
+// query order, as exhaustive scoring adds them.
+func (s *searcher) sum(d int32, tfs []int32) float64 {
+	l, sum := float64(s.b.length[d]), 0.0
+	for o, tf := range tfs {
+		if tf > 0 {
+			sum += termScore(s.qs[o].idf, float64(tf), l, s.avg)
+		}
+	}
+	return sum
 }
 
 // queryTerms are the query's distinct words that some live chunk has, in
