@@ -58,16 +58,19 @@ func gallop(s []int32, i int, d int32) int {
 		i += step
 		step *= 2
 	}
-	lo, hi := i+1, min(i+step, len(s)) // s[lo-1] < d ≤ s[hi] (or hi = len(s))
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s[m] < d {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+	// The first slot at or after d is in (i, min(i+step, len(s))]: a
+	// binary search without branches on the slots, which are not
+	// predictable.
+	base, n := i+1, min(i+step, len(s))-i
+	for n > 1 {
+		half := n >> 1
+		// 1 when s[base+half-1] < d: slots are not negative, so the
+		// difference does not overflow.
+		lt := int(uint32(s[base+half-1]-d) >> 31)
+		base += half & -lt
+		n -= half
 	}
-	return lo
+	return base
 }
 
 // rel is the relative margin a bound must clear before it prunes: bounds
@@ -93,6 +96,8 @@ type scratch struct {
 	wmax  []float64 // by query word, while a column of bound is filled
 	cands []cand    // a window's candidates
 	live  []cand    // those still in the running
+	found []int32   // where probes set tf, to clear
+	prime primeBuf
 }
 
 // lengthSpan is how many lengths search tables bounds for, from the
@@ -206,15 +211,16 @@ func (s *searcher) window(w0, w1 int32) bool {
 		s.score(w0+x.i, x.i)
 	}
 	sc.live = live[:0]
-	// Back to 0: the candidates' partial scores and non-essential
-	// frequencies, and the essential words' frequencies posting by posting
+	// Back to 0: the candidates' partial scores, the frequencies probes
+	// found, and the essential words' frequencies posting by posting
 	// (fewer stores than every seen slot times every essential word).
 	for _, x := range all {
 		sc.partial[x.i] = 0
-		for _, c := range s.cs[:ne] {
-			sc.tf[c.term*window+int(x.i)] = 0
-		}
 	}
+	for _, at := range sc.found {
+		sc.tf[at] = 0
+	}
+	sc.found = sc.found[:0]
 	for j, c := range s.cs[ne:] {
 		tf := sc.tf[c.term*window : (c.term+1)*window]
 		for _, d := range c.p.slots[s.from[ne+j]:c.cur] {
@@ -300,6 +306,7 @@ func (s *searcher) probe(j int, w0 int32, live []cand) []cand {
 			if cur < len(slots) && slots[cur] == d {
 				f := c.p.tf(cur)
 				tf[x.i] = f
+				sc.found = append(sc.found, int32(c.term*window)+x.i)
 				sc.partial[x.i] += termScore(idf, float64(f), float64(s.b.length[d]), s.avg)
 			}
 		}
@@ -398,8 +405,10 @@ const primeList, primeMax = 256, 256
 func (s *searcher) prime() float64 {
 	none := math.Inf(-1)
 	n, nq := len(s.b.length), len(s.qs)
-	src := make([]bool, len(s.cs))
-	var ents []primeEnt
+	pb := &s.sc.prime
+	src := grow(pb.src, len(s.cs))
+	clear(src)
+	ents := pb.ents[:0]
 	for j := len(s.cs) - 1; j >= 0; j-- {
 		c := &s.cs[j]
 		if s.qs[c.term].p.size() > n/primeList {
@@ -413,21 +422,23 @@ func (s *searcher) prime() float64 {
 			ents = append(ents, primeEnt{d, int32(c.term), c.p.tf(i)})
 		}
 	}
+	pb.src, pb.ents = src, ents
 	if len(ents) < s.k {
 		return none
 	}
 	slices.SortFunc(ents, func(x, y primeEnt) int { return int(x.slot) - int(y.slot) })
-	var slots []int32 // the chunks, in order
-	tfs := make([]int32, 0, len(ents)*nq)
+	slots := pb.slots[:0] // the chunks, in order
+	tfs := grow(pb.tfs, len(ents)*nq)
 	for _, e := range ents {
 		if len(slots) == 0 || slots[len(slots)-1] != e.slot {
 			slots = append(slots, e.slot)
-			tfs = append(tfs, make([]int32, nq)...)
+			clear(tfs[(len(slots)-1)*nq : len(slots)*nq])
 		}
 		tfs[(len(slots)-1)*nq+int(e.term)] = e.tf
 	}
-	part := make([]float64, len(slots)) // what the words found so far add
-	var cand []int32                    // the live chunks keep accepts, by place in slots
+	part := grow(pb.part, len(slots)) // what the words found so far add
+	cand := pb.cand[:0]               // the live chunks keep accepts, by place in slots
+	pb.slots, pb.tfs, pb.part = slots, tfs, part
 	for i, d := range slots {
 		if s.b.length[d] < 0 || s.keep != nil && !s.keep(d) {
 			continue
@@ -435,10 +446,11 @@ func (s *searcher) prime() float64 {
 		part[i] = s.sum(d, tfs[i*nq:(i+1)*nq])
 		cand = append(cand, int32(i))
 	}
+	pb.cand = cand
 	if len(cand) < s.k {
 		return none
 	}
-	floor := kth(part, cand, s.k)
+	floor := pb.kth(part, cand, s.k)
 	rest, after := s.primeRest(src)
 	cand = dropUnder(cand, part, after[0], floor)
 	for t, j := range rest {
@@ -463,7 +475,7 @@ func (s *searcher) prime() float64 {
 	for _, i := range cand { // exactly, in query order
 		part[i] = s.sum(slots[i], tfs[int(i)*nq:(int(i)+1)*nq])
 	}
-	return kth(part, cand, s.k)
+	return pb.kth(part, cand, s.k)
 }
 
 // primeEnt is a posting of a part prime scores from.
@@ -473,13 +485,18 @@ type primeEnt struct{ slot, term, tf int32 }
 // bound first, and after[t]: the bound of rest[t:], each word counted once
 // by its largest part there.
 func (s *searcher) primeRest(src []bool) (rest []int, after []float64) {
+	pb := &s.sc.prime
+	rest = pb.rest[:0]
 	for j := len(s.cs) - 1; j >= 0; j-- {
 		if !src[j] {
 			rest = append(rest, j)
 		}
 	}
-	after = make([]float64, len(rest)+1)
-	wmax := make([]float64, len(s.qs))
+	after = grow(pb.after, len(rest)+1)
+	after[len(rest)] = 0
+	wmax := s.sc.wmax[:len(s.qs)]
+	clear(wmax)
+	pb.rest, pb.after = rest, after
 	for t := len(rest) - 1; t >= 0; t-- {
 		c := &s.cs[rest[t]]
 		after[t] = after[t+1]
@@ -504,13 +521,36 @@ func dropUnder(cand []int32, part []float64, bound, floor float64) []int32 {
 }
 
 // kth returns the k-th largest of score over cand (at least k of them).
-func kth(score []float64, cand []int32, k int) float64 {
-	v := make([]float64, len(cand))
-	for x, i := range cand {
-		v[x] = score[i]
+func (pb *primeBuf) kth(score []float64, cand []int32, k int) float64 {
+	v := pb.v[:0]
+	for _, i := range cand {
+		v = append(v, score[i])
 	}
 	slices.Sort(v)
+	pb.v = v
 	return v[len(v)-k]
+}
+
+// primeBuf is prime's working space, reused with the rest of scratch.
+type primeBuf struct {
+	src   []bool
+	ents  []primeEnt
+	slots []int32
+	tfs   []int32
+	part  []float64
+	cand  []int32
+	v     []float64
+	rest  []int
+	after []float64
+}
+
+// grow returns b resized to n, reallocated if too small (contents
+// undefined).
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n, n+n/4)
+	}
+	return b[:n]
 }
 
 // sum is slot d's score from its query words' frequencies tfs, added in
