@@ -43,6 +43,25 @@ func (t *cursor) seek(d int32) {
 	}
 }
 
+// find returns slot d's frequency in the part (0: none) and where the
+// part's list stands after it: at or after d, from cur on (unmoved when
+// the bitmap answers).
+func (p *part) find(cur int, d int32) (int, int32) {
+	if p.bits != nil {
+		if p.has(d) {
+			return cur, p.maxTF
+		}
+		return cur, 0
+	}
+	if cur < len(p.slots) && p.slots[cur] < d {
+		cur = gallop(p.slots, cur, d)
+	}
+	if cur < len(p.slots) && p.slots[cur] == d {
+		return cur, p.tf(cur)
+	}
+	return cur, 0
+}
+
 // gallop returns the place of the first slot at or after d in s, given
 // that s[i] < d: a few steps one by one, as candidates are often near,
 // then galloping, as the non-essential lists are long and may be probed
@@ -292,7 +311,7 @@ func (s *searcher) candidates(w0 int32, ne int) []cand {
 // words.
 func (s *searcher) probe(j int, w0 int32, live []cand) []cand {
 	sc, c := s.sc, &s.cs[j]
-	slots, cur := c.p.slots, c.cur
+	cur := c.cur
 	idf := s.qs[c.term].idf
 	tf := sc.tf[c.term*window : (c.term+1)*window]
 	out := live[:0]
@@ -300,11 +319,8 @@ func (s *searcher) probe(j int, w0 int32, live []cand) []cand {
 	for _, x := range live {
 		if tf[x.i] == 0 {
 			d := w0 + x.i
-			if cur < len(slots) && slots[cur] < d {
-				cur = gallop(slots, cur, d)
-			}
-			if cur < len(slots) && slots[cur] == d {
-				f := c.p.tf(cur)
+			var f int32
+			if cur, f = c.p.find(cur, d); f > 0 {
 				tf[x.i] = f
 				sc.found = append(sc.found, int32(c.term*window)+x.i)
 				sc.partial[x.i] += termScore(idf, float64(f), float64(s.b.length[d]), s.avg)
@@ -462,11 +478,7 @@ func (s *searcher) prime() float64 {
 				continue
 			}
 			d := slots[i]
-			if cur < len(c.p.slots) && c.p.slots[cur] < d {
-				cur = gallop(c.p.slots, cur, d)
-			}
-			if cur < len(c.p.slots) && c.p.slots[cur] == d {
-				tfs[at] = c.p.tf(cur)
+			if cur, tfs[at] = c.p.find(cur, d); tfs[at] != 0 {
 				part[i] += termScore(s.qs[c.term].idf, float64(tfs[at]), float64(s.b.length[d]), s.avg)
 			}
 		}
