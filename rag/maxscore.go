@@ -163,7 +163,7 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	if len(sc.tf) < len(qs)*window {
 		sc.tf = make([]int32, len(qs)*window)
 	}
-	s := &searcher{b: b, qs: qs, cs: cs, avg: avg, k: k, keep: keep, sc: sc,
+	s := &searcher{b: b, qs: qs, cs: cs, avg: avg, k: k, theta: math.Inf(-1), under: math.Inf(-1), keep: keep, sc: sc,
 		better: func(x, y hit) bool { return x.score > y.score || x.score == y.score && before(x.slot, y.slot) }}
 	s.top = make([]hit, 0, k)
 	s.from = make([]int, len(cs))
@@ -173,7 +173,7 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	}
 	s.fillBounds(0)
 	s.prefix = sc.bound[:len(cs)+1]
-	s.theta = s.prime()
+	s.raise(s.prime())
 	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
 		if !s.window(w0, min(w0+window, int32(len(b.length)))) {
 			break
@@ -198,11 +198,22 @@ type searcher struct {
 	span   int32 // how many lengths sc.bound has
 	top    []hit
 	theta  float64 // the k-th score once k are held
+	under  float64 // what a bound must reach not to be pruned at theta
 }
 
 // cannot reports whether a chunk whose score is at most upper cannot make
 // the top k.
-func (s *searcher) cannot(upper float64) bool { return upper*(1+rel)+rel < s.theta }
+func (s *searcher) cannot(upper float64) bool { return upper < s.under }
+
+// raise sets the threshold to theta if that is higher, and under to the
+// bound below which upper*(1+rel)+rel < theta (a little lower, to be safe
+// from the rounding of the division).
+func (s *searcher) raise(theta float64) {
+	if theta > s.theta {
+		s.theta = theta
+		s.under = math.Nextafter((theta-rel)/(1+rel), math.Inf(-1))
+	}
+}
 
 // window scores the slots w0 ≤ d < w1; false when no chunk after them can
 // make the top k.
@@ -391,7 +402,7 @@ func (s *searcher) score(d, i int32) {
 	}
 	s.top = insertHit(s.top, s.k, h, s.better)
 	if len(s.top) == s.k {
-		s.theta = max(s.theta, s.top[s.k-1].score)
+		s.raise(s.top[s.k-1].score)
 	}
 }
 
