@@ -243,3 +243,75 @@ func (b *bm25) compact(remap []int32) {
 	}
 	b.dict, b.lists, b.length = dict, lists, length
 }
+
+// find returns slot d's frequency in the part (0: none) and where the
+// part's list stands after it: at or after d, from cur on (unmoved when
+// the bitmap answers).
+func (p *part) find(cur int, d int32) (int, int32) {
+	if p.bits != nil {
+		if p.has(d) {
+			return cur, p.maxTF
+		}
+		return cur, 0
+	}
+	if cur < len(p.slots) && p.slots[cur] < d {
+		cur = gallop(p.slots, cur, d)
+	}
+	if cur < len(p.slots) && p.slots[cur] == d {
+		return cur, p.tf(cur)
+	}
+	return cur, 0
+}
+
+// gallop returns the place of the first slot at or after d in s, given
+// that s[i] < d: a few steps one by one, as candidates are often near,
+// then galloping, as the non-essential lists are long and may be probed
+// far apart.
+func gallop(s []int32, i int, d int32) int {
+	for range 4 {
+		if i++; i >= len(s) || s[i] >= d {
+			return i
+		}
+	}
+	step := 1
+	for i+step < len(s) && s[i+step] < d {
+		i += step
+		step *= 2
+	}
+	// The first slot at or after d is in (i, min(i+step, len(s))]: a
+	// binary search without branches on the slots, which are not
+	// predictable.
+	base, n := i+1, min(i+step, len(s))-i
+	for n > 1 {
+		half := n >> 1
+		// 1 when s[base+half-1] < d: slots are not negative, so the
+		// difference does not overflow.
+		lt := int(uint32(s[base+half-1]-d) >> 31)
+		base += half & -lt
+		n -= half
+	}
+	return base
+}
+
+// queryTerms are the query's distinct words that some live chunk has, in
+// query order, with their idf.
+func (b *bm25) queryTerms(query string) []qterm {
+	n := float64(b.live)
+	var qs []qterm
+	seen := map[string]bool{}
+	for _, w := range terms(query) {
+		if seen[w] {
+			continue
+		}
+		seen[w] = true
+		li, ok := b.dict[w]
+		if !ok || b.lists[li].df == 0 {
+			continue
+		}
+		p := &b.lists[li]
+		df := float64(p.df)
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		qs = append(qs, qterm{p: p, idf: idf})
+	}
+	return qs
+}

@@ -43,55 +43,6 @@ func (t *cursor) seek(d int32) {
 	}
 }
 
-// find returns slot d's frequency in the part (0: none) and where the
-// part's list stands after it: at or after d, from cur on (unmoved when
-// the bitmap answers).
-func (p *part) find(cur int, d int32) (int, int32) {
-	if p.bits != nil {
-		if p.has(d) {
-			return cur, p.maxTF
-		}
-		return cur, 0
-	}
-	if cur < len(p.slots) && p.slots[cur] < d {
-		cur = gallop(p.slots, cur, d)
-	}
-	if cur < len(p.slots) && p.slots[cur] == d {
-		return cur, p.tf(cur)
-	}
-	return cur, 0
-}
-
-// gallop returns the place of the first slot at or after d in s, given
-// that s[i] < d: a few steps one by one, as candidates are often near,
-// then galloping, as the non-essential lists are long and may be probed
-// far apart.
-func gallop(s []int32, i int, d int32) int {
-	for range 4 {
-		if i++; i >= len(s) || s[i] >= d {
-			return i
-		}
-	}
-	step := 1
-	for i+step < len(s) && s[i+step] < d {
-		i += step
-		step *= 2
-	}
-	// The first slot at or after d is in (i, min(i+step, len(s))]: a
-	// binary search without branches on the slots, which are not
-	// predictable.
-	base, n := i+1, min(i+step, len(s))-i
-	for n > 1 {
-		half := n >> 1
-		// 1 when s[base+half-1] < d: slots are not negative, so the
-		// difference does not overflow.
-		lt := int(uint32(s[base+half-1]-d) >> 31)
-		base += half & -lt
-		n -= half
-	}
-	return base
-}
-
 // rel is the relative margin a bound must clear before it prunes: bounds
 // are summed in another order than scores, so they may differ by a few
 // ulps.
@@ -141,6 +92,23 @@ const lengthSpan = 512
 // scored again from its term frequencies, in query order, as exhaustive
 // scoring adds them, so equal scores are equal bit for bit.
 func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a, b int32) bool) []hit {
+	s := b.newSearcher(query, k, keep, before)
+	if s == nil {
+		return nil
+	}
+	defer b.pool.Put(s.sc)
+	s.raise(s.prime())
+	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
+		if !s.window(w0, min(w0+window, int32(len(b.length)))) {
+			break
+		}
+	}
+	return s.top
+}
+
+// newSearcher sets a search up, its scratch taken from the pool (to be put
+// back); nil when there is nothing to find.
+func (b *bm25) newSearcher(query string, k int, keep func(int32) bool, before func(a, b int32) bool) *searcher {
 	if b.live == 0 || k <= 0 {
 		return nil
 	}
@@ -153,13 +121,13 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	for t, q := range qs {
 		for i := range q.p.parts {
 			if p := &q.p.parts[i]; len(p.slots) > 0 {
-				cs = append(cs, cursor{p: p, term: t, ub: termScore(q.idf, float64(p.maxTF), float64(p.minLen), avg)})
+				cs = append(cs, cursor{p: p, term: t, ub: termScore(q.idf, float64(p.maxTF), float64(p.minLen), avg),
+					perWindow: int(int64(len(p.slots)) * window / int64(len(b.length)))})
 			}
 		}
 	}
 	slices.SortFunc(cs, func(x, y cursor) int { return cmpFloat(x.ub, y.ub) })
 	sc := b.pool.Get().(*scratch)
-	defer b.pool.Put(sc)
 	if len(sc.tf) < len(qs)*window {
 		sc.tf = make([]int32, len(qs)*window)
 	}
@@ -168,18 +136,9 @@ func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a,
 	s.top = make([]hit, 0, k)
 	s.from = make([]int, len(cs))
 	s.tableBounds()
-	for i := range s.cs {
-		s.cs[i].perWindow = int(int64(len(s.cs[i].p.slots)) * window / int64(len(b.length)))
-	}
 	s.fillBounds(0)
 	s.prefix = sc.bound[:len(cs)+1]
-	s.raise(s.prime())
-	for w0 := int32(0); int(w0) < len(b.length); w0 += window {
-		if !s.window(w0, min(w0+window, int32(len(b.length)))) {
-			break
-		}
-	}
-	return s.top
+	return s
 }
 
 // searcher is one search's state.
@@ -586,29 +545,6 @@ func (s *searcher) sum(d int32, tfs []int32) float64 {
 		}
 	}
 	return sum
-}
-
-// queryTerms are the query's distinct words that some live chunk has, in
-// query order, with their idf.
-func (b *bm25) queryTerms(query string) []qterm {
-	n := float64(b.live)
-	var qs []qterm
-	seen := map[string]bool{}
-	for _, w := range terms(query) {
-		if seen[w] {
-			continue
-		}
-		seen[w] = true
-		li, ok := b.dict[w]
-		if !ok || b.lists[li].df == 0 {
-			continue
-		}
-		p := &b.lists[li]
-		df := float64(p.df)
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		qs = append(qs, qterm{p: p, idf: idf})
-	}
-	return qs
 }
 
 // insertHit puts h into top, kept in better's order and at most k long.
