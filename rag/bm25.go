@@ -30,53 +30,55 @@ type bm25 struct {
 	pool           sync.Pool // *scratch
 }
 
-// postings are one word's chunks, in parts by how often the word occurs
-// in them: parts[f-1] has the chunks where it occurs f times, for f below
-// nParts (4 bytes a posting, the slot alone: every frequency is f), and
-// parts[nParts-1] those where it occurs nParts times or more (slot and
-// frequency). Splitting them gives search a bound per part instead of one
-// per word: a common word's frequency-1 and frequency-2 postings, most of
-// them, can add much less than its rare frequency-5 ones, and with those
-// tighter bounds they turn non-essential sooner. A chunk is in one part
-// of each of its words. df is the live document frequency.
+// postings are one word's chunks in two parts by how often the word
+// occurs in them: once (most postings of most words; 4 bytes each, the
+// slot alone) or more often (slot and frequency). Splitting them gives
+// search two bounds per word instead of one: a common word's postings of
+// frequency 1 can add much less than its rare frequency-5 ones, and with
+// that tighter bound they turn non-essential sooner. A chunk is in one
+// part of each of its words. df is the live document frequency.
 type postings struct {
-	parts [nParts]part
+	parts [2]part // of frequency 1, of frequency 2 or more
 	df    int32
 }
 
-const nParts = 3
-
 // part is a list of postings sorted by slot, with what bounds the word's
 // score in any of them: the largest frequency and the shortest chunk
-// (bounds that only loosen until compaction).
+// (bounds that only loosen until compaction). maxTF is 1 exactly in the
+// part of frequency 1.
 type part struct {
-	slots  []int32
-	tfs    []int32  // nil in the parts of one frequency: all maxTF
-	bits   []uint64 // a dense part of one frequency's slots again, as a bitmap; else nil
+	slots []int32
+	// aux is, in the part of frequency 2 or more, each posting's
+	// frequency; in the part of frequency 1, once it is dense, its slots
+	// again as a bitmap (bit s%32 of word s/32), else nil.
+	aux    []uint32
 	maxTF  int32
 	minLen int32
 }
 
-// A part of one frequency whose postings are dense keeps its slots as a
-// bitmap too, so that search answers a probe for a chunk in one load
-// instead of a search of the list: built once the part has denseMin
+// The part of frequency 1 keeps its slots as a bitmap too once its
+// postings are dense, so that search answers a probe for a chunk in one
+// load instead of a search of the list: built once the part has denseMin
 // postings and one in denseBuild slots up to its last (the bitmap then
 // takes at most 2 bytes a posting beside the list's 4), dropped when
-// fewer than one in denseDrop (8 bytes a posting). Common words' chunks
-// of frequency 1 have them; rare words never.
+// fewer than one in denseDrop (8 bytes a posting). Common words have one;
+// rare words never.
 const denseMin, denseBuild, denseDrop = 64, 16, 64
 
-// index keeps the bitmap of a part of one frequency up to date once slot
+// dense reports whether the part has a bitmap.
+func (p *part) dense() bool { return p.maxTF == 1 && p.aux != nil }
+
+// index keeps the bitmap of the part of frequency 1 up to date once slot
 // is appended to its list.
 func (p *part) index(slot int32) {
 	n, span := int64(len(p.slots)), int64(slot)+1
 	switch {
-	case p.bits != nil && n*denseDrop < span:
-		p.bits = nil
-	case p.bits != nil:
+	case p.aux != nil && n*denseDrop < span:
+		p.aux = nil
+	case p.aux != nil:
 		p.set(slot)
 	case n >= denseMin && n*denseBuild >= span:
-		p.bits = make([]uint64, 0, slot/64+1)
+		p.aux = make([]uint32, 0, slot/32+1)
 		for _, s := range p.slots {
 			p.set(s)
 		}
@@ -84,25 +86,25 @@ func (p *part) index(slot int32) {
 }
 
 func (p *part) set(slot int32) {
-	w := int(slot >> 6)
-	if w >= len(p.bits) {
-		p.bits = append(p.bits, make([]uint64, w+1-len(p.bits))...)
+	w := int(slot >> 5)
+	if w >= len(p.aux) {
+		p.aux = append(p.aux, make([]uint32, w+1-len(p.aux))...)
 	}
-	p.bits[w] |= 1 << (slot & 63)
+	p.aux[w] |= 1 << (slot & 31)
 }
 
 // has reports whether the bitmap has slot.
 func (p *part) has(slot int32) bool {
-	w := int(slot >> 6)
-	return w < len(p.bits) && p.bits[w]>>(slot&63)&1 != 0
+	w := int(slot >> 5)
+	return w < len(p.aux) && p.aux[w]>>(slot&31)&1 != 0
 }
 
 // tf is the frequency of the i-th posting.
 func (p *part) tf(i int) int32 {
-	if p.tfs == nil {
-		return p.maxTF
+	if p.maxTF == 1 {
+		return 1
 	}
-	return p.tfs[i]
+	return int32(p.aux[i])
 }
 
 func newPostings() postings {
@@ -114,10 +116,10 @@ func newPostings() postings {
 }
 
 func (p *postings) add(slot, tf, length int32) {
-	q := &p.parts[min(tf, nParts)-1]
+	q := &p.parts[min(tf, 2)-1]
 	q.slots = append(q.slots, slot)
-	if tf >= nParts {
-		q.tfs = append(q.tfs, tf)
+	if tf > 1 {
+		q.aux = append(q.aux, uint32(tf))
 	} else {
 		q.index(slot)
 	}
@@ -127,13 +129,7 @@ func (p *postings) add(slot, tf, length int32) {
 }
 
 // size is how many postings the word has, removed chunks' included.
-func (p *postings) size() int {
-	n := 0
-	for i := range p.parts {
-		n += len(p.parts[i].slots)
-	}
-	return n
-}
+func (p *postings) size() int { return len(p.parts[0].slots) + len(p.parts[1].slots) }
 
 const bm25K1, bm25B = 1.2, 0.75
 
@@ -235,7 +231,7 @@ func (b *bm25) compact(remap []int32) {
 		if p.df > 0 {
 			for i := range p.parts {
 				q := &p.parts[i]
-				q.slots, q.tfs, q.bits = slices.Clip(q.slots), slices.Clip(q.tfs), slices.Clip(q.bits)
+				q.slots, q.aux = slices.Clip(q.slots), slices.Clip(q.aux)
 			}
 			dict[w] = int32(len(lists))
 			lists = append(lists, p)
@@ -248,7 +244,7 @@ func (b *bm25) compact(remap []int32) {
 // part's list stands after it: at or after d, from cur on (unmoved when
 // the bitmap answers).
 func (p *part) find(cur int, d int32) (int, int32) {
-	if p.bits != nil {
+	if p.dense() {
 		if p.has(d) {
 			return cur, p.maxTF
 		}

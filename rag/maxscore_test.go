@@ -117,7 +117,7 @@ func TestSearchBM25LengthsAndBitmaps(t *testing.T) {
 	burst := func(s int) bool { return s < 200 && s%2 == 0 || s == 7000 || s >= 9000 && s%2 == 0 }
 	b := newBM25()
 	texts := make([]string, n)
-	dense := func() bool { return b.lists[b.dict["burst"]].parts[0].bits != nil }
+	dense := func() bool { return b.lists[b.dict["burst"]].parts[0].dense() }
 	for s := range texts {
 		m := 5 + rng.IntN(40)
 		if rng.IntN(10) == 0 {
@@ -179,15 +179,15 @@ func checkBitmaps(t *testing.T, b *bm25) {
 	for w, li := range b.dict {
 		for pi := range b.lists[li].parts {
 			p := &b.lists[li].parts[pi]
-			if p.bits == nil {
+			if !p.dense() {
 				continue
 			}
-			if p.tfs != nil {
+			if pi != 0 {
 				t.Fatalf("%q part %d: a bitmap on a part of several frequencies", w, pi)
 			}
 			n := 0
-			for _, x := range p.bits {
-				n += bits.OnesCount64(x)
+			for _, x := range p.aux {
+				n += bits.OnesCount32(x)
 			}
 			if n != len(p.slots) {
 				t.Fatalf("%q part %d: %d slots in the bitmap, %d in the list", w, pi, n, len(p.slots))
