@@ -290,18 +290,16 @@ func gallop(s []int32, i int, d int32) int {
 }
 
 // queryTerms are the query's distinct words that some live chunk has, in
-// query order, with their idf.
+// query order, with their idf. The words are looked up as the tokenizer
+// cuts them, without a string each.
 func (b *bm25) queryTerms(query string) []qterm {
+	var t embed.Tokens
+	t.Reset(query)
 	n := float64(b.live)
 	var qs []qterm
-	seen := map[string]bool{}
-	for _, w := range terms(query) {
-		if seen[w] {
-			continue
-		}
-		seen[w] = true
-		li, ok := b.dict[w]
-		if !ok || b.lists[li].df == 0 {
+	for i := range t.Len() {
+		li, ok := b.dict[string(t.Word(i))]
+		if !ok || b.lists[li].df == 0 || slices.ContainsFunc(qs, func(q qterm) bool { return q.p == &b.lists[li] }) {
 			continue
 		}
 		p := &b.lists[li]
