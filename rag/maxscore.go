@@ -80,17 +80,22 @@ const lengthSpan = 512
 // scoring every chunk that has a query word gives (TestSearchMatchesExhaustive).
 //
 // It is MaxScore (Turtle and Flood, 1995) over windows of slots, as
-// Lucene's MaxScoreBulkScorer does it: the query's words sorted by the
-// most each can add to a chunk; once k chunks are held, the words whose
-// bounds together cannot reach the k-th score are non-essential. In each
-// window only the essential words' postings are read, term at a time into
-// dense arrays; a chunk they reach is then checked against its bound and
-// the non-essential lists are probed for it (galloping) only while it can
-// still make the top k. On short queries over large collections the
-// common words turn non-essential after the first window, and their long
-// lists are skipped through rather than read. A chunk that survives is
-// scored again from its term frequencies, in query order, as exhaustive
-// scoring adds them, so equal scores are equal bit for bit.
+// Lucene's MaxScoreBulkScorer does it: the query's words' parts sorted by
+// the most each can add to a chunk; the parts whose bounds together cannot
+// reach the k-th score are non-essential. In each window only the
+// essential parts' postings are read, term at a time into dense arrays;
+// the chunks they reach whose bound could still make the top k are
+// candidates, and the non-essential parts are then looked in for them
+// part by part, largest bound first (a bitmap load for a common word's
+// frequency-1 part, galloping otherwise), dropping the candidates that can
+// no longer make it after each. The bounds are a chunk's own: by its
+// length (a word adds less to a longer chunk), each word counted once (a
+// chunk is in one part of each word). A part looked in for more
+// candidates than it has postings in a window is read instead, as an
+// essential one, from the next window on. The threshold starts from
+// prime's floor. A chunk that survives is scored again from its term
+// frequencies, in query order, as exhaustive scoring adds them, so equal
+// scores are equal bit for bit.
 func (b *bm25) search(query string, k int, keep func(int32) bool, before func(a, b int32) bool) []hit {
 	s := b.newSearcher(query, k, keep, before)
 	if s == nil {
