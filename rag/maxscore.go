@@ -60,14 +60,16 @@ type scratch struct {
 	seen    [window / 64]uint64
 	// bound[l*(len(cs)+1)+j]: the most the parts cs[:j] add to a chunk
 	// of minLen+l words, filled for length l when stamp[l] == gen.
-	bound []float64
-	stamp []uint32
-	gen   uint32
-	wmax  []float64 // by query word, while a column of bound is filled
-	cands []cand    // a window's candidates
-	live  []cand    // those still in the running
-	found []int32   // where probes set tf, to clear
-	prime primeBuf
+	bound  []float64
+	once   []float64 // once[j*span+l]: see onceScores
+	stamp  []uint32
+	gen    uint32
+	wmax   []float64 // by query word, while a column of bound is filled
+	cands  []cand    // a window's candidates
+	live   []cand    // those still in the running
+	found  []int32   // where probes set tf, to clear
+	tabbed []bool
+	prime  primeBuf
 }
 
 // lengthSpan is how many lengths search tables bounds for, from the
@@ -163,6 +165,7 @@ type searcher struct {
 	top    []hit
 	theta  float64 // the k-th score once k are held
 	under  float64 // what a bound must reach not to be pruned at theta
+	tabbed []bool  // tabbed[j]: sc.once has cs[j]'s scores
 }
 
 // cannot reports whether a chunk whose score is at most upper cannot make
@@ -233,8 +236,23 @@ func (s *searcher) essential(w0, w1 int32, ne int) {
 		c := &s.cs[ne+j]
 		c.seek(w0) // it may have been non-essential, probed short of w0
 		s.from[ne+j] = c.cur
-		idf := s.qs[c.term].idf
 		tf := sc.tf[c.term*window : (c.term+1)*window]
+		if c.p.maxTF == 1 && len(c.p.slots) >= 8*int(s.span) {
+			tab := s.onceScores(ne + j)
+			for ; c.cur < len(c.p.slots) && c.p.slots[c.cur] < w1; c.cur++ {
+				d := c.p.slots[c.cur]
+				l := length[d]
+				if l < 0 {
+					continue
+				}
+				i := d - w0
+				tf[i] = 1
+				sc.partial[i] += tab[min(l-s.lo, s.span-1)]
+				sc.seen[i/64] |= 1 << (i % 64)
+			}
+			continue
+		}
+		idf := s.qs[c.term].idf
 		for ; c.cur < len(c.p.slots) && c.p.slots[c.cur] < w1; c.cur++ {
 			d := c.p.slots[c.cur]
 			if length[d] < 0 {
@@ -246,6 +264,22 @@ func (s *searcher) essential(w0, w1 int32, ne int) {
 			sc.seen[i/64] |= 1 << (i % 64)
 		}
 	}
+}
+
+// onceScores returns what the part of frequency 1 cs[j] adds to a chunk
+// of lo+l words, for each tabled l, the longest tabled length standing
+// for any longer (more than it adds there: a bound, as partial scores
+// only are).
+func (s *searcher) onceScores(j int) []float64 {
+	tab := s.sc.once[j*int(s.span) : (j+1)*int(s.span)]
+	if !s.tabbed[j] {
+		s.tabbed[j] = true
+		idf := s.qs[s.cs[j].term].idf
+		for l := range tab {
+			tab[l] = termScore(idf, 1, float64(s.lo+int32(l)), s.avg)
+		}
+	}
+	return tab
 }
 
 // cand is a slot of the window that may make the top k: w0+i, with the
@@ -316,6 +350,12 @@ func (s *searcher) tableBounds() {
 	if need := int(s.span) * (len(s.cs) + 1); len(sc.bound) < need {
 		sc.bound = make([]float64, need)
 	}
+	if need := int(s.span) * len(s.cs); len(sc.once) < need {
+		sc.once = make([]float64, need)
+	}
+	s.tabbed = grow(sc.tabbed, len(s.cs))
+	clear(s.tabbed)
+	sc.tabbed = s.tabbed
 	if len(sc.stamp) < int(s.span) {
 		sc.stamp = make([]uint32, lengthSpan)
 	}
