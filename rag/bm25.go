@@ -128,9 +128,6 @@ func (p *postings) add(slot, tf, length int32) {
 	p.df++
 }
 
-// size is how many postings the word has, removed chunks' included.
-func (p *postings) size() int { return len(p.parts[0].slots) + len(p.parts[1].slots) }
-
 const bm25K1, bm25B = 1.2, 0.75
 
 func newBM25() *bm25 {

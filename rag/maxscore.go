@@ -61,7 +61,7 @@ type scratch struct {
 	// bound[l*(len(cs)+1)+j]: the most the parts cs[:j] add to a chunk
 	// of minLen+l words, filled for length l when stamp[l] == gen.
 	bound  []float64
-	once   []float64 // once[j*span+l]: see onceScores
+	once   []float64 // once[j*buckets+l]: see onceScores
 	stamp  []uint32
 	gen    uint32
 	wmax   []float64 // by query word, while a column of bound is filled
@@ -72,10 +72,16 @@ type scratch struct {
 	prime  primeBuf
 }
 
-// lengthSpan is how many lengths search tables bounds for, from the
-// shortest chunk's up: a longer chunk is bounded as one of the longest
-// tabled length (a looser bound, since a word adds less to a longer chunk).
-const lengthSpan = 512
+// lengthBuckets is at most how many lengths search tables bounds for:
+// the lengths from the shortest chunk's to the longest's, in buckets of a
+// power of two lengths, each bounded at its shortest (a word adds less to
+// a longer chunk). Few, so that tabling them costs little beside a search:
+// one bucket a 1,024 slots, at least 8.
+const lengthBuckets = 64
+
+// scoreBatch is how many candidates a window looks for in the
+// non-essential parts at a time.
+const scoreBatch = 128
 
 // search returns the k best chunks by BM25 score among live slots keep
 // accepts (nil: all), best first, ties in before's order: exactly what
@@ -161,7 +167,8 @@ type searcher struct {
 	better func(x, y hit) bool
 	sc     *scratch
 	lo     int32 // the shortest length tabled in sc.bound
-	span   int32 // how many lengths sc.bound has
+	shift  uint  // a chunk of l words is in bucket (l-lo)>>shift of sc.bound
+	nb     int32 // how many buckets
 	top    []hit
 	theta  float64 // the k-th score once k are held
 	under  float64 // what a bound must reach not to be pruned at theta
@@ -200,14 +207,26 @@ func (s *searcher) window(w0, w1 int32) bool {
 	sc := s.sc
 	s.essential(w0, w1, ne)
 	all := s.candidates(w0, ne)
-	live := append(sc.live[:0], all...)
-	for j := ne - 1; j >= 0 && len(live) > 0; j-- {
-		live = s.probe(j, w0, live)
+	for j := range s.cs[:ne] {
+		s.cs[j].probed = 0
 	}
-	for _, x := range live {
-		s.score(w0+x.i, x.i)
+	// The candidates a batch at a time, in order, so that the threshold
+	// rises with the chunks scored (in a first window most of all).
+	for b := 0; b < len(all); b += scoreBatch {
+		live := sc.live[:0]
+		for _, x := range all[b:min(b+scoreBatch, len(all))] {
+			if !s.cannot(sc.partial[x.i] + sc.bound[x.off+int32(ne)]) {
+				live = append(live, x)
+			}
+		}
+		for j := ne - 1; j >= 0 && len(live) > 0; j-- {
+			live = s.probe(j, w0, live)
+		}
+		for _, x := range live {
+			s.score(w0+x.i, x.i)
+		}
+		sc.live = live[:0]
 	}
-	sc.live = live[:0]
 	// Back to 0: the candidates' partial scores, the frequencies probes
 	// found, and the essential words' frequencies posting by posting
 	// (fewer stores than every seen slot times every essential word).
@@ -237,7 +256,7 @@ func (s *searcher) essential(w0, w1 int32, ne int) {
 		c.seek(w0) // it may have been non-essential, probed short of w0
 		s.from[ne+j] = c.cur
 		tf := sc.tf[c.term*window : (c.term+1)*window]
-		if c.p.maxTF == 1 && len(c.p.slots) >= 8*int(s.span) {
+		if c.p.maxTF == 1 && len(c.p.slots) >= 8*int(s.nb) {
 			tab := s.onceScores(ne + j)
 			for ; c.cur < len(c.p.slots) && c.p.slots[c.cur] < w1; c.cur++ {
 				d := c.p.slots[c.cur]
@@ -247,7 +266,7 @@ func (s *searcher) essential(w0, w1 int32, ne int) {
 				}
 				i := d - w0
 				tf[i] = 1
-				sc.partial[i] += tab[min(l-s.lo, s.span-1)]
+				sc.partial[i] += tab[(l-s.lo)>>s.shift]
 				sc.seen[i/64] |= 1 << (i % 64)
 			}
 			continue
@@ -267,16 +286,15 @@ func (s *searcher) essential(w0, w1 int32, ne int) {
 }
 
 // onceScores returns what the part of frequency 1 cs[j] adds to a chunk
-// of lo+l words, for each tabled l, the longest tabled length standing
-// for any longer (more than it adds there: a bound, as partial scores
-// only are).
+// of each length bucket's shortest length (to a longer chunk of the
+// bucket it adds less: a bound, as partial scores only are).
 func (s *searcher) onceScores(j int) []float64 {
-	tab := s.sc.once[j*int(s.span) : (j+1)*int(s.span)]
+	tab := s.sc.once[j*int(s.nb) : (j+1)*int(s.nb)]
 	if !s.tabbed[j] {
 		s.tabbed[j] = true
 		idf := s.qs[s.cs[j].term].idf
 		for l := range tab {
-			tab[l] = termScore(idf, 1, float64(s.lo+int32(l)), s.avg)
+			tab[l] = termScore(idf, 1, float64(s.lo+int32(l)<<s.shift), s.avg)
 		}
 	}
 	return tab
@@ -296,7 +314,7 @@ func (s *searcher) candidates(w0 int32, ne int) []cand {
 	for wi, bits := range sc.seen {
 		for ; bits != 0; bits &= bits - 1 {
 			i := int32(wi*64 + mathbits.TrailingZeros64(bits))
-			l := min(length[w0+i]-s.lo, s.span-1)
+			l := (length[w0+i] - s.lo) >> s.shift
 			if sc.stamp[l] != sc.gen {
 				s.fillBounds(l)
 			}
@@ -324,7 +342,7 @@ func (s *searcher) probe(j int, w0 int32, live []cand) []cand {
 	idf := s.qs[c.term].idf
 	tf := sc.tf[c.term*window : (c.term+1)*window]
 	out := live[:0]
-	c.probed = len(live)
+	c.probed += len(live)
 	for _, x := range live {
 		if tf[x.i] == 0 {
 			d := w0 + x.i
@@ -346,18 +364,23 @@ func (s *searcher) probe(j int, w0 int32, live []cand) []cand {
 // tableBounds makes sc.bound ready for this search's lengths and parts.
 func (s *searcher) tableBounds() {
 	sc := s.sc
-	s.lo, s.span = s.b.minLen, min(s.b.maxLen-s.b.minLen+1, lengthSpan)
-	if need := int(s.span) * (len(s.cs) + 1); len(sc.bound) < need {
+	s.lo, s.shift = s.b.minLen, 0
+	most := int32(min(max(len(s.b.length)/1024, 8), lengthBuckets))
+	for (s.b.maxLen-s.lo)>>s.shift >= most {
+		s.shift++
+	}
+	s.nb = (s.b.maxLen-s.lo)>>s.shift + 1
+	if need := int(s.nb) * (len(s.cs) + 1); len(sc.bound) < need {
 		sc.bound = make([]float64, need)
 	}
-	if need := int(s.span) * len(s.cs); len(sc.once) < need {
+	if need := int(s.nb) * len(s.cs); len(sc.once) < need {
 		sc.once = make([]float64, need)
 	}
 	s.tabbed = grow(sc.tabbed, len(s.cs))
 	clear(s.tabbed)
 	sc.tabbed = s.tabbed
-	if len(sc.stamp) < int(s.span) {
-		sc.stamp = make([]uint32, lengthSpan)
+	if len(sc.stamp) < int(s.nb) {
+		sc.stamp = make([]uint32, lengthBuckets)
 	}
 	if len(sc.wmax) < len(s.qs) {
 		sc.wmax = make([]float64, len(s.qs))
@@ -368,11 +391,12 @@ func (s *searcher) tableBounds() {
 	}
 }
 
-// fillBounds fills the column of sc.bound for length lo+l: the bound of
-// cs[:j] for each j, each word counted once, by the largest bound of its
-// parts in cs[:j] (a chunk is in one part of each of its words), each
-// part's bound taken at lo+l words or its shortest chunk's length, the
-// larger (a chunk of lo+l words or more adds no more).
+// fillBounds fills the column of sc.bound for length bucket l, whose
+// shortest length is lo+l<<shift: the bound of cs[:j] for each j, each
+// word counted once, by the largest bound of its parts in cs[:j] (a chunk
+// is in one part of each of its words), each part's bound taken at that
+// shortest length or its shortest chunk's, the larger (a chunk as long
+// or longer adds no more).
 func (s *searcher) fillBounds(l int32) {
 	sc := s.sc
 	sc.stamp[l] = sc.gen
@@ -382,7 +406,7 @@ func (s *searcher) fillBounds(l int32) {
 	clear(wmax)
 	col[0] = 0
 	for j, c := range s.cs {
-		u := termScore(s.qs[c.term].idf, float64(c.p.maxTF), float64(max(s.lo+l, c.p.minLen)), s.avg)
+		u := termScore(s.qs[c.term].idf, float64(c.p.maxTF), float64(max(s.lo+l<<s.shift, c.p.minLen)), s.avg)
 		col[j+1] = col[j]
 		if m := wmax[c.term]; u > m {
 			col[j+1] += u - m
@@ -410,9 +434,9 @@ func (s *searcher) score(d, i int32) {
 	}
 }
 
-// The chunks prime scores first: those of the words of at most one
-// posting in primeList slots, their parts largest bounds first, while they
-// are at most one in primeMax slots: each may cost a probe of every other
+// The chunks prime scores first: those of the parts of at most one
+// posting in primeList slots, largest bounds first, while they are at
+// most one in primeMax slots: each may cost a probe of every other
 // list, so they must stay few against the corpus (at 1,024 postings a
 // part, the common words' frequency-2 parts at 100,000 chunks came in, and
 // BM25's top 5 took 1.2–1.4 ms instead of 0.3).
@@ -442,7 +466,7 @@ func (s *searcher) prime() float64 {
 	ents := pb.ents[:0]
 	for j := len(s.cs) - 1; j >= 0; j-- {
 		c := &s.cs[j]
-		if s.qs[c.term].p.size() > n/primeList {
+		if len(c.p.slots) > n/primeList {
 			continue
 		}
 		if len(ents)+len(c.p.slots) > n/primeMax {

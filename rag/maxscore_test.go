@@ -92,10 +92,10 @@ func checkBM25(t *testing.T, b *bm25, tfs []map[string]int32, queries []string) 
 }
 
 // TestSearchBM25LengthsAndBitmaps checks the search against exhaustive
-// scoring where its newer shortcuts matter: chunk lengths spread far
-// beyond the lengths its bounds are tabled for (lengthSpan), a word
-// whose frequency-1 part gets a bitmap, loses it when its chunks turn
-// sparse and gets it again, and the same after removals and a
+// scoring where its newer shortcuts matter: chunk lengths spread over
+// many more lengths than its bounds are tabled for (lengthBuckets), a
+// word whose frequency-1 part gets a bitmap, loses it when its chunks
+// turn sparse and gets it again, and the same after removals and a
 // compaction that renumbers the slots.
 func TestSearchBM25LengthsAndBitmaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 7))
@@ -203,9 +203,9 @@ func checkBitmaps(t *testing.T, b *bm25) {
 
 // TestBoundsByLengthHold: for every live chunk and every j, what the
 // query words' parts cs[:j] add to it is at most the bound search tables
-// for its length (fillBounds), which counts each word once and takes a
-// chunk longer than the tabled lengths as the longest tabled one: the
-// bounds it prunes with hold for lengths over lengthSpan too.
+// for its length (fillBounds), which counts each word once and bounds a
+// bucket of lengths at its shortest: the bounds it prunes with hold for
+// every length of a bucket.
 func TestBoundsByLengthHold(t *testing.T) {
 	rng := rand.New(rand.NewPCG(29, 3))
 	b := newBM25()
@@ -222,14 +222,14 @@ func TestBoundsByLengthHold(t *testing.T) {
 		texts = append(texts, strings.Join(ws, " "))
 		b.add(int32(s), texts[s])
 	}
-	if b.maxLen-b.minLen < lengthSpan {
-		t.Fatalf("lengths %d to %d: not spread beyond the %d tabled", b.minLen, b.maxLen, lengthSpan)
+	if b.maxLen-b.minLen < 4*lengthBuckets {
+		t.Fatalf("lengths %d to %d: not spread over more than %d buckets of one length", b.minLen, b.maxLen, lengthBuckets)
 	}
 	for _, query := range []string{"w0 w1 w2", "w3 w9 w20 w0", "w5", "w1 w1 w30 w2 w7"} {
 		s := b.newSearcher(query, 10, nil, func(x, y int32) bool { return x < y })
 		n := len(s.cs) + 1
 		for d, l := range b.length {
-			i := min(l-s.lo, s.span-1)
+			i := (l - s.lo) >> s.shift
 			s.fillBounds(i)
 			col := s.sc.bound[int(i)*n : int(i+1)*n]
 			sum := 0.0
