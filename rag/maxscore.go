@@ -206,7 +206,12 @@ func (s *searcher) window(w0, w1 int32) bool {
 	}
 	sc := s.sc
 	s.essential(w0, w1, ne)
-	all := s.candidates(w0, ne)
+	var all []cand
+	if ne == 0 {
+		s.scoreSeen(w0)
+	} else {
+		all = s.candidates(w0, ne)
+	}
 	for j := range s.cs[:ne] {
 		s.cs[j].probed = 0
 	}
@@ -248,7 +253,9 @@ func (s *searcher) window(w0, w1 int32) bool {
 
 // essential adds the essential parts cs[ne:]' postings in the window to
 // the dense frequencies and partial scores, term at a time, and marks the
-// slots they reach as seen.
+// slots they reach as seen. A long part of frequency 1 takes its scores
+// from a table by length, not two divisions each, when each bucket of
+// lengths is one length (so the partial scores stay as tight).
 func (s *searcher) essential(w0, w1 int32, ne int) {
 	sc, length := s.sc, s.b.length
 	for j := range s.cs[ne:] {
@@ -256,7 +263,7 @@ func (s *searcher) essential(w0, w1 int32, ne int) {
 		c.seek(w0) // it may have been non-essential, probed short of w0
 		s.from[ne+j] = c.cur
 		tf := sc.tf[c.term*window : (c.term+1)*window]
-		if c.p.maxTF == 1 && len(c.p.slots) >= 8*int(s.nb) {
+		if c.p.maxTF == 1 && s.shift == 0 && len(c.p.slots) >= 8*int(s.nb) {
 			tab := s.onceScores(ne + j)
 			for ; c.cur < len(c.p.slots) && c.p.slots[c.cur] < w1; c.cur++ {
 				d := c.p.slots[c.cur]
@@ -298,6 +305,25 @@ func (s *searcher) onceScores(j int) []float64 {
 		}
 	}
 	return tab
+}
+
+// scoreSeen scores the seen slots that can make the top k, in order, when
+// every part is essential (a small corpus's one window, when the
+// threshold is not primed): the partial scores are whole, so there is
+// nothing to probe and no bound to add; seen and the partial scores are
+// cleared.
+func (s *searcher) scoreSeen(w0 int32) {
+	sc := s.sc
+	for wi, bits := range sc.seen {
+		for ; bits != 0; bits &= bits - 1 {
+			i := int32(wi*64 + mathbits.TrailingZeros64(bits))
+			if !s.cannot(sc.partial[i]) {
+				s.score(w0+i, i)
+			}
+			sc.partial[i] = 0
+		}
+		sc.seen[wi] = 0
+	}
 }
 
 // cand is a slot of the window that may make the top k: w0+i, with the
