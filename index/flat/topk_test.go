@@ -64,7 +64,7 @@ func TestTopKMatchesExact(t *testing.T) {
 		"ties by reverse": {Before: func(a, b int32) bool { return a > b }},
 	}
 	for _, d := range []int{100, 256} {
-		for _, n := range []int{1, 7, 1000, 6000} { // 6000×100 crosses parallelFloor
+		for _, n := range []int{1, 7, 1000, 6000, 20000} { // 20000×256 int8 crosses topKParallelFloor
 			for kind, vs := range map[string][][]float32{"random": randomVectors(n, d, uint64(n)), "clustered": clustered(n, d, uint64(n))} {
 				s := New(d, vs)
 				s.Quantize()
