@@ -51,10 +51,13 @@ type Collection struct {
 	opt    Options
 	ingest sync.Mutex   // one ingest, delete or sync at a time
 	synced atomic.Int64 // the Coordinator's version the copy is of; -1: none
-	mu     sync.RWMutex
-	docs   map[string]docEntry
-	chunks map[string]Chunk // by chunk ID, current versions only
-	mem    *corpus          // what Search reads: BM25 and, in process, the vectors
+	// unlogged are the documents this copy changed whose bump failed: the
+	// next bump logs them (under c.ingest).
+	unlogged []string
+	mu       sync.RWMutex
+	docs     map[string]docEntry
+	chunks   map[string]Chunk // by chunk ID, current versions only
+	mem      *corpus          // what Search reads: BM25 and, in process, the vectors
 }
 
 type docEntry struct {
@@ -225,7 +228,7 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 	c.ingest.Lock()
 	defer c.ingest.Unlock()
 	var st Stats
-	err := c.write(ctx, func() (touched bool, err error) {
+	err := c.write(ctx, func() (touched []string, err error) {
 		for _, d := range docs {
 			if strings.TrimSpace(d.ID) == "" {
 				return touched, fmt.Errorf("rag %s: a document has no id", c.name)
@@ -235,7 +238,7 @@ func (c *Collection) Ingest(ctx context.Context, docs []Document) (Stats, error)
 				st.Unchanged++
 				continue
 			}
-			touched = true
+			touched = append(touched, d.ID)
 			n, err := c.ingestOne(ctx, d, hash)
 			if err != nil {
 				return touched, err
@@ -326,19 +329,20 @@ var ErrNotFound = errors.New("no such document")
 func (c *Collection) Delete(ctx context.Context, id string) error {
 	c.ingest.Lock()
 	defer c.ingest.Unlock()
-	return c.write(ctx, func() (bool, error) {
+	return c.write(ctx, func() ([]string, error) {
 		if _, ok := c.docs[id]; !ok {
-			return false, fmt.Errorf("rag %s: %w %q", c.name, ErrNotFound, id)
+			return nil, fmt.Errorf("rag %s: %w %q", c.name, ErrNotFound, id)
 		}
+		touched := []string{id}
 		if err := c.opt.Index.Delete(ctx, c.docColl(), id); err != nil {
-			return true, err
+			return touched, err
 		}
 		c.mu.Lock()
 		ids := c.drop(id)
 		delete(c.docs, id)
 		c.mem.compact()
 		c.mu.Unlock()
-		return true, c.opt.Index.Delete(ctx, c.chunkColl(), ids...)
+		return touched, c.opt.Index.Delete(ctx, c.chunkColl(), ids...)
 	})
 }
 

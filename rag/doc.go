@@ -19,8 +19,8 @@
 // With pgvector several replicas share the store, and each keeps its own
 // copy: Sync (sync.go) catches a copy up with what others wrote, and
 // writers go through a Coordinator (rag/ragpg, in PostgreSQL) that locks
-// the collection across replicas and bumps its version, on which the
-// others Sync. A search reads the copy as it is and never waits on that.
+// the collection across replicas and bumps its version, logging which
+// documents changed, on which the others Sync, reading just those. A search reads the copy as it is and never waits on that.
 //
 // rag imports nothing under router/: a collection's config type,
 // CollectionConfig, sits here (config.Config's rag entries are of it), and

@@ -18,9 +18,14 @@ type Coordinator interface {
 	// Lock holds the collection's write lock, across replicas, until
 	// unlock is called.
 	Lock(ctx context.Context, collection string) (unlock func(), err error)
-	// Bump records a change of the collection, tells the other replicas,
+	// Bump records a change of the collection to documents docs (added,
+	// replaced or deleted; nil when not known), tells the other replicas,
 	// and returns the new version.
-	Bump(ctx context.Context, collection string) (int64, error)
+	Bump(ctx context.Context, collection string, docs []string) (int64, error)
+	// Changed returns the documents the versions after since changed; ok
+	// is false when it cannot tell (since is older than it remembers, or
+	// unknown), and the caller reads the whole manifest.
+	Changed(ctx context.Context, collection string, since int64) (docs []string, ok bool, err error)
 	// Version is the collection's current version (0 before any change).
 	Version(ctx context.Context, collection string) (int64, error)
 }
@@ -28,11 +33,14 @@ type Coordinator interface {
 // Sync catches the collection up with its store: the documents another
 // replica added, replaced or deleted since this copy last looked. With a
 // Coordinator it first compares versions (one small query) and stops
-// there when nothing changed; otherwise it reads the manifest, fetches the
-// chunks of just the documents whose hash differs from its own (by their
-// IDs, with an index.Getter), and only then swaps them in under the write
-// lock, which searches wait on for the swap alone. On a backend only this
-// process writes (chromem) it finds nothing to do.
+// there when nothing changed; then it asks the Coordinator which
+// documents changed since and reads just their manifest entries (by ID,
+// with an index.Getter), or, when the Coordinator cannot tell (this copy
+// is further behind than its log keeps), the whole manifest; it fetches
+// the chunks of just the documents whose hash differs from its own, and
+// only then swaps them in under the write lock, which searches wait on
+// for the swap alone. On a backend only this process writes (chromem) it
+// finds nothing to do.
 func (c *Collection) Sync(ctx context.Context) error {
 	c.ingest.Lock()
 	defer c.ingest.Unlock()
@@ -43,6 +51,8 @@ func (c *Collection) Sync(ctx context.Context) error {
 // else.
 func (c *Collection) sync(ctx context.Context) error {
 	v := int64(-1)
+	var live map[string]docEntry
+	var changed, gone []string
 	if co := c.opt.Coordinator; co != nil {
 		var err error
 		if v, err = co.Version(ctx, c.name); err != nil {
@@ -51,21 +61,16 @@ func (c *Collection) sync(ctx context.Context) error {
 		if v == c.synced.Load() {
 			return nil
 		}
-	}
-	live, err := c.manifest(ctx)
-	if err != nil {
-		return err
-	}
-	var changed, gone []string
-	for id, e := range live {
-		if have, ok := c.docs[id]; !ok || have.hash != e.hash {
-			changed = append(changed, id)
+		if live, changed, gone, err = c.logged(ctx, co); err != nil {
+			return err
 		}
 	}
-	for id := range c.docs {
-		if _, ok := live[id]; !ok {
-			gone = append(gone, id)
+	if live == nil {
+		var err error
+		if live, err = c.manifest(ctx); err != nil {
+			return err
 		}
+		changed, gone = c.diff(live, nil)
 	}
 	loaded, err := c.load(ctx, live, changed)
 	if err != nil {
@@ -96,6 +101,66 @@ func (c *Collection) sync(ctx context.Context) error {
 		c.synced.Store(v)
 	}
 	return nil
+}
+
+// logged asks co which documents changed since the copy's version and
+// reads their manifest entries alone: live holds those still in the
+// store. It returns a nil live when that cannot be done (no version yet,
+// a log that does not reach back so far, a backend without Get), and the
+// caller reads the whole manifest.
+func (c *Collection) logged(ctx context.Context, co Coordinator) (live map[string]docEntry, changed, gone []string, err error) {
+	since := c.synced.Load()
+	g, isGetter := c.opt.Index.(index.Getter)
+	if since < 0 || !isGetter {
+		return nil, nil, nil, nil
+	}
+	docs, ok, err := co.Changed(ctx, c.name, since)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("rag %s: read the changed documents: %w", c.name, err)
+	}
+	if !ok {
+		return nil, nil, nil, nil
+	}
+	live = make(map[string]docEntry, len(docs))
+	for lo := 0; lo < len(docs); lo += getBatch {
+		recs, err := g.Get(ctx, c.docColl(), docs[lo:min(lo+getBatch, len(docs))]...)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("rag %s: read %d manifest entries: %w", c.name, len(docs), err)
+		}
+		for _, r := range recs {
+			live[r.ID] = entryOf(r)
+		}
+	}
+	changed, gone = c.diff(live, docs)
+	return live, changed, gone, nil
+}
+
+// diff returns the documents of live whose hash differs from the copy's,
+// and those the copy has that live lacks: of the documents among alone
+// when among is not nil (live then holds the entries of just those), else
+// of all of them.
+func (c *Collection) diff(live map[string]docEntry, among []string) (changed, gone []string) {
+	for id, e := range live {
+		if have, ok := c.docs[id]; !ok || have.hash != e.hash {
+			changed = append(changed, id)
+		}
+	}
+	if among != nil {
+		for _, id := range among {
+			if _, ok := live[id]; !ok {
+				if _, have := c.docs[id]; have {
+					gone = append(gone, id)
+				}
+			}
+		}
+		return changed, gone
+	}
+	for id := range c.docs {
+		if _, ok := live[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	return changed, gone
 }
 
 // loaded is a chunk read from the store, with its unit vector when the
@@ -173,10 +238,15 @@ func (c *Collection) manifest(ctx context.Context) (map[string]docEntry, error) 
 	}
 	out := make(map[string]docEntry, len(recs))
 	for _, r := range recs {
-		n, _ := strconv.Atoi(r.Metadata["chunks"])
-		out[r.ID] = docEntry{hash: r.Metadata["hash"], chunks: n, title: r.Metadata["title"], source: r.Metadata["source"]}
+		out[r.ID] = entryOf(r)
 	}
 	return out, nil
+}
+
+// entryOf reads a manifest record.
+func entryOf(r index.Record) docEntry {
+	n, _ := strconv.Atoi(r.Metadata["chunks"])
+	return docEntry{hash: r.Metadata["hash"], chunks: n, title: r.Metadata["title"], source: r.Metadata["source"]}
 }
 
 // referenced reports whether the manifest points to a stored chunk.
@@ -208,10 +278,12 @@ func (c *Collection) drop(doc string) []string {
 // with a Coordinator under its lock across replicas and after catching up
 // with the store, so that f never acts on a manifest another replica
 // changed (replacing a document whose chunks it no longer knows, leaving
-// them orphaned); and once f touched the store, whether or not it then
-// failed, the version is bumped, which tells the others. Without one, on
-// a shared store, it still catches up first. The caller holds c.ingest.
-func (c *Collection) write(ctx context.Context, f func() (touched bool, err error)) error {
+// them orphaned); and once f touched the store (returned the documents it
+// changed), whether or not it then failed, the version is bumped with
+// those documents, which tells the others. A bump that fails leaves its
+// documents to the next one. Without one, on a shared store, it still
+// catches up first. The caller holds c.ingest.
+func (c *Collection) write(ctx context.Context, f func() (touched []string, err error)) error {
 	co := c.opt.Coordinator
 	if co == nil {
 		if searchesItself(c.opt.Index) {
@@ -231,15 +303,22 @@ func (c *Collection) write(ctx context.Context, f func() (touched bool, err erro
 		return err
 	}
 	touched, err := f()
-	if !touched {
+	if len(touched) == 0 {
 		return err
 	}
-	v, berr := co.Bump(context.WithoutCancel(ctx), c.name)
+	docs := append(slices.Clone(c.unlogged), touched...)
+	v, berr := co.Bump(context.WithoutCancel(ctx), c.name, docs)
 	switch {
-	case berr == nil && c.synced.Load() == v-1: // no one else writes under the lock
-		c.synced.Store(v)
-	case berr != nil && err == nil:
-		err = fmt.Errorf("rag %s: stored, but telling the other replicas failed (they catch up at their next resync): %w", c.name, berr)
+	case berr == nil:
+		c.unlogged = nil
+		if c.synced.Load() == v-1 { // no one else writes under the lock
+			c.synced.Store(v)
+		}
+	default:
+		c.unlogged = docs
+		if err == nil {
+			err = fmt.Errorf("rag %s: stored, but telling the other replicas failed (they catch up after this replica's next change): %w", c.name, berr)
+		}
 	}
 	return err
 }

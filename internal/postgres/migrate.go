@@ -123,6 +123,19 @@ var migrations = []string{
 		collection text PRIMARY KEY,
 		version bigint NOT NULL
 	);`,
+	// 9: the log of which documents each version of a rag collection
+	// changed (rag/ragpg), written with the bump, so that a replica
+	// catching up reads just those; logged_from is the oldest version
+	// since which the log knows every change (a bump prunes older ones,
+	// and collections older than the log start at their version).
+	`CREATE TABLE {schema}.semroute_rag_changes (
+		collection text NOT NULL,
+		version bigint NOT NULL,
+		doc text NOT NULL,
+		PRIMARY KEY (collection, version, doc)
+	);
+	ALTER TABLE {schema}.semroute_rag_versions ADD COLUMN logged_from bigint NOT NULL DEFAULT 0;
+	UPDATE {schema}.semroute_rag_versions SET logged_from = version;`,
 }
 
 // SchemaVersion is the schema version this build migrates to.

@@ -51,6 +51,7 @@ func TestMigratesOn(t *testing.T) {
 		"DROP TABLE " + schema + ".semroute_suggestions",
 		"DROP TABLE " + schema + ".semroute_routes, " + schema + ".semroute_feedback", // migration 7
 		"DROP TABLE " + schema + ".semroute_rag_versions",                             // migration 8
+		"DROP TABLE " + schema + ".semroute_rag_changes",                              // migration 9
 		"DROP TABLE " + schema + ".semroute_spend, " + schema + ".semroute_spend_totals, " + schema + ".semroute_cache",
 		"DELETE FROM " + schema + ".semroute_migrations WHERE version > 2",
 		"UPDATE " + schema + ".semroute_migrations SET applied_at = '2020-01-01T00:00:00Z'",
@@ -91,7 +92,7 @@ func TestMigratesOn(t *testing.T) {
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".semroute_tickets").Scan(&n); err != nil || n != 1 {
 		t.Errorf("the ticket stored before migrating on: %d, %v", n, err)
 	}
-	for _, tbl := range []string{"semroute_spend", "semroute_spend_totals", "semroute_cache", "semroute_suggestions", "semroute_routes", "semroute_feedback", "semroute_rag_versions"} {
+	for _, tbl := range []string{"semroute_spend", "semroute_spend_totals", "semroute_cache", "semroute_suggestions", "semroute_routes", "semroute_feedback", "semroute_rag_versions", "semroute_rag_changes"} {
 		if _, err := pool.Exec(ctx, "SELECT 1 FROM "+schema+"."+tbl+" LIMIT 1"); err != nil {
 			t.Errorf("%s after migrating on: %v", tbl, err)
 		}

@@ -17,6 +17,9 @@ import (
 // Store coordinates the replicas' rag collections through the database.
 type Store struct {
 	db *postgres.DB
+	// Keep is how many of each collection's latest versions the change
+	// log keeps (0: DefaultKeep); set it before use.
+	Keep int64
 }
 
 var _ rag.Coordinator = (*Store)(nil)
@@ -72,22 +75,70 @@ func discard(conn *pgxpool.Conn) {
 	conn.Release()
 }
 
-// Bump adds one to the collection's version and notifies the other
-// replicas (on commit); it returns the new version.
-func (s *Store) Bump(ctx context.Context, collection string) (int64, error) {
+// DefaultKeep is how many of a collection's latest versions the change
+// log keeps by default: a replica further behind reads the whole manifest.
+const DefaultKeep = 1000
+
+// Bump adds one to the collection's version, logs the documents it
+// changed (docs; nil: not known, which the log then cannot answer across),
+// prunes the log to the latest Keep versions and notifies the other
+// replicas, all in one transaction; it returns the new version.
+func (s *Store) Bump(ctx context.Context, collection string, docs []string) (int64, error) {
 	ctx, cancel := s.db.Ctx(ctx)
 	defer cancel()
-	var v int64
+	keep := s.Keep
+	if keep <= 0 {
+		keep = DefaultKeep
+	}
+	var v, from int64
 	err := pgx.BeginFunc(ctx, s.db.Pool(), func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, "INSERT INTO "+s.db.Schema()+".semroute_rag_versions AS v (collection, version) VALUES ($1, 1) "+
-			"ON CONFLICT (collection) DO UPDATE SET version = v.version + 1 RETURNING version", collection).Scan(&v)
+		err := tx.QueryRow(ctx, "INSERT INTO "+s.db.Schema()+".semroute_rag_versions AS v (collection, version, logged_from) "+
+			"VALUES ($1, 1, CASE WHEN $2 THEN 0 ELSE 1 END) ON CONFLICT (collection) DO UPDATE SET version = v.version + 1, "+
+			"logged_from = CASE WHEN $2 THEN greatest(v.logged_from, v.version + 1 - $3) ELSE v.version + 1 END "+
+			"RETURNING version, logged_from", collection, docs != nil, keep).Scan(&v, &from)
 		if err != nil {
+			return err
+		}
+		if len(docs) > 0 {
+			if _, err := tx.Exec(ctx, "INSERT INTO "+s.db.Schema()+".semroute_rag_changes (collection, version, doc) "+
+				"SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING", collection, v, docs); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+s.db.Schema()+".semroute_rag_changes WHERE collection = $1 AND version <= $2", collection, from); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel(), collection)
 		return err
 	})
 	return v, postgres.Wrap("bump rag collection version", err)
+}
+
+// Changed returns the documents the versions after since changed, read
+// from the log in one statement; ok is false when the log cannot tell:
+// since is older than the log keeps or newer than the collection's
+// version (a database restored from an older backup), or a version after
+// it logged no document (bumped by a build older than the log, during a
+// rolling upgrade, or with its changes unknown).
+func (s *Store) Changed(ctx context.Context, collection string, since int64) (docs []string, ok bool, err error) {
+	ctx, cancel := s.db.Ctx(ctx)
+	defer cancel()
+	var v, from *int64
+	var logged int64
+	err = s.db.Pool().QueryRow(ctx, "WITH v AS (SELECT version, logged_from FROM "+s.db.Schema()+".semroute_rag_versions WHERE collection = $1), "+
+		"c AS (SELECT version, doc FROM "+s.db.Schema()+".semroute_rag_changes WHERE collection = $1 AND version > $2) "+
+		"SELECT (SELECT version FROM v), (SELECT logged_from FROM v), (SELECT count(DISTINCT version) FROM c), "+
+		"ARRAY(SELECT DISTINCT doc FROM c)", collection, since).Scan(&v, &from, &logged, &docs)
+	if err != nil {
+		return nil, false, postgres.Wrap("read rag collection changes", err)
+	}
+	if v == nil { // never changed
+		return nil, since == 0, nil
+	}
+	if since < *from || since > *v || logged != *v-since {
+		return nil, false, nil
+	}
+	return docs, true, nil
 }
 
 // Version is the collection's version, 0 before its first change.

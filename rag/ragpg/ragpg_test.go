@@ -27,16 +27,37 @@ type replica struct {
 	co    *ragpg.Store
 }
 
-// counting is a pgvector store that counts its Lists, to show what a Sync
-// reads.
+// counting is a pgvector store that counts its Lists, and keeps the IDs
+// of the manifest entries it was asked to Get, to show what a Sync reads.
 type counting struct {
 	*pgvector.Store
-	lists atomic.Int32
+	lists    atomic.Int32
+	mu       sync.Mutex
+	manifest []string // the IDs of manifest Gets
 }
 
 func (c *counting) List(ctx context.Context, name string) ([]index.Record, error) {
 	c.lists.Add(1)
 	return c.Store.List(ctx, name)
+}
+
+func (c *counting) Get(ctx context.Context, name string, ids ...string) ([]index.Record, error) {
+	if strings.HasSuffix(name, ".docs") {
+		c.mu.Lock()
+		c.manifest = append(c.manifest, ids...)
+		c.mu.Unlock()
+	}
+	return c.Store.Get(ctx, name, ids...)
+}
+
+// gotten returns the manifest entries asked for since the last call,
+// sorted.
+func (c *counting) gotten() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := slices.Sorted(slices.Values(c.manifest))
+	c.manifest = nil
+	return out
 }
 
 // replicas opens two replicas of one fresh schema.
@@ -86,7 +107,7 @@ func TestVersionAndLock(t *testing.T) {
 		t.Fatalf("fresh version: %d %v", v, err)
 	}
 	for want := int64(1); want <= 2; want++ {
-		if v, err := a.co.Bump(ctx, "kb"); err != nil || v != want {
+		if v, err := a.co.Bump(ctx, "kb", []string{"d"}); err != nil || v != want {
 			t.Fatalf("bump: %d %v, want %d", v, err, want)
 		}
 	}
@@ -128,8 +149,9 @@ func TestVersionAndLock(t *testing.T) {
 
 // TestSyncFollowsAnotherReplica: B opened the collection before A's
 // changes; each Sync brings it what A ingested, replaced and deleted, in
-// every mode, reading the manifest and the changed documents' chunks
-// alone, and nothing at all when the version did not move. B deletes what
+// every mode, reading the changed documents' manifest entries (named by
+// the change log) and chunks alone, and nothing at all when the version
+// did not move. B deletes what
 // A ingested, and not what A deleted; B writing over a version A replaced
 // leaves no orphan.
 func TestSyncFollowsAnotherReplica(t *testing.T) {
@@ -141,17 +163,23 @@ func TestSyncFollowsAnotherReplica(t *testing.T) {
 	if _, err := a.Ingest(ctx, []rag.Document{kettle, desk}); err != nil {
 		t.Fatal(err)
 	}
-	sync := func() {
+	// sync has B Sync after A changed the documents want: it reads their
+	// manifest entries alone, named by the change log, and lists nothing.
+	sync := func(want ...string) {
 		t.Helper()
 		before := rb.store.lists.Load()
+		rb.store.gotten()
 		if err := b.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := rb.store.lists.Load() - before; n != 1 {
-			t.Errorf("a sync after a change listed %d collections, want the manifest alone", n)
+		if n := rb.store.lists.Load() - before; n != 0 {
+			t.Errorf("a sync after a change listed %d collections, want none (the change log names the documents)", n)
+		}
+		if got := rb.store.gotten(); !slices.Equal(got, want) {
+			t.Errorf("a sync read the manifest entries %v, want %v", got, want)
 		}
 	}
-	sync()
+	sync("desk", "kettle")
 	for _, mode := range modes {
 		if got := found(t, b, mode, "how long does the kettle take to boil"); !strings.HasPrefix(got, "kettle: The kettle boils a litre") {
 			t.Errorf("B, %s, after A's ingest:\n%s", mode, got)
@@ -170,7 +198,7 @@ func TestSyncFollowsAnotherReplica(t *testing.T) {
 	if _, err := a.Ingest(ctx, []rag.Document{kettle2}); err != nil {
 		t.Fatal(err)
 	}
-	sync()
+	sync("kettle")
 	for _, mode := range modes {
 		got := found(t, b, mode, "how long does the kettle take to boil")
 		if !strings.Contains(got, "two minutes") || strings.Contains(got, "four minutes") {
@@ -181,7 +209,10 @@ func TestSyncFollowsAnotherReplica(t *testing.T) {
 	if err := a.Delete(ctx, "desk"); err != nil {
 		t.Fatal(err)
 	}
-	sync()
+	sync("desk")
+	if b.Documents() != 1 || b.Chunks() != a.Chunks() {
+		t.Errorf("after A deleted the desk, B has %d documents in %d chunks, A %d in %d", b.Documents(), b.Chunks(), a.Documents(), a.Chunks())
+	}
 	for _, mode := range modes {
 		if got := found(t, b, mode, "standing desk height centimetres"); strings.Contains(got, "desk: ") {
 			t.Errorf("B, %s, after A deleted the desk:\n%s", mode, got)
@@ -378,4 +409,109 @@ func TestOpenSparesAnIngestInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkConsistent(t, ra.store, "kb", 1)
+}
+
+// TestChangeLog: Changed names the documents the bumps after a version
+// changed, once each; it cannot tell for a version older than the log
+// keeps, for one newer than the collection's, or across a bump that did
+// not say what it changed or did not log (an older build's).
+func TestChangeLog(t *testing.T) {
+	ctx := context.Background()
+	a, b := replicas(t)
+	a.co.Keep = 3
+	changed := func(since int64, want []string, wantOK bool) {
+		t.Helper()
+		docs, ok, err := b.co.Changed(ctx, "kb", since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Sort(docs); ok != wantOK || !slices.Equal(docs, want) {
+			t.Errorf("changed since %d: %v %v, want %v %v", since, docs, ok, want, wantOK)
+		}
+	}
+	changed(0, nil, true) // never changed
+	changed(1, nil, false)
+	for _, docs := range [][]string{{"a", "b"}, {"b"}, {"c"}, {"d", "a"}, {"e"}} { // versions 1–5
+		if _, err := a.co.Bump(ctx, "kb", docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changed(2, []string{"a", "c", "d", "e"}, true)
+	changed(4, []string{"e"}, true)
+	changed(5, []string{}, true)
+	changed(1, nil, false)                               // pruned: the log keeps versions 3–5
+	changed(6, nil, false)                               // newer than the collection
+	if _, err := a.co.Bump(ctx, "kb", nil); err != nil { // version 6, changes unknown
+		t.Fatal(err)
+	}
+	changed(5, nil, false)
+	changed(6, []string{}, true)
+	if _, err := a.co.Bump(ctx, "kb", []string{"f"}); err != nil {
+		t.Fatal(err)
+	}
+	changed(6, []string{"f"}, true)
+	// A replica of a build older than the log bumps the version alone.
+	if _, err := a.store.DB().Pool().Exec(ctx, "UPDATE "+a.store.DB().Schema()+".semroute_rag_versions SET version = version + 1 WHERE collection = 'kb'"); err != nil {
+		t.Fatal(err)
+	}
+	changed(6, nil, false)
+	changed(8, []string{}, true)
+	var rows int
+	if err := a.store.DB().Pool().QueryRow(ctx, "SELECT count(*) FROM "+a.store.DB().Schema()+".semroute_rag_changes").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("the log holds %d rows, want 1 (version 7's; the bump of unknown changes pruned the rest)", rows)
+	}
+}
+
+// TestSyncPastTheLog: a replica further behind than the change log keeps
+// reads the whole manifest, and catches up, deleted documents included;
+// the next change it follows through the log again.
+func TestSyncPastTheLog(t *testing.T) {
+	ctx := context.Background()
+	ra, rb := replicas(t)
+	ra.co.Keep = 2
+	a, b := ra.open(t, "kb"), rb.open(t, "kb")
+	doc := func(id, text string) rag.Document { return rag.Document{ID: id, Title: id, Text: text} }
+	if _, err := a.Ingest(ctx, []rag.Document{doc("kettle", "The kettle boils a litre of water in four minutes."), doc("desk", "The standing desk rises to 130 centimetres.")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []rag.Document{doc("lamp", "The lamp has three brightness settings."), doc("kettle", "The new kettle boils a litre of water in two minutes."), doc("bulb", "The bulb is warm white.")} {
+		if _, err := a.Ingest(ctx, []rag.Document{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Delete(ctx, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	before := rb.store.lists.Load()
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rb.store.lists.Load() - before; n != 1 {
+		t.Errorf("a sync past the log listed %d collections, want the manifest", n)
+	}
+	if b.Documents() != 3 || b.Chunks() != a.Chunks() {
+		t.Errorf("B has %d documents in %d chunks, A %d in %d", b.Documents(), b.Chunks(), a.Documents(), a.Chunks())
+	}
+	if got := found(t, b, rag.ModeBM25, "standing desk centimetres"); strings.Contains(got, "desk: ") {
+		t.Errorf("B still finds the desk A deleted:\n%s", got)
+	}
+	if got := found(t, b, rag.ModeHybrid, "how long does the kettle take to boil"); !strings.Contains(got, "two minutes") || strings.Contains(got, "four minutes") {
+		t.Errorf("B after A replaced the kettle:\n%s", got)
+	}
+	if err := a.Delete(ctx, "lamp"); err != nil {
+		t.Fatal(err)
+	}
+	before = rb.store.lists.Load()
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rb.store.lists.Load() - before; n != 0 || b.Documents() != 2 {
+		t.Errorf("the next sync listed %d collections and left %d documents, want none and 2", n, b.Documents())
+	}
 }
