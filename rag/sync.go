@@ -121,6 +121,9 @@ func (c *Collection) logged(ctx context.Context, co Coordinator) (live map[strin
 	if !ok {
 		return nil, nil, nil, nil
 	}
+	if docs == nil {
+		docs = []string{} // none changed; nil would make diff look at all
+	}
 	live = make(map[string]docEntry, len(docs))
 	for lo := 0; lo < len(docs); lo += getBatch {
 		recs, err := g.Get(ctx, c.docColl(), docs[lo:min(lo+getBatch, len(docs))]...)
