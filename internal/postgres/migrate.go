@@ -127,14 +127,16 @@ var migrations = []string{
 	// changed (rag/ragpg), written with the bump, so that a replica
 	// catching up reads just those; logged_from is the oldest version
 	// since which the log knows every change (a bump prunes older ones,
-	// and collections older than the log start at their version).
+	// and collections older than the log start at their version); dirty
+	// marks a write lock held and not yet followed by its bump.
 	`CREATE TABLE {schema}.semroute_rag_changes (
 		collection text NOT NULL,
 		version bigint NOT NULL,
 		doc text NOT NULL,
 		PRIMARY KEY (collection, version, doc)
 	);
-	ALTER TABLE {schema}.semroute_rag_versions ADD COLUMN logged_from bigint NOT NULL DEFAULT 0;
+	ALTER TABLE {schema}.semroute_rag_versions ADD COLUMN logged_from bigint NOT NULL DEFAULT 0,
+		ADD COLUMN dirty bool NOT NULL DEFAULT false;
 	UPDATE {schema}.semroute_rag_versions SET logged_from = version;`,
 }
 

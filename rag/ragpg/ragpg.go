@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,10 @@ type Store struct {
 	// Keep is how many of each collection's latest versions the change
 	// log keeps (0: DefaultKeep); set it before use.
 	Keep int64
+
+	mu        sync.Mutex
+	failed    map[string]bool // collections whose last bump here failed
+	failBumps bool            // tests: every bump fails (export_test.go)
 }
 
 var _ rag.Coordinator = (*Store)(nil)
@@ -54,16 +59,40 @@ func (s *Store) Lock(ctx context.Context, collection string) (func(), error) {
 		discard(conn) // the lock may have been granted as the wait was cancelled
 		return nil, postgres.Wrap("lock rag collection", err)
 	}
-	return func() {
+	s.setFailed(collection, false)
+	unlock := func() {
 		ctx, cancel := s.db.Ctx(context.Background())
 		defer cancel()
+		if !s.hasFailed(collection) {
+			// Bumped, or wrote nothing that needs one: not dirty. (A
+			// failed bump leaves the mark; so does a holder that died.)
+			conn.Exec(ctx, "UPDATE "+s.db.Schema()+".semroute_rag_versions SET dirty = false WHERE collection = $1", collection)
+		}
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", key).Scan(&ok); err != nil || !ok {
 			discard(conn) // never back to the pool holding the lock
 			return
 		}
 		conn.Release()
-	}, nil
+	}
+	// A holder may write and then fail to bump (the database gone between
+	// the two, or the process killed): its documents are stored but in no
+	// version's log, and no replica was told. Each holder marks the
+	// collection dirty until its bump; the next one to find the mark bumps
+	// with its changes unknown, which sends every replica, itself
+	// included, to read the whole manifest once.
+	var was *bool
+	err = conn.QueryRow(ctx, "WITH old AS (SELECT dirty FROM "+s.db.Schema()+".semroute_rag_versions WHERE collection = $1) "+
+		"INSERT INTO "+s.db.Schema()+".semroute_rag_versions AS v (collection, version, logged_from, dirty) VALUES ($1, 0, 0, true) "+
+		"ON CONFLICT (collection) DO UPDATE SET dirty = true RETURNING (SELECT dirty FROM old)", collection).Scan(&was)
+	if err == nil && was != nil && *was {
+		_, err = s.Bump(ctx, collection, nil)
+	}
+	if err != nil {
+		unlock()
+		return nil, postgres.Wrap("lock rag collection", err)
+	}
+	return unlock, nil
 }
 
 // discard closes a pooled connection, which ends its session and its
@@ -92,9 +121,12 @@ func (s *Store) Bump(ctx context.Context, collection string, docs []string) (int
 	}
 	var v, from int64
 	err := pgx.BeginFunc(ctx, s.db.Pool(), func(tx pgx.Tx) error {
+		if s.failBumps {
+			return errors.New("bumps fail (a test's)")
+		}
 		err := tx.QueryRow(ctx, "INSERT INTO "+s.db.Schema()+".semroute_rag_versions AS v (collection, version, logged_from) "+
 			"VALUES ($1, 1, CASE WHEN $2 THEN 0 ELSE 1 END) ON CONFLICT (collection) DO UPDATE SET version = v.version + 1, "+
-			"logged_from = CASE WHEN $2 THEN greatest(v.logged_from, v.version + 1 - $3) ELSE v.version + 1 END "+
+			"logged_from = CASE WHEN $2 THEN greatest(v.logged_from, v.version + 1 - $3) ELSE v.version + 1 END, dirty = false "+
 			"RETURNING version, logged_from", collection, docs != nil, keep).Scan(&v, &from)
 		if err != nil {
 			return err
@@ -111,6 +143,7 @@ func (s *Store) Bump(ctx context.Context, collection string, docs []string) (int
 		_, err = tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel(), collection)
 		return err
 	})
+	s.setFailed(collection, err != nil)
 	return v, postgres.Wrap("bump rag collection version", err)
 }
 
@@ -160,4 +193,19 @@ func (s *Store) Version(ctx context.Context, collection string) (int64, error) {
 // returns when ctx ends.
 func (s *Store) Watch(ctx context.Context, resync time.Duration, log *slog.Logger, changed func(collection string)) {
 	s.db.Listen(ctx, s.channel(), resync, log, "rag", changed)
+}
+
+func (s *Store) setFailed(collection string, failed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed == nil {
+		s.failed = map[string]bool{}
+	}
+	s.failed[collection] = failed
+}
+
+func (s *Store) hasFailed(collection string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed[collection]
 }

@@ -515,3 +515,54 @@ func TestSyncPastTheLog(t *testing.T) {
 		t.Errorf("the next sync listed %d collections and left %d documents, want none and 2", n, b.Documents())
 	}
 }
+
+// TestWriteWithoutItsBump: A stores a document and fails to bump, so no
+// version names it. B's next write finds the collection marked dirty and
+// bumps it unknown first, so B itself and a third replica that follows
+// the log find A's document too, not only B's.
+func TestWriteWithoutItsBump(t *testing.T) {
+	ctx := context.Background()
+	ra, rb := replicas(t)
+	c := ra.open(t, "kb")
+	b, follower := rb.open(t, "kb"), rb.open(t, "kb")
+	ragpg.FailBumps(ra.co, true)
+	if _, err := c.Ingest(ctx, []rag.Document{{ID: "kettle", Text: "The kettle boils a litre of water in four minutes."}}); err == nil {
+		t.Fatal("the ingest whose bump failed reported no error")
+	}
+	if _, err := b.Ingest(ctx, []rag.Document{{ID: "desk", Text: "The standing desk rises from 65 to 130 centimetres."}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]*rag.Collection{"the writer after": b, "a follower": follower} {
+		if r.Documents() != 2 || !strings.Contains(found(t, r, rag.ModeBM25, "kettle boils"), "kettle") {
+			t.Errorf("%s holds %d documents and finds %q for the kettle, want both documents", name, r.Documents(), found(t, r, rag.ModeBM25, "kettle boils"))
+		}
+	}
+}
+
+// TestLockWithoutWriteLeavesNoMark: an ingest that changes nothing takes
+// the lock and writes nothing; the next write is one version, not a bump
+// with its changes unknown first.
+func TestLockWithoutWriteLeavesNoMark(t *testing.T) {
+	ctx := context.Background()
+	ra, _ := replicas(t)
+	c := ra.open(t, "kb")
+	doc := rag.Document{ID: "kettle", Text: "The kettle boils a litre of water in four minutes."}
+	for range 2 { // the second changes nothing
+		if _, err := c.Ingest(ctx, []rag.Document{doc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := ra.co.Version(ctx, "kb")
+	if _, err := c.Ingest(ctx, []rag.Document{{ID: "desk", Text: "The standing desk rises."}}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := ra.co.Version(ctx, "kb"); after != before+1 {
+		t.Errorf("version %d after one write from %d, want %d", after, before, before+1)
+	}
+	if docs, ok, err := ra.co.Changed(ctx, "kb", before); err != nil || !ok || fmt.Sprint(docs) != "[desk]" {
+		t.Errorf("the log since %d: %v %v %v, want [desk] from the log", before, docs, ok, err)
+	}
+}
