@@ -4,6 +4,8 @@ import (
 	"math"
 	mathbits "math/bits"
 	"slices"
+
+	"github.com/semroute/semroute/index/flat"
 )
 
 // hit is a slot a retriever found, with its score.
@@ -454,25 +456,10 @@ func (s *searcher) score(d, i int32) {
 	if len(s.top) == s.k && !s.better(h, s.top[s.k-1]) || s.keep != nil && !s.keep(d) {
 		return
 	}
-	s.top = insertHit(s.top, s.k, h, s.better)
+	s.top = flat.InsertTop(s.top, s.k, h, s.better)
 	if len(s.top) == s.k {
 		s.raise(s.top[s.k-1].score)
 	}
-}
-
-// insertHit puts h into top, kept in better's order and at most k long.
-func insertHit(top []hit, k int, h hit, better func(x, y hit) bool) []hit {
-	if len(top) == k {
-		top = top[:k-1]
-	}
-	i := len(top)
-	top = append(top, h)
-	for i > 0 && better(h, top[i-1]) {
-		top[i] = top[i-1]
-		i--
-	}
-	top[i] = h
-	return top
 }
 
 func cmpFloat(x, y float64) int {

@@ -215,20 +215,27 @@ func insertOrdered(dst []Result, k int, r Result, before func(a, b int32) bool) 
 		}
 		return before(x.Index, y.Index)
 	}
-	if len(dst) == k {
-		if !better(r, dst[k-1]) {
-			return dst
+	return InsertTop(dst, k, r, better)
+}
+
+// InsertTop puts x into top, kept in better's order (best first) and at
+// most k long: a top-k list kept by insertion, which is the cheapest when
+// few of the items offered make it. RAG's BM25 keeps its top k with it.
+func InsertTop[T any](top []T, k int, x T, better func(a, b T) bool) []T {
+	if len(top) == k {
+		if !better(x, top[k-1]) {
+			return top
 		}
-		dst = dst[:k-1]
+		top = top[:k-1]
 	}
-	i := len(dst)
-	dst = append(dst, r)
-	for i > 0 && better(r, dst[i-1]) {
-		dst[i] = dst[i-1]
+	i := len(top)
+	top = append(top, x)
+	for i > 0 && better(x, top[i-1]) {
+		top[i] = top[i-1]
 		i--
 	}
-	dst[i] = r
-	return dst
+	top[i] = x
+	return top
 }
 
 // residual16 is |q − scale·q16| over q's length, rounded up.
