@@ -120,15 +120,7 @@ func start(t *testing.T, extra string) *harness {
 // open starts a server on the harness's config and data directory.
 func (h *harness) open(t *testing.T) (*Server, *httptest.Server) {
 	t.Helper()
-	cfg, err := config.Load(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := chromem.Open(cfg.Index.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
+	cfg, idx := openIndex(t, h.cfgPath)
 	srv := New(Options{LookupEnv: os.LookupEnv, ConfigPath: h.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
 	if err := srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)
@@ -539,4 +531,20 @@ func readStream(st *ssestream.Stream[openai.ChatCompletionChunk]) string {
 		}
 	}
 	return text.String()
+}
+
+// openIndex loads the config at path and opens the chromem index in its
+// data directory, closed when the test ends.
+func openIndex(t *testing.T, path string) (*config.Config, *chromem.Index) {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := chromem.Open(cfg.Index.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	return cfg, idx
 }

@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/index/chromem"
-	"github.com/semroute/semroute/router/config"
 )
 
 // Keys of the playground's test service.
@@ -68,15 +66,7 @@ func startPlaygroundWith(t *testing.T, server string) *playgroundService {
 	if err := os.WriteFile(p.cfgPath, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(p.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := chromem.Open(cfg.Index.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
+	cfg, idx := openIndex(t, p.cfgPath)
 	p.srv = New(Options{LookupEnv: os.LookupEnv, ConfigPath: p.cfgPath, Embedder: localtest.Open(t), Index: idx, Logger: testLogger(t)})
 	if err := p.srv.Load(context.Background(), cfg); err != nil {
 		t.Fatal(err)

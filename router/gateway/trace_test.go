@@ -17,8 +17,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/semroute/semroute/embed/local/localtest"
-	"github.com/semroute/semroute/index/chromem"
-	"github.com/semroute/semroute/router/config"
 )
 
 // headerLog keeps the trace and request-id headers each call to a fake
@@ -61,15 +59,7 @@ func startTraced(t *testing.T, opt Options, extra string) (*harness, *judgeFake)
 	if err := os.WriteFile(h.cfgPath, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := chromem.Open(cfg.Index.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idx.Close() })
+	cfg, idx := openIndex(t, h.cfgPath)
 	opt.LookupEnv, opt.ConfigPath, opt.Embedder, opt.Index, opt.Logger = os.LookupEnv, h.cfgPath, localtest.Open(t), idx, testLogger(t)
 	h.srv = New(opt)
 	if err := h.srv.Load(context.Background(), cfg); err != nil {
